@@ -1,0 +1,51 @@
+package io.tokendrift.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code tokendrift} command line. Exit codes: 0 success or check passed, 1 check failed, 2 bad
+ * input, 3 environment (a missing GPU, engine or model).
+ */
+@Command(
+    name = "tokendrift",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = "Determinism and reproducibility harness for LLM text generation.",
+    subcommands = {ExplainCommand.class, CommandLine.HelpCommand.class})
+public final class Main {
+  /** Success. */
+  public static final int OK = 0;
+
+  /** A check found a real change. */
+  public static final int CHANGED = 1;
+
+  /** The input (flags, spec, trace, baseline) was invalid. */
+  public static final int BAD_INPUT = 2;
+
+  /** The environment cannot run the request (no GPU, no engine, no model). */
+  public static final int ENVIRONMENT = 3;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns its exit code, without exiting (for tests). */
+  public static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The configured picocli command line. */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler(
+        (ex, cmd, parseResult) -> {
+          if (ex instanceof IllegalArgumentException || ex instanceof UserInputException) {
+            cmd.getErr().println("tokendrift: " + ex.getMessage());
+            return BAD_INPUT;
+          }
+          throw ex;
+        });
+    return cl;
+  }
+}

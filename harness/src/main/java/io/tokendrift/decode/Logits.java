@@ -1,0 +1,69 @@
+package io.tokendrift.decode;
+
+/** Checks and orderings over a raw logit vector, shared by every stage of the pipeline. */
+public final class Logits {
+  private Logits() {}
+
+  /**
+   * Refuses a vector no pipeline stage can work with: empty, NaN or +inf anywhere, or every entry
+   * -inf. {@code -inf} alone is allowed: it is how a masked token is written.
+   *
+   * @param step the decode step, named in the message
+   */
+  public static void check(float[] logits, int step) {
+    if (logits.length == 0) {
+      throw new IllegalArgumentException(
+          "step "
+              + step
+              + ": the logit vector is empty; the vocabulary must have at least 1 token");
+    }
+    boolean anyFinite = false;
+    for (int i = 0; i < logits.length; i++) {
+      float v = logits[i];
+      if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+        throw new IllegalArgumentException(
+            "step "
+                + step
+                + ": logit at index "
+                + i
+                + " is "
+                + v
+                + "; logits must be finite numbers or -Infinity");
+      }
+      anyFinite |= v != Float.NEGATIVE_INFINITY;
+    }
+    if (!anyFinite) {
+      throw new IllegalArgumentException(
+          "step " + step + ": every logit is -Infinity; at least one token must be possible");
+    }
+  }
+
+  /** Index of the largest value; the lowest index wins a tie, as {@code torch.argmax}. */
+  public static int argmax(float[] v) {
+    int best = 0;
+    for (int i = 1; i < v.length; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * A sort key that orders tokens by value descending, then id ascending, as one {@code long}:
+   * sorting keys ascending sorts tokens the way the pipeline ranks them. {@code -0.0} ranks as
+   * {@code 0.0}.
+   */
+  public static long rankKey(float value, int id) {
+    int bits = Float.floatToRawIntBits(value + 0.0f);
+    // Flip the magnitude bits of negatives so signed int order equals float order, then invert
+    // everything so larger values come first.
+    int ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF);
+    return ((long) ~ordered << 32) | (id & 0xFFFFFFFFL);
+  }
+
+  /** The token id held in a {@link #rankKey}. */
+  public static int idOf(long rankKey) {
+    return (int) rankKey;
+  }
+}
