@@ -1,0 +1,32 @@
+package io.tokendrift.engine;
+
+/**
+ * The state of one running batch (its KV cache). Rows keep their slot until the batch closes, so
+ * the shape every row sees is the shape the experiment asked for, even after some rows have
+ * stopped.
+ */
+public interface Batch extends AutoCloseable {
+  /** Number of rows. */
+  int rows();
+
+  /**
+   * The logits for the next token of {@code row}, as computed by the last prefill or step; a fresh
+   * copy the caller may keep or modify.
+   */
+  float[] logits(int row);
+
+  /** Tokens held by {@code row} so far (its prompt plus appended tokens, without padding). */
+  int length(int row);
+
+  /**
+   * Appends one token to every row and runs one forward step.
+   *
+   * @param tokens the token appended to each row
+   * @param active false for rows that have stopped: their token is masked out of their attention
+   *     and their logits are meaningless, but they stay in the batch
+   */
+  void step(int[] tokens, boolean[] active);
+
+  @Override
+  void close();
+}

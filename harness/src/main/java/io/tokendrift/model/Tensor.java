@@ -1,0 +1,34 @@
+package io.tokendrift.model;
+
+import java.util.Arrays;
+
+/**
+ * A named float tensor held in Java memory, row-major.
+ *
+ * @param name the tensor's name in its checkpoint
+ * @param shape dimensions, outermost first
+ * @param data values, row-major; length is the product of {@code shape}
+ */
+public record Tensor(String name, long[] shape, float[] data) {
+  public Tensor {
+    long n = 1;
+    for (long d : shape) {
+      n *= d;
+    }
+    if (n != data.length) {
+      throw new IllegalArgumentException(
+          name
+              + ": shape "
+              + Arrays.toString(shape)
+              + " holds "
+              + n
+              + " values, got "
+              + data.length);
+    }
+  }
+
+  /** The shape as text, e.g. {@code [768, 2304]}. */
+  public String shapeText() {
+    return Arrays.toString(shape);
+  }
+}
