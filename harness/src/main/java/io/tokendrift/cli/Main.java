@@ -1,5 +1,7 @@
 package io.tokendrift.cli;
 
+import io.tokendrift.engine.EnvironmentException;
+import io.tokendrift.model.ModelFormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,7 +14,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "Determinism and reproducibility harness for LLM text generation.",
-    subcommands = {ExplainCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ExplainCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
   /** Success. */
   public static final int OK = 0;
@@ -40,9 +42,15 @@ public final class Main {
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
-          if (ex instanceof IllegalArgumentException || ex instanceof UserInputException) {
+          if (ex instanceof IllegalArgumentException
+              || ex instanceof UserInputException
+              || ex instanceof ModelFormatException) {
             cmd.getErr().println("tokendrift: " + ex.getMessage());
             return BAD_INPUT;
+          }
+          if (ex instanceof EnvironmentException) {
+            cmd.getErr().println("tokendrift: " + ex.getMessage());
+            return ENVIRONMENT;
           }
           throw ex;
         });

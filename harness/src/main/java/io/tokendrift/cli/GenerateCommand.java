@@ -1,0 +1,347 @@
+package io.tokendrift.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.tokendrift.decode.Choice;
+import io.tokendrift.decode.Completion;
+import io.tokendrift.decode.DecodeSettings;
+import io.tokendrift.decode.DrawMethod;
+import io.tokendrift.decode.Generation;
+import io.tokendrift.decode.LogitStats;
+import io.tokendrift.decode.SamplingSettings;
+import io.tokendrift.decode.StepObserver;
+import io.tokendrift.decode.StopConditions;
+import io.tokendrift.engine.BatchDecoder;
+import io.tokendrift.engine.DeviceSpec;
+import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.Precision;
+import io.tokendrift.engine.SummationOrder;
+import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.TextTokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Generates one completion under one set of conditions, optionally with a per-step table. */
+@Command(
+    name = "generate",
+    mixinStandardHelpOptions = true,
+    description =
+        "Generate text from a prompt under stated conditions, printing every step if asked.")
+final class GenerateCommand implements Callable<Integer> {
+  /** Other prompts that fill the rest of a batch, of varied lengths so padding is exercised. */
+  static final List<String> FILLERS =
+      List.of(
+          "Once upon a time",
+          "The quick brown fox jumps over the lazy dog.",
+          "A list of colours: red, green,",
+          "Human: hello\nAssistant:",
+          "Water boils at",
+          "In the beginning the garden was quiet, and the old gardener walked slowly between the rows",
+          "One, two, three,");
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--model",
+      required = true,
+      paramLabel = "DIR",
+      description = "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json).")
+  Path model;
+
+  @Option(names = "--prompt", required = true, description = "The prompt text.")
+  String prompt;
+
+  @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default: 0).")
+  double temperature;
+
+  @Option(names = "--top-k", defaultValue = "0", description = "0 disables (default: 0).")
+  int topK;
+
+  @Option(names = "--top-p", defaultValue = "1", description = "1 disables (default: 1).")
+  double topP;
+
+  @Option(
+      names = "--method",
+      defaultValue = "INVERSE_CDF",
+      description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+  DrawMethod method;
+
+  @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: 0).")
+  long seed;
+
+  @Option(
+      names = "--max-tokens",
+      defaultValue = "32",
+      description = "Tokens to generate at most (default: 32).")
+  int maxTokens;
+
+  @Option(names = "--stop", description = "A stop sequence (repeatable).")
+  List<String> stop = new ArrayList<>();
+
+  @Option(
+      names = "--timeout",
+      defaultValue = "0",
+      description = "Wall-clock budget in seconds; 0 for none.")
+  double timeoutSeconds;
+
+  @Option(
+      names = "--batch-size",
+      defaultValue = "1",
+      description = "Rows in the batch (default: 1).")
+  int batchSize;
+
+  @Option(
+      names = "--batch-position",
+      defaultValue = "0",
+      description = "Row of the prompt (default: 0).")
+  int batchPosition;
+
+  @Option(
+      names = "--summation",
+      defaultValue = "native",
+      description = "native or splitk:S:forward|reverse|pairwise|shuffle:SEED.")
+  String summation;
+
+  @Option(
+      names = "--precision",
+      defaultValue = "fp32",
+      description = "fp32 or fp16 (bf16 is refused).")
+  String precision;
+
+  @Option(
+      names = "--threads",
+      defaultValue = "0",
+      description = "PyTorch intra-op threads; 0 for the default.")
+  int threads;
+
+  @Option(names = "--device", defaultValue = "cpu", description = "cpu, gpu or gpu:N.")
+  String device;
+
+  @Option(
+      names = "--batch-invariant",
+      description = "Make the prompt's logits independent of its batch.")
+  boolean batchInvariant;
+
+  @Option(names = "--steps", description = "Print a per-step table.")
+  boolean steps;
+
+  @Option(
+      names = "--near-tie",
+      defaultValue = "0.1",
+      description =
+          "Margin (nats of raw logit) under which a step is flagged as a near-tie (default: 0.1).")
+  double nearTie;
+
+  @Option(names = "--json", description = "Print JSON.")
+  boolean json;
+
+  /** One step as printed. */
+  record Step(
+      int step,
+      int token,
+      String text,
+      float logit,
+      double probability,
+      int runnerUp,
+      String runnerUpText,
+      float runnerUpLogit,
+      double margin,
+      double draw,
+      double drawMargin) {}
+
+  @Override
+  public Integer call() throws Exception {
+    if (batchSize < 1) {
+      throw new UserInputException("--batch-size (" + batchSize + ") must be >= 1");
+    }
+    if (batchPosition < 0 || batchPosition >= batchSize) {
+      throw new UserInputException(
+          "--batch-position ("
+              + batchPosition
+              + ") must be in [0, "
+              + (batchSize - 1)
+              + "] for --batch-size "
+              + batchSize);
+    }
+    DecodeSettings settings =
+        new DecodeSettings(
+            new SamplingSettings(temperature, topK, topP, method),
+            new StopConditions(
+                maxTokens, Set.of(), stop, Duration.ofNanos((long) (timeoutSeconds * 1e9))),
+            seed);
+    EngineOptions options =
+        new EngineOptions(
+            DeviceSpec.parse(device),
+            Precision.parse(precision),
+            SummationOrder.parse(summation),
+            threads,
+            batchInvariant);
+    ModelDir dir = ModelDir.open(model);
+    try (TextTokenizer tok = dir.tokenizer();
+        DjlGpt2Engine engine = new DjlGpt2Engine(dir.weights(), options)) {
+      int eos = dir.config().eosTokenId();
+      DecodeSettings withEos =
+          eos < 0
+              ? settings
+              : new DecodeSettings(
+                  settings.sampling(),
+                  new StopConditions(maxTokens, Set.of(eos), stop, settings.stop().timeout()),
+                  seed);
+      List<int[]> prompts = new ArrayList<>();
+      List<Generation> gens = new ArrayList<>();
+      List<StepObserver> observers = new ArrayList<>();
+      List<Step> table = new ArrayList<>();
+      for (int r = 0; r < batchSize; r++) {
+        boolean mine = r == batchPosition;
+        int[] ids = tok.encode(mine ? prompt : FILLERS.get(r % FILLERS.size()));
+        if (ids.length == 0) {
+          throw new UserInputException("--prompt encodes to no tokens; give some text");
+        }
+        prompts.add(ids);
+        gens.add(new Generation(withEos, mine ? 0 : r + 1, tok, System::nanoTime));
+        observers.add(
+            mine ? (step, logits, c) -> table.add(row(tok, step, logits, c)) : StepObserver.NONE);
+      }
+      Completion c = BatchDecoder.run(engine, prompts, gens, observers).get(batchPosition);
+      PrintWriter out = spec.commandLine().getOut();
+      if (json) {
+        out.println(json(dir, engine.settings(), c, table));
+      } else {
+        out.println(prompt + c.text());
+        if (steps) {
+          printSteps(out, table);
+        }
+        out.printf(
+            Locale.ROOT,
+            "[%d tokens, stop: %s, %.1f ms]%n",
+            c.tokens().size(),
+            c.stopReason().name().toLowerCase(Locale.ROOT),
+            c.elapsedNanos() / 1e6);
+      }
+      out.flush();
+    }
+    return Main.OK;
+  }
+
+  private static Step row(TextTokenizer tok, int step, float[] logits, Choice c) {
+    LogitStats s = LogitStats.of(logits);
+    float logit = logits[c.token()];
+    double p = c.sampled() ? c.probability() : s.probability(logit);
+    return new Step(
+        step,
+        c.token(),
+        tok.tokenText(c.token()),
+        logit,
+        p,
+        s.top2(),
+        s.top2() < 0 ? "" : tok.tokenText(s.top2()),
+        s.top2Logit(),
+        s.margin(),
+        c.draw(),
+        c.drawMargin());
+  }
+
+  private void printSteps(PrintWriter out, List<Step> table) {
+    out.printf(
+        Locale.ROOT,
+        "%n%4s  %-16s %6s %9s %7s  %-16s %9s %9s%n",
+        "step",
+        "token",
+        "id",
+        "logit",
+        "prob",
+        "runner-up",
+        "logit",
+        "margin");
+    for (Step s : table) {
+      out.printf(
+          Locale.ROOT,
+          "%4d  %-16s %6d %9.4f %7.4f  %-16s %9.4f %9.4f%s%n",
+          s.step(),
+          quote(s.text()),
+          s.token(),
+          s.logit(),
+          s.probability(),
+          quote(s.runnerUpText()),
+          s.runnerUpLogit(),
+          s.margin(),
+          s.margin() < nearTie ? "  near-tie" : "");
+    }
+  }
+
+  /** Token text made visible: quoted, with control characters escaped. */
+  static String quote(String t) {
+    StringBuilder sb = new StringBuilder("\"");
+    for (char ch : t.toCharArray()) {
+      switch (ch) {
+        case '\n' -> sb.append("\\n");
+        case '\t' -> sb.append("\\t");
+        case '"' -> sb.append("\\\"");
+        default ->
+            sb.append(
+                ch < 0x20 ? String.format(Locale.ROOT, "\\u%04x", (int) ch) : String.valueOf(ch));
+      }
+    }
+    return sb.append('"').toString();
+  }
+
+  private String json(
+      ModelDir dir, Map<String, String> engineSettings, Completion c, List<Step> table)
+      throws Exception {
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("model", dir.dir().toString());
+    root.put("model_sha256", dir.hash());
+    root.put("prompt", prompt);
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("temperature", temperature);
+    s.put("top_k", topK);
+    s.put("top_p", topP);
+    s.put("method", method.name().toLowerCase(Locale.ROOT));
+    s.put("seed", seed);
+    s.put("max_tokens", maxTokens);
+    s.put("stop", stop);
+    s.put("batch_size", batchSize);
+    s.put("batch_position", batchPosition);
+    root.put("settings", s);
+    root.put("engine", engineSettings);
+    root.put("text", c.text());
+    root.put("tokens", c.tokens());
+    root.put("stop_reason", c.stopReason().name().toLowerCase(Locale.ROOT));
+    List<Map<String, Object>> st = new ArrayList<>();
+    for (Step x : table) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("step", x.step());
+      m.put("token", x.token());
+      m.put("text", x.text());
+      m.put("logit", x.logit());
+      m.put("probability", x.probability());
+      m.put("runner_up", x.runnerUp());
+      m.put("runner_up_text", x.runnerUpText());
+      m.put("runner_up_logit", x.runnerUpLogit());
+      m.put("margin", x.margin());
+      m.put("near_tie", x.margin() < nearTie);
+      if (!Double.isNaN(x.draw())) {
+        m.put("draw", x.draw());
+      }
+      if (!Double.isNaN(x.drawMargin())) {
+        m.put("draw_margin", Double.isInfinite(x.drawMargin()) ? null : x.drawMargin());
+      }
+      st.add(m);
+    }
+    root.put("steps", st);
+    return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root);
+  }
+}
