@@ -14,7 +14,12 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "Determinism and reproducibility harness for LLM text generation.",
-    subcommands = {ExplainCommand.class, GenerateCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      ExplainCommand.class,
+      GenerateCommand.class,
+      BenchCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main {
   /** Success. */
   public static final int OK = 0;

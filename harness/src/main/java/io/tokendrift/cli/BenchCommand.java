@@ -1,0 +1,173 @@
+package io.tokendrift.cli;
+
+import io.tokendrift.decode.SamplingSettings;
+import io.tokendrift.engine.DecodeBenchmark;
+import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.model.Gpt2Config;
+import io.tokendrift.model.Gpt2Weights;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.RandomWeights;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * Decode speed of the DJL engine at batch 1 and 8, cached and recomputed, default and
+ * batch-invariant.
+ */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Measure decode speed: tokens/s at batch 1 and 8 (KV cache vs full recompute), step cost at",
+      "position 16 vs 256, time outside the forward pass, batch-invariant mode's cost, and the",
+      "memory-bandwidth bound. Models: a tiny-shaped and a GPT-2-small-shaped checkpoint with seeded",
+      "random weights (not stored), or --model DIR."
+    })
+final class BenchCommand implements Callable<Integer> {
+  /**
+   * The bundled model's planned shape (4 layers, 128 wide, 4 heads), with room for position 256.
+   */
+  static final Gpt2Config TINY = new Gpt2Config(1024, 512, 128, 4, 4, 512, 1e-5, true, 1023);
+
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--model",
+      paramLabel = "DIR",
+      description = "Benchmark this model folder instead of the random ones.")
+  Path model;
+
+  @Option(
+      names = "--skip-gpt2-small",
+      description = "Only the tiny-shaped model (the 124M one takes a few minutes).")
+  boolean skipSmall;
+
+  @Option(
+      names = "--steps",
+      defaultValue = "32",
+      description = "Decode steps per measurement (default: 32).")
+  int steps;
+
+  @Option(
+      names = "--threads",
+      defaultValue = "0",
+      description = "PyTorch intra-op threads; 0 for the default.")
+  int threads;
+
+  @Override
+  public Integer call() {
+    if (steps < 4) {
+      throw new UserInputException("--steps (" + steps + ") must be >= 4");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    List<Object[]> models = new ArrayList<>();
+    if (model != null) {
+      ModelDir dir = ModelDir.open(model);
+      models.add(new Object[] {model.getFileName().toString(), dir.weights()});
+    } else {
+      models.add(new Object[] {"tiny-shaped (random)", RandomWeights.of(TINY, 1, 0.02)});
+      if (!skipSmall) {
+        models.add(
+            new Object[] {
+              "gpt2-small-shaped (random, 124M)",
+              RandomWeights.of(RandomWeights.GPT2_SMALL, 1, 0.02)
+            });
+      }
+    }
+    double bandwidth = DecodeBenchmark.copyBandwidthGbPerSecond();
+    out.printf(
+        Locale.ROOT,
+        "machine: %d cores, memory copy bandwidth %.1f GB/s (best of 6 copies of 256 MB)%n",
+        Runtime.getRuntime().availableProcessors(),
+        bandwidth);
+    SamplingSettings greedy = SamplingSettings.GREEDY;
+    for (Object[] m : models) {
+      String name = (String) m[0];
+      Gpt2Weights w = (Gpt2Weights) m[1];
+      Gpt2Config c = w.config();
+      long params = 0;
+      for (var e : Gpt2Weights.expectedShapes(c)) {
+        long n = 1;
+        for (long d : e.getValue()) {
+          n *= d;
+        }
+        params += n;
+      }
+      out.printf(
+          Locale.ROOT,
+          "%n== %s: %d layers, width %d, vocab %d, %.1fM parameters ==%n",
+          name,
+          c.layers(),
+          c.width(),
+          c.vocabSize(),
+          params / 1e6);
+      EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
+      try (DjlGpt2Engine e = new DjlGpt2Engine(w, base);
+          DjlGpt2Engine inv = new DjlGpt2Engine(w, base.withBatchInvariant(true))) {
+        DecodeBenchmark b = new DecodeBenchmark(e);
+        // Warm-up: every measured path once, so JIT compilation and first-touch allocation stay
+        // out.
+        b.cached(1, 16, steps, greedy);
+        b.cached(8, 16, steps, greedy);
+        new DecodeBenchmark(inv).cached(8, 16, 4, greedy);
+        b.recomputeTokensPerSecond(16, 4);
+        b.stepMillisAt(256, 4);
+        var b1 = b.cached(1, 16, steps, greedy);
+        var b8 = b.cached(8, 16, steps, greedy);
+        var i8 = new DecodeBenchmark(inv).cached(8, 16, steps, greedy);
+        double recompute = b.recomputeTokensPerSecond(16, Math.min(steps, 16));
+        double at16 = b.stepMillisAt(16, steps);
+        double at256 = b.stepMillisAt(256, steps);
+        out.printf(
+            Locale.ROOT,
+            "batch 1, KV cache      %9.1f tokens/s  (forward %.2f ms, outside %.3f ms = %.1f%% of a step)%n",
+            b1.tokensPerSecond(),
+            b1.forwardMillis(),
+            b1.outsideMillis(),
+            100 * b1.outsideShare());
+        out.printf(
+            Locale.ROOT,
+            "batch 1, recompute     %9.1f tokens/s  (KV cache is %.1fx faster)%n",
+            recompute,
+            b1.tokensPerSecond() / recompute);
+        out.printf(
+            Locale.ROOT,
+            "batch 8, KV cache      %9.1f tokens/s  (forward %.2f ms, outside %.3f ms = %.1f%%)%n",
+            b8.tokensPerSecond(),
+            b8.forwardMillis(),
+            b8.outsideMillis(),
+            100 * b8.outsideShare());
+        out.printf(
+            Locale.ROOT,
+            "batch 8, invariant     %9.1f tokens/s  (cost of batch-invariant mode: %+.1f%% time per token; Thinking Machines +61.5%%, SGLang +34%%)%n",
+            i8.tokensPerSecond(),
+            100 * (b8.tokensPerSecond() / i8.tokensPerSecond() - 1));
+        out.printf(
+            Locale.ROOT,
+            "step at position 16    %9.2f ms; at 256: %.2f ms (ratio %.2f, target <= 1.5)%n",
+            at16,
+            at256,
+            at256 / at16);
+        double bytesPerToken = params * 4.0;
+        double bound = bandwidth * 1e9 / bytesPerToken;
+        out.printf(
+            Locale.ROOT,
+            "bandwidth bound        %9.1f tokens/s at batch 1 (%.0f MB of fp32 weights per token); measured is %.0f%% of it%n",
+            bound,
+            bytesPerToken / 1e6,
+            100 * b1.tokensPerSecond() / bound);
+        out.flush();
+      }
+    }
+    return Main.OK;
+  }
+}
