@@ -223,6 +223,11 @@ final class DjlBatch implements Batch {
     return x.pow(3).mul(0.044715f).add(x).mul(k).tanh().add(1f).mul(x).mul(0.5f);
   }
 
+  /** NDArrays alive in this batch's manager: the KV cache only, between steps. */
+  int liveArrays() {
+    return manager instanceof ai.djl.ndarray.BaseNDManager m ? m.getManagedArrays().size() : -1;
+  }
+
   @Override
   public void close() {
     manager.close();
