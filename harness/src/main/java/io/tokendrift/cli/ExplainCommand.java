@@ -3,7 +3,6 @@ package io.tokendrift.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tokendrift.decode.Choice;
-import io.tokendrift.decode.DrawMethod;
 import io.tokendrift.decode.Draws;
 import io.tokendrift.decode.Sampler;
 import io.tokendrift.decode.SamplingSettings;
@@ -18,6 +17,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.commons.math3.stat.inference.ChiSquareTest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -32,6 +32,8 @@ import picocli.CommandLine.Spec;
     })
 final class ExplainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+
+  @Mixin SamplingOptions sampling = new SamplingOptions();
 
   @Option(
       names = "--logits",
@@ -53,25 +55,6 @@ final class ExplainCommand implements Callable<Integer> {
   double temperature;
 
   @Option(
-      names = "--top-k",
-      defaultValue = "0",
-      description = "Keep tokens not below the k-th largest logit; 0 disables (default: 0).")
-  int topK;
-
-  @Option(
-      names = "--top-p",
-      defaultValue = "1",
-      description = "Nucleus mass in (0, 1]; 1 disables (default: 1).")
-  double topP;
-
-  @Option(
-      names = "--method",
-      defaultValue = "INVERSE_CDF",
-      description =
-          "Draw method for --samples: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-  DrawMethod method;
-
-  @Option(
       names = "--temperatures",
       split = ",",
       paramLabel = "T",
@@ -84,26 +67,24 @@ final class ExplainCommand implements Callable<Integer> {
       description = "Draw N tokens with the sampler and compare with the expected frequencies.")
   int samples;
 
-  @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: 0).")
-  long seed;
-
   @Option(names = "--json", description = "Print JSON instead of tables.")
   boolean json;
 
   @Override
   public Integer call() throws Exception {
     float[] v = logits();
-    SamplingSettings s = new SamplingSettings(temperature, topK, topP, method);
+    SamplingSettings s = sampling.settings(temperature);
     if (samples < 0) {
       throw new UserInputException("--samples (" + samples + ") must be >= 0");
     }
     if (temperatures != null) {
       for (double t : temperatures) {
-        new SamplingSettings(t, 0, 1, method); // same range check and message as --temperature
+        new SamplingSettings(
+            t, 0, 1, sampling.method); // same range check and message as --temperature
       }
     }
     Stages stages = Stages.of(v, s);
-    SampleCheck check = samples > 0 ? SampleCheck.run(v, s, samples, seed) : null;
+    SampleCheck check = samples > 0 ? SampleCheck.run(v, s, samples, sampling.seed) : null;
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       out.println(json(v, s, stages, check));
@@ -179,7 +160,7 @@ final class ExplainCommand implements Callable<Integer> {
           "%n%d draws (%s, seed %d): observed vs expected%n",
           check.n(),
           s.greedy() ? "greedy" : s.method().name().toLowerCase(Locale.ROOT).replace('_', '-'),
-          seed);
+          sampling.seed);
       out.printf(
           Locale.ROOT,
           "  %5s  %9s  %9s  %8s  %8s%n",
@@ -268,7 +249,7 @@ final class ExplainCommand implements Callable<Integer> {
     if (check != null) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("n", check.n());
-      m.put("seed", seed);
+      m.put("seed", sampling.seed);
       m.put("observed", check.observed());
       m.put("expected", check.expected());
       m.put("chi_square", Double.isNaN(check.statistic()) ? null : check.statistic());

@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tokendrift.decode.Choice;
 import io.tokendrift.decode.Completion;
 import io.tokendrift.decode.DecodeSettings;
-import io.tokendrift.decode.DrawMethod;
 import io.tokendrift.decode.Generation;
 import io.tokendrift.decode.LogitStats;
-import io.tokendrift.decode.SamplingSettings;
 import io.tokendrift.decode.StepObserver;
 import io.tokendrift.decode.StopConditions;
 import io.tokendrift.engine.BatchDecoder;
@@ -30,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -54,6 +53,8 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
+  @Mixin SamplingOptions sampling = new SamplingOptions();
+
   @Option(
       names = "--model",
       required = true,
@@ -66,21 +67,6 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default: 0).")
   double temperature;
-
-  @Option(names = "--top-k", defaultValue = "0", description = "0 disables (default: 0).")
-  int topK;
-
-  @Option(names = "--top-p", defaultValue = "1", description = "1 disables (default: 1).")
-  double topP;
-
-  @Option(
-      names = "--method",
-      defaultValue = "INVERSE_CDF",
-      description = "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-  DrawMethod method;
-
-  @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: 0).")
-  long seed;
 
   @Option(
       names = "--max-tokens",
@@ -178,10 +164,10 @@ final class GenerateCommand implements Callable<Integer> {
     }
     DecodeSettings settings =
         new DecodeSettings(
-            new SamplingSettings(temperature, topK, topP, method),
+            sampling.settings(temperature),
             new StopConditions(
                 maxTokens, Set.of(), stop, Duration.ofNanos((long) (timeoutSeconds * 1e9))),
-            seed);
+            sampling.seed);
     EngineOptions options =
         new EngineOptions(
             DeviceSpec.parse(device),
@@ -199,7 +185,7 @@ final class GenerateCommand implements Callable<Integer> {
               : new DecodeSettings(
                   settings.sampling(),
                   new StopConditions(maxTokens, Set.of(eos), stop, settings.stop().timeout()),
-                  seed);
+                  sampling.seed);
       List<int[]> prompts = new ArrayList<>();
       List<Generation> gens = new ArrayList<>();
       List<StepObserver> observers = new ArrayList<>();
@@ -307,10 +293,10 @@ final class GenerateCommand implements Callable<Integer> {
     root.put("prompt", prompt);
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("temperature", temperature);
-    s.put("top_k", topK);
-    s.put("top_p", topP);
-    s.put("method", method.name().toLowerCase(Locale.ROOT));
-    s.put("seed", seed);
+    s.put("top_k", sampling.topK);
+    s.put("top_p", sampling.topP);
+    s.put("method", sampling.method.name().toLowerCase(Locale.ROOT));
+    s.put("seed", sampling.seed);
     s.put("max_tokens", maxTokens);
     s.put("stop", stop);
     s.put("batch_size", batchSize);
