@@ -94,14 +94,7 @@ final class BenchCommand implements Callable<Integer> {
       String name = (String) m[0];
       Gpt2Weights w = (Gpt2Weights) m[1];
       Gpt2Config c = w.config();
-      long params = 0;
-      for (var e : Gpt2Weights.expectedShapes(c)) {
-        long n = 1;
-        for (long d : e.getValue()) {
-          n *= d;
-        }
-        params += n;
-      }
+      long params = Gpt2Weights.parameterCount(c);
       out.printf(
           Locale.ROOT,
           "%n== %s: %d layers, width %d, vocab %d, %.1fM parameters ==%n",

@@ -75,6 +75,15 @@ public final class Gpt2Weights {
     return out;
   }
 
+  /** Parameters of a GPT-2 of this config (the tied LM head counted once). */
+  public static long parameterCount(Gpt2Config c) {
+    long n = 0;
+    for (Map.Entry<String, long[]> e : expectedShapes(c)) {
+      n += Tensor.elementCount(e.getValue());
+    }
+    return n;
+  }
+
   private void checkAll() {
     for (Map.Entry<String, long[]> e : expectedShapes(config)) {
       Tensor t = get(e.getKey());

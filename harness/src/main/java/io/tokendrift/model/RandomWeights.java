@@ -26,11 +26,7 @@ public final class RandomWeights {
     int stream = 0;
     for (Map.Entry<String, long[]> e : Gpt2Weights.expectedShapes(c)) {
       String name = e.getKey();
-      long n = 1;
-      for (long d : e.getValue()) {
-        n *= d;
-      }
-      float[] v = new float[(int) n];
+      float[] v = new float[(int) Tensor.elementCount(e.getValue())];
       if (name.contains("ln_") && name.endsWith("weight")) {
         java.util.Arrays.fill(v, 1f);
       } else if (!name.endsWith("bias")) {

@@ -83,11 +83,10 @@ public final class Safetensors {
         };
     JsonNode shapeNode = info.path("shape");
     long[] shape = new long[shapeNode.size()];
-    long count = 1;
     for (int i = 0; i < shape.length; i++) {
       shape[i] = shapeNode.get(i).asLong();
-      count *= shape[i];
     }
+    long count = Tensor.elementCount(shape);
     JsonNode off = info.path("data_offsets");
     long begin = off.path(0).asLong(-1);
     long end = off.path(1).asLong(-1);

@@ -11,10 +11,7 @@ import java.util.Arrays;
  */
 public record Tensor(String name, long[] shape, float[] data) {
   public Tensor {
-    long n = 1;
-    for (long d : shape) {
-      n *= d;
-    }
+    long n = elementCount(shape);
     if (n != data.length) {
       throw new IllegalArgumentException(
           name
@@ -25,6 +22,15 @@ public record Tensor(String name, long[] shape, float[] data) {
               + " values, got "
               + data.length);
     }
+  }
+
+  /** Number of values a tensor of {@code shape} holds: the product of its dimensions. */
+  public static long elementCount(long[] shape) {
+    long n = 1;
+    for (long d : shape) {
+      n *= d;
+    }
+    return n;
   }
 
   /** The shape as text, e.g. {@code [768, 2304]}. */

@@ -22,11 +22,7 @@ public final class TestCheckpoints {
     Map<String, Tensor> out = new LinkedHashMap<>();
     for (Map.Entry<String, long[]> e : Gpt2Weights.expectedShapes(c)) {
       String name = e.getKey();
-      long n = 1;
-      for (long d : e.getValue()) {
-        n *= d;
-      }
-      float[] v = new float[(int) n];
+      float[] v = new float[(int) Tensor.elementCount(e.getValue())];
       boolean gain = name.contains("ln_") && name.endsWith("weight");
       boolean bias = name.endsWith("bias");
       for (int i = 0; i < v.length; i++) {
