@@ -12,11 +12,13 @@ import io.tokendrift.decode.StopConditions;
 import io.tokendrift.engine.BatchDecoder;
 import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.Fillers;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
 import io.tokendrift.engine.djl.DjlGpt2Engine;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
+import io.tokendrift.model.tiny.BundledModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,25 +43,17 @@ import picocli.CommandLine.Spec;
         "Generate text from a prompt under stated conditions, printing every step if asked.")
 final class GenerateCommand implements Callable<Integer> {
   /** Other prompts that fill the rest of a batch, of varied lengths so padding is exercised. */
-  static final List<String> FILLERS =
-      List.of(
-          "Once upon a time",
-          "The quick brown fox jumps over the lazy dog.",
-          "A list of colours: red, green,",
-          "Human: hello\nAssistant:",
-          "Water boils at",
-          "In the beginning the garden was quiet, and the old gardener walked slowly between the rows",
-          "One, two, three,");
-
   @Spec CommandSpec spec;
 
   @Mixin SamplingOptions sampling = new SamplingOptions();
 
   @Option(
       names = "--model",
-      required = true,
       paramLabel = "DIR",
-      description = "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json).")
+      description = {
+        "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json).",
+        "Default: the bundled tiny model."
+      })
   Path model;
 
   @Option(names = "--prompt", required = true, description = "The prompt text.")
@@ -175,7 +169,7 @@ final class GenerateCommand implements Callable<Integer> {
             SummationOrder.parse(summation),
             threads,
             batchInvariant);
-    ModelDir dir = ModelDir.open(model);
+    ModelDir dir = model == null ? BundledModel.open() : ModelDir.open(model);
     try (TextTokenizer tok = dir.tokenizer();
         DjlGpt2Engine engine = new DjlGpt2Engine(dir.weights(), options)) {
       int eos = dir.config().eosTokenId();
@@ -192,7 +186,7 @@ final class GenerateCommand implements Callable<Integer> {
       List<Step> table = new ArrayList<>();
       for (int r = 0; r < batchSize; r++) {
         boolean mine = r == batchPosition;
-        int[] ids = tok.encode(mine ? prompt : FILLERS.get(r % FILLERS.size()));
+        int[] ids = tok.encode(mine ? prompt : Fillers.TEXTS.get(r % Fillers.TEXTS.size()));
         if (ids.length == 0) {
           throw new UserInputException("--prompt encodes to no tokens; give some text");
         }
@@ -288,7 +282,7 @@ final class GenerateCommand implements Callable<Integer> {
       ModelDir dir, Map<String, String> engineSettings, Completion c, List<Step> table)
       throws Exception {
     Map<String, Object> root = new LinkedHashMap<>();
-    root.put("model", dir.dir().toString());
+    root.put("model", model == null ? BundledModel.NAME : dir.dir().toString());
     root.put("model_sha256", dir.hash());
     root.put("prompt", prompt);
     Map<String, Object> s = new LinkedHashMap<>();

@@ -18,6 +18,11 @@ import picocli.CommandLine.Command;
       ExplainCommand.class,
       GenerateCommand.class,
       BenchCommand.class,
+      TrainTinyCommand.class,
+      RunCommand.class,
+      MergeCommand.class,
+      AnalyzeCommand.class,
+      CompareCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

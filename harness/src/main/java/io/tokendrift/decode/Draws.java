@@ -28,4 +28,22 @@ public record Draws(long seed, long run) {
     // 53 random bits centred in their cell: never exactly 0 or 1, so log(-log(u)) is always finite.
     return (bits + 0.5) * 0x1.0p-53;
   }
+
+  /**
+   * A Fisher-Yates permutation of 0..n-1 drawn from this run's draws (step i gives the swap at
+   * position i): the same seed and run give the same order everywhere.
+   */
+  public int[] permutation(int n) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int j = (int) (uniform(i) * (i + 1));
+      int t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p;
+  }
 }

@@ -1,13 +1,10 @@
 package io.tokendrift.engine.djl;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
-import ai.djl.nn.norm.LayerNorm;
 import io.tokendrift.engine.Batch;
 import java.util.Arrays;
 import java.util.List;
@@ -19,13 +16,6 @@ import java.util.List;
  * cache is closed.
  */
 final class DjlBatch implements Batch {
-  /**
-   * Added to masked attention scores (in float32). Finite, so a padding query with nothing to
-   * attend to gets a uniform (ignored) row instead of NaN; exp(-1e9 + s) is exactly 0 in float32,
-   * so a masked key contributes exactly nothing to a real query.
-   */
-  private static final float MASKED = -1e9f;
-
   private final DjlGpt2Engine e;
   private final NDManager manager;
   private final int rows;
@@ -131,9 +121,6 @@ final class DjlBatch implements Batch {
     e.applyThreads();
     int past = total;
     int s = past + t;
-    int c = e.config.width();
-    int h = e.config.heads();
-    int d = e.config.headSize();
     int layers = e.config.layers();
     NDArray[] newK = new NDArray[layers];
     NDArray[] newV = new NDArray[layers];
@@ -141,30 +128,9 @@ final class DjlBatch implements Batch {
       NDArray ids = manager.create(idsFlat, new Shape(rows, t));
       NDArray pos = manager.create(posFlat, new Shape(rows, t));
       NDArray mask = manager.create(mask(past, t), new Shape(rows, 1, t, s));
-      NDArray x = e.wte.get(ids).add(e.wpe.get(pos)); // [B, T, C]
-      float scale = (float) Math.sqrt(d);
-      for (int l = 0; l < layers; l++) {
-        DjlGpt2Engine.Block blk = e.blocks.get(l);
-        NDArray a = layerNorm(x, blk.ln1w(), blk.ln1b());
-        NDList qkv = blk.attn().apply(a).split(3, 2); // 3 x [B, T, C]
-        NDArray q = heads(qkv.get(0), t, h, d); // [B, H, T, D]
-        NDArray k = heads(qkv.get(1), t, h, d);
-        NDArray v = heads(qkv.get(2), t, h, d);
-        if (past > 0) {
-          k = kCache[l].concat(k, 2); // [B, H, S, D]
-          v = vCache[l].concat(v, 2);
-        }
-        newK[l] = k;
-        newV[l] = v;
-        NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).div(scale); // [B, H, T, S]
-        // Mask and softmax in float32 so fp16 runs neither overflow the mask nor lose the sum.
-        att = att.toType(DataType.FLOAT32, false).add(mask).softmax(-1).toType(e.dtype, false);
-        NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(rows, t, c); // [B, T, C]
-        x = x.add(blk.proj().apply(y));
-        NDArray m = layerNorm(x, blk.ln2w(), blk.ln2b());
-        x = x.add(blk.out().apply(gelu(blk.fc().apply(m))));
-      }
-      NDArray last = layerNorm(x.get(":, -1, :"), e.lnFw, e.lnFb); // [B, C]
+      NDArray x = e.graph.embed(ids, pos); // [B, T, C]
+      x = e.graph.blocks(x, mask, past > 0 ? kCache : null, vCache, newK, newV);
+      NDArray last = e.graph.finalNorm(x.get(":, -1, :")); // [B, C]
       float[] flat = e.lmHead.apply(last).toType(DataType.FLOAT32, false).toFloatArray(); // [B, V]
       int vocab = e.config.vocabSize();
       logits = new float[rows][];
@@ -197,30 +163,11 @@ final class DjlBatch implements Batch {
         int q = past + i;
         int base = (b * t + i) * s;
         for (int j = 0; j < s; j++) {
-          m[base + j] = j <= q && keyValid[b][j] ? 0f : MASKED;
+          m[base + j] = j <= q && keyValid[b][j] ? 0f : Gpt2Graph.MASKED;
         }
       }
     }
     return m;
-  }
-
-  private NDArray heads(NDArray x, int t, int h, int d) {
-    return x.reshape(rows, t, h, d).transpose(0, 2, 1, 3);
-  }
-
-  private NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
-    return LayerNorm.layerNorm(
-            x, new Shape(e.config.width()), w, b, (float) e.config.layerNormEpsilon())
-        .singletonOrThrow();
-  }
-
-  /** GPT-2's tanh GELU (gelu_new); DJL's Activation.gelu is the erf form, used only when asked. */
-  private NDArray gelu(NDArray x) {
-    if (!e.config.tanhGelu()) {
-      return Activation.gelu(x);
-    }
-    float k = (float) Math.sqrt(2 / Math.PI);
-    return x.pow(3).mul(0.044715f).add(x).mul(k).tanh().add(1f).mul(x).mul(0.5f);
   }
 
   /** NDArrays alive in this batch's manager: the KV cache only, between steps. */

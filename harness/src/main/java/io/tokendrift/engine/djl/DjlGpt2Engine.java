@@ -1,10 +1,8 @@
 package io.tokendrift.engine.djl;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import io.tokendrift.engine.Batch;
 import io.tokendrift.engine.Capabilities;
@@ -14,8 +12,6 @@ import io.tokendrift.engine.EnvironmentException;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
-import io.tokendrift.model.Tensor;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -29,23 +25,8 @@ public final class DjlGpt2Engine implements Engine {
   final EngineOptions options;
   final NDManager manager;
   final DataType dtype;
-  final NDArray wte; // [V, C]
-  final NDArray wpe; // [P, C]
-  final List<Block> blocks = new ArrayList<>();
-  final NDArray lnFw;
-  final NDArray lnFb;
+  final Gpt2Graph graph;
   final Linear lmHead; // wte^T as [C, V]
-
-  /** The weights of one transformer block. */
-  record Block(
-      NDArray ln1w,
-      NDArray ln1b,
-      Linear attn,
-      Linear proj,
-      NDArray ln2w,
-      NDArray ln2b,
-      Linear fc,
-      Linear out) {}
 
   /**
    * Loads {@code weights} onto the device of {@code options}.
@@ -57,29 +38,14 @@ public final class DjlGpt2Engine implements Engine {
     this.options = options;
     Device device = device(options);
     this.manager = NDManager.newBaseManager(device);
+    defaultThreads(); // remember the library's default before any engine changes it
     this.dtype = options.precision() == Precision.FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
     applyThreads();
     try {
-      wte = load(weights.get("wte.weight"));
-      wpe = load(weights.get("wpe.weight"));
-      for (int i = 0; i < config.layers(); i++) {
-        String h = "h." + i + ".";
-        blocks.add(
-            new Block(
-                load(weights.get(h + "ln_1.weight")),
-                load(weights.get(h + "ln_1.bias")),
-                linear(weights, h + "attn.c_attn"),
-                linear(weights, h + "attn.c_proj"),
-                load(weights.get(h + "ln_2.weight")),
-                load(weights.get(h + "ln_2.bias")),
-                linear(weights, h + "mlp.c_fc"),
-                linear(weights, h + "mlp.c_proj")));
-      }
-      lnFw = load(weights.get("ln_f.weight"));
-      lnFb = load(weights.get("ln_f.bias"));
+      graph = Gpt2Graph.forInference(weights, manager, dtype, options.summation());
       // The LM head is tied to wte; transposed once into [C, V] so it is a linear layer like the
       // others.
-      lmHead = new Linear(wte.transpose().duplicate(), null, options.summation());
+      lmHead = new Linear(graph.wte.transpose().duplicate(), null, options.summation());
     } catch (RuntimeException e) {
       manager.close();
       throw e;
@@ -103,20 +69,24 @@ public final class DjlGpt2Engine implements Engine {
     return Device.gpu(o.device().index());
   }
 
-  private NDArray load(Tensor t) {
-    NDArray a = manager.create(t.data(), new Shape(t.shape()));
-    return dtype == DataType.FLOAT32 ? a : a.toType(dtype, false);
-  }
+  private static int defaultThreads = -1;
 
-  private Linear linear(Gpt2Weights w, String name) {
-    return new Linear(
-        load(w.get(name + ".weight")), load(w.get(name + ".bias")), options.summation());
+  /**
+   * PyTorch's own thread count, as found before any engine changed it: engines asking for the
+   * default get it back even after another engine in this process set a count.
+   */
+  static synchronized int defaultThreads() {
+    if (defaultThreads < 0) {
+      defaultThreads = JniUtils.getNumThreads();
+    }
+    return defaultThreads;
   }
 
   /** Sets PyTorch's intra-op threads when the options name a count (a process-wide setting). */
   void applyThreads() {
-    if (options.threads() > 0 && JniUtils.getNumThreads() != options.threads()) {
-      JniUtils.setNumThreads(options.threads());
+    int want = options.threads() > 0 ? options.threads() : defaultThreads();
+    if (JniUtils.getNumThreads() != want) {
+      JniUtils.setNumThreads(want);
     }
   }
 

@@ -56,26 +56,8 @@ final class Linear {
     }
     permutation =
         order.order() == SummationOrder.Order.SHUFFLE
-            ? shuffle(s, order.shuffleSeed())
+            ? new Draws(order.shuffleSeed(), 0).permutation(s)
             : new int[0];
-  }
-
-  /**
-   * A seeded Fisher-Yates permutation of 0..n-1, drawn from the project's counter-based generator.
-   */
-  static int[] shuffle(int n, long seed) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    Draws d = new Draws(seed, 0);
-    for (int i = n - 1; i > 0; i--) {
-      int j = (int) (d.uniform(i) * (i + 1));
-      int t = p[i];
-      p[i] = p[j];
-      p[j] = t;
-    }
-    return p;
   }
 
   /** Applies the layer to x [..., in]; returns [..., out]. */

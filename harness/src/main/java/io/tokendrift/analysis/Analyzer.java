@@ -1,0 +1,254 @@
+package io.tokendrift.analysis;
+
+import io.tokendrift.experiment.Point;
+import io.tokendrift.trace.RunRecord;
+import io.tokendrift.trace.TraceHeader;
+import io.tokendrift.trace.TraceReader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Reads traces and compares every run with its reference: the run of the same prompt and seed at
+ * the experiment's reference point (repeat 0). Two streaming passes: the first keeps only the
+ * reference runs whole, the second compares each run as it is read and keeps a small result.
+ */
+public final class Analyzer {
+  /**
+   * Analysis settings.
+   *
+   * @param floorQuantile which quantile of per-step |Δlogit| is a condition's noise floor
+   * @param nearTie a step whose top-1/top-2 margin is at most this (nats) is a near-tie
+   * @param resamples bootstrap resamples for the floor's interval
+   * @param nearTies planted near-ties to look for (the bundled model's), or empty
+   */
+  public record Options(
+      double floorQuantile, double nearTie, int resamples, List<PlantedTie> nearTies) {
+    /** 99th percentile, ln 2 (top-2 at least half as likely as top-1), 1,000 resamples. */
+    public static Options defaults(List<PlantedTie> ties) {
+      return new Options(0.99, Math.log(2), 1000, ties);
+    }
+  }
+
+  /** A planted near-tie: the prompt that ends at it and its kind (50/50, 70/30, 90/10). */
+  public record PlantedTie(String id, String prefix, String kind) {}
+
+  /** Why a run is where it is. */
+  public enum Verdict {
+    REFERENCE,
+    IDENTICAL,
+    EXPLAINED,
+    UNEXPLAINED,
+    NO_REFERENCE,
+    FAILED,
+    SKIPPED;
+
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+  }
+
+  /**
+   * One run's outcome.
+   *
+   * @param comparison against its reference (null for the reference itself, failed or skipped runs)
+   * @param threshold margin below which a divergence counts as explained (2 × the floor's upper
+   *     bound; for sampled steps the probability drift)
+   */
+  public record RunResult(
+      String id,
+      String promptId,
+      String prompt,
+      long seed,
+      int repeat,
+      Point point,
+      RunRecord.Status status,
+      int length,
+      String text,
+      long tokensHash,
+      Comparison comparison,
+      Verdict verdict,
+      double threshold,
+      boolean sampled) {}
+
+  private Analyzer() {}
+
+  static String refKey(String promptId, long seed) {
+    return promptId + "\u0000" + seed;
+  }
+
+  /** Reads and analyses the traces of one experiment (shards may be given separately). */
+  public static Analysis analyze(List<Path> traces, Options o) {
+    if (traces.isEmpty()) {
+      throw new IllegalArgumentException("analyze needs at least one trace");
+    }
+    TraceHeader header = null;
+    Map<String, RunRecord> refs = new HashMap<>();
+    Point reference = null;
+    // Pass 1: the headers agree; keep the reference runs whole.
+    for (Path p : traces) {
+      try (TraceReader r = TraceReader.open(p)) {
+        TraceHeader h = r.header();
+        if (header == null) {
+          header = h;
+          reference = Point.parse(h.reference());
+        } else if (!h.specSha256().equals(header.specSha256())) {
+          throw new IllegalArgumentException(
+              p + ": recorded by a different spec than " + traces.get(0) + "; analyse them apart");
+        }
+        while (r.hasNext()) {
+          RunRecord rec = r.next();
+          if (rec.status() == RunRecord.Status.OK
+              && rec.repeat() == 0
+              && Point.parse(key(rec.point())).equals(reference)) {
+            refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
+          }
+        }
+      }
+    }
+    // Pass 2: compare every run with its reference.
+    List<RunResult> results = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
+    for (Path p : traces) {
+      try (TraceReader r = TraceReader.open(p)) {
+        while (r.hasNext()) {
+          RunRecord rec = r.next();
+          if (!seen.add(rec.id())) {
+            continue; // a duplicate across shards counts once
+          }
+          results.add(
+              first(rec, refs.get(refKey(rec.promptId(), rec.seed())), reference, temperature));
+        }
+      }
+    }
+    return Analysis.build(header, reference, refs, results, o, temperature);
+  }
+
+  static String key(Map<String, String> point) {
+    StringBuilder b = new StringBuilder();
+    point.forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    return b.toString();
+  }
+
+  /** Compares; the verdict for divergent runs is settled once the floors are known. */
+  private static RunResult first(RunRecord rec, RunRecord ref, Point reference, double t) {
+    Point point = Point.parse(key(rec.point()));
+    long hash = java.util.Arrays.hashCode(rec.tokens());
+    boolean sampled = false;
+    if (rec.status() == RunRecord.Status.OK) {
+      for (int i = 0; i < rec.steps().size() && !sampled; i++) {
+        sampled = !Double.isNaN(rec.steps().draw(i));
+      }
+    }
+    if (rec.status() != RunRecord.Status.OK) {
+      return new RunResult(
+          rec.id(),
+          rec.promptId(),
+          rec.prompt(),
+          rec.seed(),
+          rec.repeat(),
+          point,
+          rec.status(),
+          0,
+          "",
+          hash,
+          null,
+          rec.status() == RunRecord.Status.FAILED ? Verdict.FAILED : Verdict.SKIPPED,
+          Double.NaN,
+          sampled);
+    }
+    if (ref == null) {
+      return new RunResult(
+          rec.id(),
+          rec.promptId(),
+          rec.prompt(),
+          rec.seed(),
+          rec.repeat(),
+          point,
+          rec.status(),
+          rec.tokens().length,
+          rec.text(),
+          hash,
+          null,
+          Verdict.NO_REFERENCE,
+          Double.NaN,
+          sampled);
+    }
+    if (ref.id().equals(rec.id())) {
+      return new RunResult(
+          rec.id(),
+          rec.promptId(),
+          rec.prompt(),
+          rec.seed(),
+          rec.repeat(),
+          point,
+          rec.status(),
+          rec.tokens().length,
+          rec.text(),
+          hash,
+          null,
+          Verdict.REFERENCE,
+          Double.NaN,
+          sampled);
+    }
+    Comparison c = Comparison.of(ref, rec);
+    double threshold = Double.NaN;
+    if (sampled
+        && !c.identical()
+        && c.divIndex() < Math.min(ref.tokens().length, rec.tokens().length)) {
+      threshold = probabilityDrift(ref, rec, c.divIndex(), t);
+    }
+    return new RunResult(
+        rec.id(),
+        rec.promptId(),
+        rec.prompt(),
+        rec.seed(),
+        rec.repeat(),
+        point,
+        rec.status(),
+        rec.tokens().length,
+        rec.text(),
+        hash,
+        c,
+        c.identical() ? Verdict.IDENTICAL : null,
+        threshold,
+        sampled);
+  }
+
+  /**
+   * Total variation between the two runs' sampling distributions at step i (softmax of logits / T,
+   * each over its own recorded top-K): how far a draw's CDF boundary can have moved.
+   */
+  static double probabilityDrift(RunRecord ref, RunRecord run, int i, double t) {
+    Map<Integer, double[]> p = new TreeMap<>();
+    add(p, ref.steps(), i, t, 0);
+    add(p, run.steps(), i, t, 1);
+    double tv = 0;
+    for (double[] v : p.values()) {
+      tv += Math.abs(v[0] - v[1]);
+    }
+    return tv / 2;
+  }
+
+  private static void add(
+      Map<Integer, double[]> p, io.tokendrift.trace.Steps s, int i, double t, int slot) {
+    double max = s.topLogit(i, 0);
+    double z = 0;
+    for (int j = 0; j < s.k(); j++) {
+      if (s.topId(i, j) >= 0) {
+        z += Math.exp((s.topLogit(i, j) - max) / t);
+      }
+    }
+    for (int j = 0; j < s.k(); j++) {
+      int id = s.topId(i, j);
+      if (id >= 0) {
+        p.computeIfAbsent(id, x -> new double[2])[slot] =
+            Math.exp((s.topLogit(i, j) - max) / t) / z;
+      }
+    }
+  }
+}

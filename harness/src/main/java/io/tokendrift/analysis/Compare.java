@@ -1,0 +1,208 @@
+package io.tokendrift.analysis;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tokendrift.trace.RunRecord;
+import io.tokendrift.trace.TraceReader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Two experiments side by side: A (the baseline) and B. Within each, runs against their own
+ * reference (divergence rates compared with Fisher's exact test, Div_Index distributions with a
+ * two-sample Kolmogorov–Smirnov test); across them, every run of B against its twin in A (same run
+ * id), judged against A's noise floor — a divergence the baseline's conditions cannot produce is
+ * unexplained.
+ */
+public final class Compare {
+  /**
+   * One twin pair.
+   *
+   * @param id the run id both share
+   * @param comparison B's run against A's
+   * @param verdict identical, explained or unexplained
+   */
+  public record Pair(
+      String id,
+      String promptId,
+      String point,
+      Comparison comparison,
+      Analyzer.Verdict verdict,
+      double threshold) {}
+
+  private final Analysis a;
+  private final Analysis b;
+  private final List<Pair> pairs;
+  private final int onlyA;
+  private final int onlyB;
+
+  private Compare(Analysis a, Analysis b, List<Pair> pairs, int onlyA, int onlyB) {
+    this.a = a;
+    this.b = b;
+    this.pairs = pairs;
+    this.onlyA = onlyA;
+    this.onlyB = onlyB;
+  }
+
+  /** Compares trace set B with trace set A. */
+  public static Compare of(List<Path> as, List<Path> bs, Analyzer.Options o) {
+    Analysis a = Analyzer.analyze(as, o);
+    Analysis b = Analyzer.analyze(bs, o);
+    // A's ok runs by id (kept whole: the twins' steps are needed).
+    Map<String, RunRecord> twins = new HashMap<>();
+    for (Path p : as) {
+      try (TraceReader r = TraceReader.open(p)) {
+        r.forEachRemaining(
+            rec -> {
+              if (rec.status() == RunRecord.Status.OK) {
+                twins.putIfAbsent(rec.id(), rec);
+              }
+            });
+      }
+    }
+    double threshold = 2 * a.experimentFloor();
+    Map<String, Pair> out = new TreeMap<>();
+    int onlyB = 0;
+    for (Path p : bs) {
+      try (TraceReader r = TraceReader.open(p)) {
+        while (r.hasNext()) {
+          RunRecord rec = r.next();
+          if (rec.status() != RunRecord.Status.OK || out.containsKey(rec.id())) {
+            continue;
+          }
+          RunRecord twin = twins.get(rec.id());
+          if (twin == null) {
+            onlyB++;
+            continue;
+          }
+          Comparison c = Comparison.of(twin, rec);
+          Analyzer.Verdict v =
+              c.identical()
+                  ? Analyzer.Verdict.IDENTICAL
+                  : !c.prefixOnly() && c.refMargin() <= threshold
+                      ? Analyzer.Verdict.EXPLAINED
+                      : Analyzer.Verdict.UNEXPLAINED;
+          out.put(
+              rec.id(),
+              new Pair(rec.id(), rec.promptId(), Analyzer.key(rec.point()), c, v, threshold));
+        }
+      }
+    }
+    int onlyA = (int) twins.keySet().stream().filter(id -> !out.containsKey(id)).count();
+    return new Compare(a, b, new ArrayList<>(out.values()), onlyA, onlyB);
+  }
+
+  public List<Pair> pairs() {
+    return pairs;
+  }
+
+  public Analysis a() {
+    return a;
+  }
+
+  public Analysis b() {
+    return b;
+  }
+
+  public long count(Analyzer.Verdict v) {
+    return pairs.stream().filter(p -> p.verdict() == v).count();
+  }
+
+  /** Fisher's exact p for "B diverges from its reference as often as A does". */
+  public double divergenceRateP() {
+    long[] x = divergence(a);
+    long[] y = divergence(b);
+    return Stats.fisherExact(x[0], x[1] - x[0], y[0], y[1] - y[0]);
+  }
+
+  private static long[] divergence(Analysis s) {
+    List<Analyzer.RunResult> c = s.compared();
+    long d = c.stream().filter(r -> !r.comparison().identical()).count();
+    return new long[] {d, c.size()};
+  }
+
+  /** Kolmogorov–Smirnov D and p between A's and B's Div_Index distributions. */
+  public double[] divIndexKs() {
+    return Stats.kolmogorovSmirnov(a.divIndices(), b.divIndices());
+  }
+
+  public String summary() {
+    long d = pairs.stream().filter(p -> !p.comparison().identical()).count();
+    long[] x = divergence(a);
+    long[] y = divergence(b);
+    return String.format(
+        java.util.Locale.ROOT,
+        "Within each: A diverged from its reference in %d of %d runs, B in %d of %d (Fisher p = %s)."
+            + " Across: %d of %d runs of B differ from their twin in A; %d explained by A's noise"
+            + " floor (%s), %d unexplained.",
+        x[0],
+        x[1],
+        y[0],
+        y[1],
+        Analysis.fmt(divergenceRateP()),
+        d,
+        pairs.size(),
+        count(Analyzer.Verdict.EXPLAINED),
+        Analysis.fmt(a.experimentFloor()),
+        count(Analyzer.Verdict.UNEXPLAINED));
+  }
+
+  public String toJson() {
+    ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode root = m.createObjectNode();
+    root.put("schema", "tokendrift.compare/1");
+    root.put("a", a.header().experiment());
+    root.put("b", b.header().experiment());
+    root.put("summary", summary());
+    ObjectNode within = root.putObject("within");
+    long[] x = divergence(a);
+    long[] y = divergence(b);
+    within.put("a_diverged", x[0]);
+    within.put("a_compared", x[1]);
+    within.put("b_diverged", y[0]);
+    within.put("b_compared", y[1]);
+    Analysis.num(within, "fisher_p", divergenceRateP());
+    double[] ks = divIndexKs();
+    Analysis.num(within, "div_index_ks_d", ks[0]);
+    Analysis.num(within, "div_index_ks_p", ks[1]);
+    ObjectNode across = root.putObject("across");
+    across.put("twins", pairs.size());
+    across.put("only_in_a", onlyA);
+    across.put("only_in_b", onlyB);
+    Analysis.num(across, "a_floor", a.experimentFloor());
+    across.put("identical", count(Analyzer.Verdict.IDENTICAL));
+    across.put("explained", count(Analyzer.Verdict.EXPLAINED));
+    across.put("unexplained", count(Analyzer.Verdict.UNEXPLAINED));
+    Analysis.num(
+        across,
+        "max_drift",
+        pairs.stream().mapToDouble(p -> p.comparison().maxDrift()).max().orElse(0));
+    ArrayNode arr = across.putArray("divergences");
+    for (Pair p : pairs) {
+      if (p.comparison().identical()) {
+        continue;
+      }
+      ObjectNode n = arr.addObject();
+      n.put("run", p.id());
+      n.put("prompt_id", p.promptId());
+      n.put("point", p.point());
+      n.put("div_index", p.comparison().divIndex());
+      n.put("verdict", p.verdict().label());
+      Analysis.num(n, "ref_margin", p.comparison().refMargin());
+      Analysis.num(n, "threshold", p.threshold());
+      Analysis.num(n, "max_drift", p.comparison().maxDrift());
+    }
+    try {
+      return m.writeValueAsString(root) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+package io.tokendrift.analysis;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.apache.commons.math3.distribution.HypergeometricDistribution;
+import org.apache.commons.math3.stat.inference.ChiSquareTest;
+import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
+import org.apache.commons.math3.stat.inference.MannWhitneyUTest;
+import org.apache.commons.math3.stat.interval.ConfidenceInterval;
+import org.apache.commons.math3.stat.interval.WilsonScoreInterval;
+
+/** The statistics the analysis reports, on Apache Commons Math where it has them. */
+public final class Stats {
+  private Stats() {}
+
+  /** A proportion with its Wilson 95% interval. */
+  public record Proportion(long successes, long trials, double rate, double low, double high) {}
+
+  /** successes / trials with the Wilson score interval at 95% (rate NaN when trials = 0). */
+  public static Proportion wilson(long successes, long trials) {
+    if (trials == 0) {
+      return new Proportion(0, 0, Double.NaN, Double.NaN, Double.NaN);
+    }
+    ConfidenceInterval ci =
+        new WilsonScoreInterval().createInterval((int) trials, (int) successes, 0.95);
+    return new Proportion(
+        successes, trials, successes / (double) trials, ci.getLowerBound(), ci.getUpperBound());
+  }
+
+  /**
+   * The q-quantile (0..1) of {@code v}, linear between order statistics (R's type 7, numpy's
+   * default); NaN for an empty array.
+   */
+  public static double quantile(float[] v, double q) {
+    if (v.length == 0) {
+      return Double.NaN;
+    }
+    float[] s = v.clone();
+    Arrays.sort(s);
+    return sortedQuantile(s, q);
+  }
+
+  static double sortedQuantile(float[] s, double q) {
+    double h = (s.length - 1) * q;
+    int lo = (int) Math.floor(h);
+    int hi = Math.min(lo + 1, s.length - 1);
+    return s[lo] + (h - lo) * ((double) s[hi] - s[lo]);
+  }
+
+  /** A statistic with a bootstrap percentile interval. */
+  public record Estimate(double value, double low, double high, int n) {}
+
+  /**
+   * The q-quantile of {@code v} with a 95% percentile-bootstrap interval ({@code resamples}
+   * resamples of at most {@code cap} values, drawn from a seeded generator: the same input gives
+   * the same interval).
+   */
+  public static Estimate bootstrapQuantile(float[] v, double q, int resamples, int cap, long seed) {
+    if (v.length == 0) {
+      return new Estimate(Double.NaN, Double.NaN, Double.NaN, 0);
+    }
+    double value = quantile(v, q);
+    // Large samples: bootstrap an evenly strided subsample, which keeps the interval honest (it
+    // can only widen) and the cost bounded.
+    float[] base = v;
+    if (v.length > cap) {
+      base = new float[cap];
+      for (int i = 0; i < cap; i++) {
+        base[i] = v[(int) ((long) i * v.length / cap)];
+      }
+    }
+    SplittableRandom r = new SplittableRandom(seed);
+    double[] stats = new double[resamples];
+    float[] sample = new float[base.length];
+    for (int b = 0; b < resamples; b++) {
+      for (int i = 0; i < sample.length; i++) {
+        sample[i] = base[r.nextInt(base.length)];
+      }
+      Arrays.sort(sample);
+      stats[b] = sortedQuantile(sample, q);
+    }
+    Arrays.sort(stats);
+    double low = stats[(int) Math.floor(0.025 * (resamples - 1))];
+    double high = stats[(int) Math.ceil(0.975 * (resamples - 1))];
+    return new Estimate(value, Math.min(low, value), Math.max(high, value), v.length);
+  }
+
+  /** Two-sided Fisher exact test on the 2×2 table [[a, b], [c, d]]. */
+  public static double fisherExact(long a, long b, long c, long d) {
+    int n = (int) (a + b + c + d);
+    int row1 = (int) (a + b);
+    int col1 = (int) (a + c);
+    if (n == 0) {
+      return 1.0;
+    }
+    HypergeometricDistribution h = new HypergeometricDistribution(null, n, col1, row1);
+    double observed = h.probability((int) a);
+    int lo = Math.max(0, row1 + col1 - n);
+    int hi = Math.min(row1, col1);
+    double p = 0;
+    for (int k = lo; k <= hi; k++) {
+      double pk = h.probability(k);
+      if (pk <= observed * (1 + 1e-7)) {
+        p += pk;
+      }
+    }
+    return Math.min(1.0, p);
+  }
+
+  /**
+   * Chi-square test of independence on a table of counts (rows: groups, columns: outcomes), or NaN
+   * when a row or column is all zero (the test is undefined).
+   */
+  public static double chiSquare(long[][] table) {
+    for (long[] row : table) {
+      if (Arrays.stream(row).sum() == 0) {
+        return Double.NaN;
+      }
+    }
+    for (int j = 0; j < table[0].length; j++) {
+      long col = 0;
+      for (long[] row : table) {
+        col += row[j];
+      }
+      if (col == 0) {
+        return Double.NaN;
+      }
+    }
+    return new ChiSquareTest().chiSquareTest(table);
+  }
+
+  /** One-sided Mann–Whitney U p-value for "x tends to be smaller than y" (NaN if either empty). */
+  public static double mannWhitneyLess(double[] x, double[] y) {
+    if (x.length == 0 || y.length == 0) {
+      return Double.NaN;
+    }
+    // Commons Math gives the two-sided p (normal approximation); halve it on the side the data
+    // lean to.
+    double p2 = new MannWhitneyUTest().mannWhitneyUTest(x, y);
+    boolean smaller = uStatistic(x, y) > (double) x.length * y.length / 2;
+    return smaller ? p2 / 2 : 1 - p2 / 2;
+  }
+
+  /** Pairs (x, y) with x smaller than y, ties counted half. */
+  static double uStatistic(double[] x, double[] y) {
+    double u = 0;
+    double[] ys = y.clone();
+    Arrays.sort(ys);
+    for (double v : x) {
+      int below = lowerBound(ys, v);
+      int upTo = upperBound(ys, v);
+      u += (ys.length - upTo) + 0.5 * (upTo - below);
+    }
+    return u;
+  }
+
+  private static int lowerBound(double[] s, double v) {
+    int lo = 0;
+    int hi = s.length;
+    while (lo < hi) {
+      int m = (lo + hi) >>> 1;
+      if (s[m] < v) {
+        lo = m + 1;
+      } else {
+        hi = m;
+      }
+    }
+    return lo;
+  }
+
+  private static int upperBound(double[] s, double v) {
+    int lo = 0;
+    int hi = s.length;
+    while (lo < hi) {
+      int m = (lo + hi) >>> 1;
+      if (s[m] <= v) {
+        lo = m + 1;
+      } else {
+        hi = m;
+      }
+    }
+    return lo;
+  }
+
+  /** Two-sample Kolmogorov–Smirnov: the statistic D and its p-value (NaN if a sample is empty). */
+  public static double[] kolmogorovSmirnov(double[] a, double[] b) {
+    if (a.length == 0 || b.length == 0) {
+      return new double[] {Double.NaN, Double.NaN};
+    }
+    KolmogorovSmirnovTest t = new KolmogorovSmirnovTest();
+    return new double[] {t.kolmogorovSmirnovStatistic(a, b), t.kolmogorovSmirnovTest(a, b)};
+  }
+}

@@ -1,0 +1,110 @@
+package io.tokendrift.cli;
+
+import io.tokendrift.analysis.Analysis;
+import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.model.tiny.BundledModel;
+import io.tokendrift.model.tiny.NearTiesFile;
+import io.tokendrift.model.tiny.TinyModelBuilder;
+import io.tokendrift.trace.TraceHeader;
+import io.tokendrift.trace.TraceReader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Analyses traces into analysis.json. */
+@Command(
+    name = "analyze",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Compare every run with its reference run: first divergence, logit drift, margins, noise",
+      "floors, explained vs unexplained divergences, attribution to axes, statistics. Writes",
+      "DIR/analysis.json (byte-identical for the same traces)."
+    })
+final class AnalyzeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(paramLabel = "TRACE", arity = "1..*", description = "Traces of one experiment.")
+  List<Path> traces;
+
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
+      description = "Report folder (default: reports/EXPERIMENT).")
+  Path out;
+
+  @Option(
+      names = "--floor-quantile",
+      defaultValue = "0.99",
+      description =
+          "Quantile of per-step |Δlogit| taken as a condition's noise floor (default 0.99).")
+  double floorQuantile;
+
+  @Option(
+      names = "--near-tie",
+      defaultValue = "0.6931471805599453",
+      description = "Margin (nats) at or below which a step is a near-tie (default ln 2).")
+  double nearTie;
+
+  @Override
+  public Integer call() throws IOException {
+    if (!(floorQuantile > 0 && floorQuantile < 1)) {
+      throw new UserInputException("--floor-quantile (" + floorQuantile + ") must be in (0, 1)");
+    }
+    Analysis a = analyze(traces, options(traces.get(0), floorQuantile, nearTie));
+    Path dir = out != null ? out : Path.of("reports", a.header().experiment());
+    Path file = write(dir, a);
+    PrintWriter o = spec.commandLine().getOut();
+    o.println(a.summary());
+    o.printf(Locale.ROOT, "analysis: %s%n", file);
+    return Main.OK;
+  }
+
+  static Analysis analyze(List<Path> traces, Analyzer.Options o) {
+    return Analyzer.analyze(traces, o);
+  }
+
+  /** Writes DIR/analysis.json atomically; returns its path. */
+  static Path write(Path dir, Analysis a) throws IOException {
+    Files.createDirectories(dir);
+    Path file = dir.resolve("analysis.json");
+    Path tmp = dir.resolve("analysis.json.tmp");
+    Files.writeString(tmp, a.toJson(), StandardCharsets.UTF_8);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return file;
+  }
+
+  /** Analysis options, with the planted near-ties of the trace's model when it has them. */
+  static Analyzer.Options options(Path trace, double quantile, double nearTie) {
+    TraceHeader h;
+    try (TraceReader r = TraceReader.open(trace)) {
+      h = r.header();
+    }
+    List<Analyzer.PlantedTie> ties = new ArrayList<>();
+    String model = h.manifest().getOrDefault("model", "");
+    Path file = null;
+    if (model.equals(BundledModel.NAME)) {
+      file = BundledModel.dir().resolve(TinyModelBuilder.NEAR_TIES);
+    } else if (!model.isEmpty()
+        && Files.isRegularFile(Path.of(model, TinyModelBuilder.NEAR_TIES))) {
+      file = Path.of(model, TinyModelBuilder.NEAR_TIES);
+    }
+    if (file != null) {
+      for (NearTiesFile.Entry e : NearTiesFile.read(file)) {
+        ties.add(new Analyzer.PlantedTie(e.id(), e.prefix(), e.kind()));
+      }
+    }
+    return new Analyzer.Options(quantile, nearTie, 1000, ties);
+  }
+}

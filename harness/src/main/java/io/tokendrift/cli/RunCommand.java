@@ -1,0 +1,266 @@
+package io.tokendrift.cli;
+
+import io.tokendrift.experiment.ExperimentSpec;
+import io.tokendrift.experiment.Plan;
+import io.tokendrift.experiment.Point;
+import io.tokendrift.experiment.Runner;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Runs an experiment spec: every prompt under every point of the grid, recorded to a trace. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run an experiment: every prompt under every combination of conditions, every step recorded",
+      "to a trace (reports/NAME/trace.jsonl by default). Exit codes: 0 all runs ok, 2 bad spec or",
+      "flags, 3 environment (e.g. a GPU the spec needs is missing), 4 some runs failed."
+    })
+final class RunCommand implements Callable<Integer> {
+  /** Some runs were recorded as failed. */
+  static final int RUNS_FAILED = 4;
+
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "SPEC", description = "Experiment spec (YAML or JSON).")
+  Path specFile;
+
+  @Option(names = "--dry-run", description = "Print the grid and its size; run nothing.")
+  boolean dryRun;
+
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
+      description = "Report folder (default: reports/NAME). The trace is DIR/trace.jsonl.")
+  Path out;
+
+  @Option(names = "--trace", paramLabel = "FILE", description = "Trace file (overrides --out).")
+  Path trace;
+
+  @Option(names = "--resume", description = "Continue an existing trace: run only what is missing.")
+  boolean resume;
+
+  @Option(names = "--force", description = "Replace an existing trace.")
+  boolean force;
+
+  @Option(names = "--fail-fast", description = "Stop at the first failed run.")
+  boolean failFast;
+
+  @Option(
+      names = "--no-analyze",
+      description = "Only record; do not write analysis.json next to the trace.")
+  boolean noAnalyze;
+
+  @Option(
+      names = "--shard",
+      paramLabel = "I/N",
+      description = "Run shard I (from 0) of N: a deterministic 1/N of the grid's forward passes.")
+  String shard;
+
+  @Override
+  public Integer call() {
+    if (resume && force) {
+      throw new UserInputException("--resume and --force contradict each other; pick one");
+    }
+    int[] sh = parseShard(shard);
+    ExperimentSpec s = ExperimentSpec.read(specFile);
+    Plan plan = new Plan(s);
+    PrintWriter o = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    if (dryRun) {
+      printGrid(o, s, plan, sh);
+      return Main.OK;
+    }
+    Path traceFile = traceFile(s);
+    long mine = plan.shard(sh[0], sh[1]).stream().mapToLong(b -> b.runs().size()).sum();
+    boolean tty = System.console() != null;
+    ProgressBar[] bar = new ProgressBar[1];
+    long[] seen = new long[2];
+    Runner.Progress progress =
+        new Runner.Progress() {
+          @Override
+          public void start(long toDo, long already) {
+            seen[1] = toDo;
+            if (tty) {
+              bar[0] =
+                  new ProgressBarBuilder()
+                      .setTaskName(s.name())
+                      .setInitialMax(toDo)
+                      .setStyle(ProgressBarStyle.ASCII)
+                      .setUnit(" runs", 1)
+                      .showSpeed()
+                      .build();
+            }
+            if (already > 0) {
+              err.printf(Locale.ROOT, "resuming: %d runs already in %s%n", already, traceFile);
+            }
+          }
+
+          @Override
+          public void advance(int runs) {
+            long before = seen[0];
+            seen[0] += runs;
+            if (bar[0] != null) {
+              bar[0].stepBy(runs);
+            } else if (seen[1] > 0 && before * 10 / seen[1] != seen[0] * 10 / seen[1]) {
+              err.printf(Locale.ROOT, "%s: %d/%d runs%n", s.name(), seen[0], seen[1]);
+              err.flush();
+            }
+          }
+        };
+    Runner.Outcome r;
+    try {
+      r =
+          Runner.run(
+              plan,
+              new Runner.Options(traceFile, resume, force, failFast, sh[0], sh[1]),
+              progress,
+              line -> {
+                err.println(line);
+                err.flush();
+              });
+    } finally {
+      if (bar[0] != null) {
+        bar[0].close();
+      }
+    }
+    long bytes;
+    try {
+      bytes = Files.size(traceFile);
+    } catch (java.io.IOException e) {
+      bytes = -1;
+    }
+    o.printf(
+        Locale.ROOT,
+        "%s: %d runs ok, %d failed, %d skipped%s (shard %s of %d runs in the grid); %,d steps in"
+            + " %.1f s (%.2f runs/s, %d forward batches)%n",
+        s.name(),
+        r.ok(),
+        r.failed(),
+        r.skipped(),
+        r.alreadyDone() > 0 ? ", " + r.alreadyDone() + " already recorded" : "",
+        sh[1] == 1 ? "all" : sh[0] + "/" + sh[1] + ": " + mine,
+        s.gridSize(),
+        r.steps(),
+        r.seconds(),
+        r.seconds() > 0 ? (r.ok() + r.failed()) / r.seconds() : 0.0,
+        r.forwardBatches());
+    o.printf(Locale.ROOT, "trace: %s (%,d bytes)%n", traceFile, bytes);
+    if (!noAnalyze && sh[1] == 1) {
+      var a =
+          AnalyzeCommand.analyze(
+              java.util.List.of(traceFile), AnalyzeCommand.options(traceFile, 0.99, Math.log(2)));
+      try {
+        Path file = AnalyzeCommand.write(traceFile.toAbsolutePath().getParent(), a);
+        o.println(a.summary());
+        o.printf(Locale.ROOT, "analysis: %s%n", file);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return r.failed() > 0 ? RUNS_FAILED : Main.OK;
+  }
+
+  private Path traceFile(ExperimentSpec s) {
+    if (trace != null) {
+      return trace;
+    }
+    Path dir = out != null ? out : Path.of("reports", s.name());
+    return dir.resolve("trace.jsonl");
+  }
+
+  static int[] parseShard(String shard) {
+    if (shard == null) {
+      return new int[] {0, 1};
+    }
+    String[] p = shard.split("/");
+    try {
+      if (p.length == 2) {
+        int i = Integer.parseInt(p[0].trim());
+        int n = Integer.parseInt(p[1].trim());
+        if (n >= 1 && i >= 0 && i < n) {
+          return new int[] {i, n};
+        }
+      }
+    } catch (NumberFormatException e) {
+      // fall through
+    }
+    throw new UserInputException(
+        "--shard '" + shard + "' is not allowed; use I/N with 0 <= I < N (e.g. 0/4 ... 3/4)");
+  }
+
+  private static void printGrid(PrintWriter o, ExperimentSpec s, Plan plan, int[] sh) {
+    o.printf(Locale.ROOT, "experiment %s (%s)%n", s.name(), s.source());
+    o.printf(Locale.ROOT, "model: %s%n", s.model());
+    o.printf(
+        Locale.ROOT,
+        "prompts: %d, seeds: %s, repeats: %d, decoding: %s%n",
+        s.prompts().size(),
+        s.decoding().seeds(),
+        s.axes().repeats(),
+        decoding(s.decoding()));
+    o.println("axes:");
+    ExperimentSpec.Axes a = s.axes();
+    o.printf(
+        Locale.ROOT,
+        "  device          %s%s%n",
+        a.devices(),
+        a.devicesOptional() ? " (optional)" : "");
+    o.printf(Locale.ROOT, "  batch sizes     %s%n", a.batchSizes());
+    o.printf(Locale.ROOT, "  batch positions %s%n", a.batchPositions());
+    o.printf(Locale.ROOT, "  summation       %s%n", a.summations());
+    o.printf(
+        Locale.ROOT,
+        "  precision       %s%n",
+        a.precisions().stream().map(p -> p.label()).toList());
+    o.printf(Locale.ROOT, "  threads         %s%n", a.threads());
+    o.printf(Locale.ROOT, "  batch_invariant %s%n", a.batchInvariant());
+    o.printf(Locale.ROOT, "points: %d%n", s.points().size());
+    for (Point p : s.points()) {
+      o.printf(Locale.ROOT, "  %s%s%n", p.key(), p.equals(s.reference()) ? "   <- reference" : "");
+    }
+    o.printf(
+        Locale.ROOT,
+        "grid: %d points x %d prompts x %d seeds x %d repeats = %d runs in %d forward batches%n",
+        s.points().size(),
+        s.prompts().size(),
+        s.decoding().seeds().size(),
+        a.repeats(),
+        s.gridSize(),
+        plan.batches().size());
+    if (sh[1] > 1) {
+      var mine = plan.shard(sh[0], sh[1]);
+      o.printf(
+          Locale.ROOT,
+          "shard %d/%d: %d runs in %d forward batches%n",
+          sh[0],
+          sh[1],
+          mine.stream().mapToLong(b -> b.runs().size()).sum(),
+          mine.size());
+    }
+  }
+
+  private static String decoding(ExperimentSpec.Decoding d) {
+    return d.temperature() == 0
+        ? "greedy, max_tokens " + d.maxTokens()
+        : String.format(
+            Locale.ROOT,
+            "temperature %s, top_k %d, top_p %s, %s, max_tokens %d",
+            d.temperature(),
+            d.topK(),
+            d.topP(),
+            d.method().name().toLowerCase(Locale.ROOT),
+            d.maxTokens());
+  }
+}

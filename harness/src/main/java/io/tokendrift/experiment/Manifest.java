@@ -1,0 +1,107 @@
+package io.tokendrift.experiment;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The environment a trace was recorded in, like a provider's {@code system_fingerprint}: what could
+ * change outputs without any change to the prompt or settings.
+ */
+public final class Manifest {
+  private Manifest() {}
+
+  /**
+   * Collects the manifest.
+   *
+   * @param engine an engine's own settings (library versions, threads)
+   * @param model how the spec named the model
+   * @param modelHash SHA-256 of the model's files
+   */
+  public static Map<String, String> collect(
+      Map<String, String> engine, String model, String modelHash) {
+    Map<String, String> m = new TreeMap<>();
+    m.put("java.version", System.getProperty("java.version"));
+    m.put("java.vendor", System.getProperty("java.vendor"));
+    m.put(
+        "java.vm",
+        System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
+    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+    m.put("os.arch", System.getProperty("os.arch"));
+    m.put("cpu.model", cpuModel());
+    m.put("cpu.cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+    m.put("djl.version", engine.getOrDefault("djl.version", "?"));
+    m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
+    m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));
+    m.put("pytorch.interop_threads", engine.getOrDefault("interop_threads", "?"));
+    m.put("gpus.visible", gpuCount());
+    for (String k : System.getProperties().stringPropertyNames()) {
+      if (k.startsWith("ai.djl.")) {
+        m.put("property." + k, System.getProperty(k));
+      }
+    }
+    m.put("model", model);
+    m.put("model.sha256", modelHash);
+    String v = Manifest.class.getPackage().getImplementationVersion();
+    m.put("tokendrift.version", v == null ? "development build" : v);
+    m.put("tokendrift.commit", gitCommit());
+    return m;
+  }
+
+  static String cpuModel() {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (l.startsWith("model name")) {
+          return l.substring(l.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux: fall back to the architecture
+    }
+    return System.getProperty("os.arch");
+  }
+
+  private static String gpuCount() {
+    try {
+      return Integer.toString(ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount());
+    } catch (RuntimeException e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+  }
+
+  /** The checkout's commit (with "-dirty" when tracked files changed), or "unknown". */
+  static String gitCommit() {
+    try {
+      Path jar =
+          Path.of(Manifest.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      Path dir = Files.isDirectory(jar) ? jar : jar.getParent();
+      String head = git(dir, "rev-parse", "HEAD");
+      if (head == null) {
+        return "unknown";
+      }
+      String status = git(dir, "status", "--porcelain", "--untracked-files=no");
+      return head + (status != null && !status.isEmpty() ? "-dirty" : "");
+    } catch (Exception e) {
+      return "unknown";
+    }
+  }
+
+  private static String git(Path dir, String... args) throws IOException, InterruptedException {
+    String[] cmd = new String[args.length + 3];
+    cmd[0] = "git";
+    cmd[1] = "-C";
+    cmd[2] = dir.toString();
+    System.arraycopy(args, 0, cmd, 3, args.length);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    if (!p.waitFor(5, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      return null;
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+    return p.exitValue() == 0 ? out : null;
+  }
+}

@@ -1,0 +1,85 @@
+package io.tokendrift.experiment;
+
+import io.tokendrift.engine.DeviceSpec;
+import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.Precision;
+import io.tokendrift.engine.SummationOrder;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One combination of conditions: where a prompt runs, in which batch row, with which arithmetic.
+ *
+ * @param device CPU or a GPU
+ * @param batchSize rows in the forward pass
+ * @param batchPosition the prompt's row
+ * @param summation contraction order of the linear layers
+ * @param precision fp32 or fp16
+ * @param threads PyTorch intra-op threads (0 = library default)
+ * @param batchInvariant per-row kernels and caches
+ */
+public record Point(
+    DeviceSpec device,
+    int batchSize,
+    int batchPosition,
+    SummationOrder summation,
+    Precision precision,
+    int threads,
+    boolean batchInvariant) {
+
+  /** The axis names, in the order of {@link #values()}. */
+  public static final String[] AXES = {
+    "device", "batch_size", "batch_position", "summation", "precision", "threads", "batch_invariant"
+  };
+
+  /** Axis name → value as text, in a fixed order. */
+  public Map<String, String> values() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("device", device.toString());
+    m.put("batch_size", Integer.toString(batchSize));
+    m.put("batch_position", Integer.toString(batchPosition));
+    m.put("summation", summation.toString());
+    m.put("precision", precision.label());
+    m.put("threads", Integer.toString(threads));
+    m.put("batch_invariant", Boolean.toString(batchInvariant));
+    return m;
+  }
+
+  /** A canonical text form, e.g. {@code device=cpu,batch_size=4,...}: stable across versions. */
+  public String key() {
+    StringBuilder b = new StringBuilder();
+    values()
+        .forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    return b.toString();
+  }
+
+  /** The engine configuration of this point (batch shape is not an engine option). */
+  public EngineOptions options() {
+    return new EngineOptions(device, precision, summation, threads, batchInvariant);
+  }
+
+  /** Parses {@link #key()}'s form back. */
+  public static Point parse(String key) {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String part : key.split(",")) {
+      int eq = part.indexOf('=');
+      if (eq < 0) {
+        throw new IllegalArgumentException("point '" + key + "': '" + part + "' is not axis=value");
+      }
+      m.put(part.substring(0, eq), part.substring(eq + 1));
+    }
+    for (String a : AXES) {
+      if (!m.containsKey(a)) {
+        throw new IllegalArgumentException("point '" + key + "' lacks axis " + a);
+      }
+    }
+    return new Point(
+        DeviceSpec.parse(m.get("device")),
+        Integer.parseInt(m.get("batch_size")),
+        Integer.parseInt(m.get("batch_position")),
+        SummationOrder.parse(m.get("summation")),
+        Precision.parse(m.get("precision")),
+        Integer.parseInt(m.get("threads")),
+        Boolean.parseBoolean(m.get("batch_invariant")));
+  }
+}

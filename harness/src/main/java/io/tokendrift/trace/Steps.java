@@ -1,0 +1,345 @@
+package io.tokendrift.trace;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Base64;
+
+/**
+ * The per-step recordings of one run, stored column by column: for step i, the chosen token's
+ * logit, the top-K ids and logits (largest first, ties to the lower id), log-sum-exp, entropy, the
+ * draw and its margin (sampled steps), a digest of the whole logit vector, and optionally the
+ * vector itself.
+ *
+ * <p>On disk each column is one base64 string of little-endian float32/float64 values (ids as
+ * LEB128 varints): exact bits, about 170 bytes per step at K = 16.
+ */
+public final class Steps {
+  private final int k;
+  private int n;
+  private float[] chosenLogit;
+  private int[] topIds;
+  private float[] topLogits;
+  private float[] logSumExp;
+  private float[] entropy;
+  private double[] draw; // NaN on greedy steps
+  private float[] drawMargin; // NaN on greedy steps
+  private long[] digest;
+  private float[][] full; // null unless recorded
+
+  /** An empty recording with top-{@code k} per step. */
+  public Steps(int k, boolean fullLogits) {
+    if (k < 1) {
+      throw new IllegalArgumentException("top-K (" + k + ") must be >= 1");
+    }
+    this.k = k;
+    int cap = 16;
+    chosenLogit = new float[cap];
+    topIds = new int[cap * k];
+    topLogits = new float[cap * k];
+    logSumExp = new float[cap];
+    entropy = new float[cap];
+    draw = new double[cap];
+    drawMargin = new float[cap];
+    digest = new long[cap];
+    full = fullLogits ? new float[cap][] : null;
+  }
+
+  /** Top-K size. */
+  public int k() {
+    return k;
+  }
+
+  /** Steps recorded. */
+  public int size() {
+    return n;
+  }
+
+  public boolean hasFullLogits() {
+    return full != null;
+  }
+
+  /**
+   * Appends one step.
+   *
+   * @param ids the top-K ids, largest logit first ({@code k} of them, or fewer only when the
+   *     vocabulary is smaller; then padded with -1 and NaN)
+   */
+  public void add(
+      float chosen,
+      int[] ids,
+      float[] logits,
+      float lse,
+      float ent,
+      double u,
+      float margin,
+      long dig,
+      float[] fullVector) {
+    if (n == chosenLogit.length) {
+      grow();
+    }
+    chosenLogit[n] = chosen;
+    for (int j = 0; j < k; j++) {
+      topIds[n * k + j] = j < ids.length ? ids[j] : -1;
+      topLogits[n * k + j] = j < logits.length ? logits[j] : Float.NaN;
+    }
+    logSumExp[n] = lse;
+    entropy[n] = ent;
+    draw[n] = u;
+    drawMargin[n] = margin;
+    digest[n] = dig;
+    if (full != null) {
+      full[n] = fullVector.clone();
+    }
+    n++;
+  }
+
+  private void grow() {
+    int cap = chosenLogit.length * 2;
+    chosenLogit = Arrays.copyOf(chosenLogit, cap);
+    topIds = Arrays.copyOf(topIds, cap * k);
+    topLogits = Arrays.copyOf(topLogits, cap * k);
+    logSumExp = Arrays.copyOf(logSumExp, cap);
+    entropy = Arrays.copyOf(entropy, cap);
+    draw = Arrays.copyOf(draw, cap);
+    drawMargin = Arrays.copyOf(drawMargin, cap);
+    digest = Arrays.copyOf(digest, cap);
+    if (full != null) {
+      full = Arrays.copyOf(full, cap);
+    }
+  }
+
+  public float chosenLogit(int i) {
+    return chosenLogit[check(i)];
+  }
+
+  /** The j-th largest logit's id at step i (j = 0 is the top-1). */
+  public int topId(int i, int j) {
+    return topIds[check(i) * k + j];
+  }
+
+  public float topLogit(int i, int j) {
+    return topLogits[check(i) * k + j];
+  }
+
+  /** Top-1 minus top-2 logit at step i (raw logits, before temperature). */
+  public float margin(int i) {
+    return topLogits[check(i) * k] - topLogits[i * k + 1];
+  }
+
+  public float logSumExp(int i) {
+    return logSumExp[check(i)];
+  }
+
+  public float entropy(int i) {
+    return entropy[check(i)];
+  }
+
+  /** The uniform draw of a sampled step; NaN on greedy steps. */
+  public double draw(int i) {
+    return draw[check(i)];
+  }
+
+  /** How close the draw came to changing the token; NaN on greedy steps. */
+  public float drawMargin(int i) {
+    return drawMargin[check(i)];
+  }
+
+  /** First 8 bytes of SHA-256 over the step's whole logit vector (float32 little-endian). */
+  public long digest(int i) {
+    return digest[check(i)];
+  }
+
+  /** The step's whole logit vector, or null when not recorded. */
+  public float[] fullLogits(int i) {
+    return full == null ? null : full[check(i)];
+  }
+
+  private int check(int i) {
+    if (i < 0 || i >= n) {
+      throw new IndexOutOfBoundsException("step " + i + " of " + n);
+    }
+    return i;
+  }
+
+  // --- encoding -------------------------------------------------------------------------------
+
+  static String floats(float[] v, int count) {
+    ByteBuffer b = ByteBuffer.allocate(4 * count).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < count; i++) {
+      b.putFloat(v[i]);
+    }
+    return Base64.getEncoder().encodeToString(b.array());
+  }
+
+  static String doubles(double[] v, int count) {
+    ByteBuffer b = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < count; i++) {
+      b.putDouble(v[i]);
+    }
+    return Base64.getEncoder().encodeToString(b.array());
+  }
+
+  static String longs(long[] v, int count) {
+    ByteBuffer b = ByteBuffer.allocate(8 * count).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < count; i++) {
+      b.putLong(v[i]);
+    }
+    return Base64.getEncoder().encodeToString(b.array());
+  }
+
+  /** LEB128 of (id + 1), so the padding id -1 costs one byte. */
+  static String varints(int[] v, int count) {
+    byte[] out = new byte[count * 5];
+    int p = 0;
+    for (int i = 0; i < count; i++) {
+      int x = v[i] + 1;
+      while ((x & ~0x7F) != 0) {
+        out[p++] = (byte) ((x & 0x7F) | 0x80);
+        x >>>= 7;
+      }
+      out[p++] = (byte) x;
+    }
+    return Base64.getEncoder().encodeToString(Arrays.copyOf(out, p));
+  }
+
+  static float[] floats(String b64, int count, String field) {
+    byte[] bytes = decode(b64, field);
+    if (bytes.length != 4 * count) {
+      throw new IllegalArgumentException(
+          field + ": " + bytes.length + " bytes, expected " + 4 * count);
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    float[] v = new float[count];
+    for (int i = 0; i < count; i++) {
+      v[i] = b.getFloat();
+    }
+    return v;
+  }
+
+  static double[] doubles(String b64, int count, String field) {
+    byte[] bytes = decode(b64, field);
+    if (bytes.length != 8 * count) {
+      throw new IllegalArgumentException(
+          field + ": " + bytes.length + " bytes, expected " + 8 * count);
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    double[] v = new double[count];
+    for (int i = 0; i < count; i++) {
+      v[i] = b.getDouble();
+    }
+    return v;
+  }
+
+  static long[] longs(String b64, int count, String field) {
+    byte[] bytes = decode(b64, field);
+    if (bytes.length != 8 * count) {
+      throw new IllegalArgumentException(
+          field + ": " + bytes.length + " bytes, expected " + 8 * count);
+    }
+    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+    long[] v = new long[count];
+    for (int i = 0; i < count; i++) {
+      v[i] = b.getLong();
+    }
+    return v;
+  }
+
+  static int[] varints(String b64, int count, String field) {
+    byte[] bytes = decode(b64, field);
+    int[] v = new int[count];
+    int p = 0;
+    for (int i = 0; i < count; i++) {
+      int x = 0;
+      int shift = 0;
+      while (true) {
+        if (p >= bytes.length || shift > 28) {
+          throw new IllegalArgumentException(field + ": ends inside value " + i + " of " + count);
+        }
+        int b = bytes[p++];
+        x |= (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          break;
+        }
+        shift += 7;
+      }
+      v[i] = x - 1;
+    }
+    if (p != bytes.length) {
+      throw new IllegalArgumentException(field + ": " + (bytes.length - p) + " bytes left over");
+    }
+    return v;
+  }
+
+  private static byte[] decode(String b64, String field) {
+    try {
+      return Base64.getDecoder().decode(b64);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(field + ": not base64: " + e.getMessage(), e);
+    }
+  }
+
+  /** Builds a recording from decoded columns (the reader's side). */
+  static Steps of(
+      int k,
+      int n,
+      float[] chosen,
+      int[] ids,
+      float[] logits,
+      float[] lse,
+      float[] ent,
+      double[] draws,
+      float[] margins,
+      long[] digests,
+      float[][] fullVectors) {
+    Steps s = new Steps(k, fullVectors != null);
+    s.n = n;
+    s.chosenLogit = chosen;
+    s.topIds = ids;
+    s.topLogits = logits;
+    s.logSumExp = lse;
+    s.entropy = ent;
+    s.draw = draws;
+    s.drawMargin = margins;
+    s.digest = digests;
+    s.full = fullVectors;
+    return s;
+  }
+
+  // Package access for the codec.
+  float[] chosenColumn() {
+    return chosenLogit;
+  }
+
+  int[] idColumn() {
+    return topIds;
+  }
+
+  float[] logitColumn() {
+    return topLogits;
+  }
+
+  float[] lseColumn() {
+    return logSumExp;
+  }
+
+  float[] entropyColumn() {
+    return entropy;
+  }
+
+  double[] drawColumn() {
+    return draw;
+  }
+
+  float[] marginColumn() {
+    return drawMargin;
+  }
+
+  long[] digestColumn() {
+    return digest;
+  }
+
+  float[][] fullColumn() {
+    return full;
+  }
+}

@@ -1,0 +1,275 @@
+package io.tokendrift.trace;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns headers and run records into single JSON lines and back. Field order is fixed and maps are
+ * written sorted, so the same record always gives the same bytes.
+ */
+final class TraceCodec {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  private TraceCodec() {}
+
+  static String header(TraceHeader h) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("type", "header");
+    n.put("schema", TraceHeader.SCHEMA);
+    n.put("experiment", h.experiment());
+    n.put("spec_sha256", h.specSha256());
+    n.put("grid_size", h.gridSize());
+    n.put("reference", h.reference());
+    n.put("shard", h.shard());
+    putMap(n, "decoding", h.decoding());
+    putMap(n, "recording", h.recording());
+    putMap(n, "manifest", h.manifest());
+    return write(n);
+  }
+
+  static String run(RunRecord r) {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("type", "run");
+    n.put("id", r.id());
+    n.put("status", r.status().label());
+    n.put("prompt_id", r.promptId());
+    n.put("prompt", r.prompt());
+    ObjectNode p = n.putObject("point");
+    r.point().forEach(p::put); // the point's own axis order
+    n.put("seed", r.seed());
+    n.put("repeat", r.repeat());
+    n.put("batch_rows", r.batchRows());
+    n.put("batch_row", r.batchRow());
+    n.put("elapsed_ms", Math.round(r.elapsedMs() * 1000) / 1000.0);
+    if (r.error() != null) {
+      n.put("error", r.error());
+    }
+    if (r.status() == RunRecord.Status.OK) {
+      n.put("stop_reason", r.stopReason());
+      n.put("text", r.text());
+      ints(n.putArray("prompt_tokens"), r.promptTokens());
+      ints(n.putArray("tokens"), r.tokens());
+      Steps s = r.steps();
+      int c = s.size();
+      ObjectNode st = n.putObject("steps");
+      st.put("n", c);
+      st.put("k", s.k());
+      st.put("chosen_logit", Steps.floats(s.chosenColumn(), c));
+      st.put("top_ids", Steps.varints(s.idColumn(), c * s.k()));
+      st.put("top_logits", Steps.floats(s.logitColumn(), c * s.k()));
+      st.put("logsumexp", Steps.floats(s.lseColumn(), c));
+      st.put("entropy", Steps.floats(s.entropyColumn(), c));
+      boolean sampled = false;
+      for (int i = 0; i < c; i++) {
+        sampled |= !Double.isNaN(s.drawColumn()[i]);
+      }
+      if (sampled) {
+        st.put("draw", Steps.doubles(s.drawColumn(), c));
+        st.put("draw_margin", Steps.floats(s.marginColumn(), c));
+      }
+      st.put("digest", Steps.longs(s.digestColumn(), c));
+      if (s.hasFullLogits()) {
+        ArrayNode full = st.putArray("full_logits");
+        for (int i = 0; i < c; i++) {
+          float[] v = s.fullColumn()[i];
+          full.add(Steps.floats(v, v.length));
+        }
+      }
+    }
+    return write(n);
+  }
+
+  private static void ints(ArrayNode a, int[] v) {
+    for (int x : v) {
+      a.add(x);
+    }
+  }
+
+  private static void putMap(ObjectNode n, String field, Map<String, String> m) {
+    ObjectNode o = n.putObject(field);
+    new TreeMap<>(m).forEach(o::put);
+  }
+
+  private static String write(ObjectNode n) {
+    try {
+      return JSON.writeValueAsString(n);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // --- reading ---------------------------------------------------------------------------------
+
+  static TraceHeader readHeader(JsonNode n, String where) {
+    String schema = text(n, "schema", where);
+    if (!schema.startsWith("tokendrift.trace/")) {
+      throw new TraceFormatException(where + ": not a tokendrift trace (schema " + schema + ")");
+    }
+    if (!schema.equals(TraceHeader.SCHEMA)) {
+      throw new TraceFormatException(
+          where
+              + ": schema "
+              + schema
+              + " is not supported; this version reads "
+              + TraceHeader.SCHEMA);
+    }
+    return new TraceHeader(
+        text(n, "experiment", where),
+        text(n, "spec_sha256", where),
+        number(n, "grid_size", where),
+        text(n, "reference", where),
+        map(n, "decoding", where),
+        map(n, "recording", where),
+        text(n, "shard", where),
+        map(n, "manifest", where));
+  }
+
+  static RunRecord readRun(JsonNode n, String where) {
+    RunRecord.Status status =
+        switch (text(n, "status", where)) {
+          case "ok" -> RunRecord.Status.OK;
+          case "failed" -> RunRecord.Status.FAILED;
+          case "skipped" -> RunRecord.Status.SKIPPED;
+          default ->
+              throw new TraceFormatException(
+                  where + ": field 'status' must be ok, failed or skipped");
+        };
+    Map<String, String> point = new LinkedHashMap<>();
+    JsonNode p = n.get("point");
+    if (p == null || !p.isObject()) {
+      throw new TraceFormatException(where + ": field 'point' is missing or not an object");
+    }
+    p.fields().forEachRemaining(e -> point.put(e.getKey(), e.getValue().asText()));
+    String error = n.has("error") ? n.get("error").asText() : null;
+    String stop = null;
+    String text = "";
+    int[] promptTokens = new int[0];
+    int[] tokens = new int[0];
+    Steps steps = new Steps(1, false);
+    if (status == RunRecord.Status.OK) {
+      stop = text(n, "stop_reason", where);
+      text = text(n, "text", where);
+      promptTokens = intArray(n, "prompt_tokens", where);
+      tokens = intArray(n, "tokens", where);
+      steps = readSteps(n.get("steps"), where + ": steps");
+      if (steps.size() != tokens.length) {
+        throw new TraceFormatException(
+            where + ": " + tokens.length + " tokens but " + steps.size() + " recorded steps");
+      }
+    }
+    return new RunRecord(
+        text(n, "id", where),
+        status,
+        text(n, "prompt_id", where),
+        text(n, "prompt", where),
+        point,
+        number(n, "seed", where),
+        (int) number(n, "repeat", where),
+        stop,
+        text,
+        promptTokens,
+        tokens,
+        n.path("elapsed_ms").asDouble(),
+        (int) number(n, "batch_rows", where),
+        (int) number(n, "batch_row", where),
+        error,
+        steps);
+  }
+
+  private static Steps readSteps(JsonNode s, String where) {
+    if (s == null || !s.isObject()) {
+      throw new TraceFormatException(where + " is missing or not an object");
+    }
+    int n = (int) number(s, "n", where);
+    int k = (int) number(s, "k", where);
+    try {
+      double[] draws;
+      float[] margins;
+      if (s.has("draw")) {
+        draws = Steps.doubles(text(s, "draw", where), n, "draw");
+        margins = Steps.floats(text(s, "draw_margin", where), n, "draw_margin");
+      } else {
+        draws = new double[n];
+        margins = new float[n];
+        java.util.Arrays.fill(draws, Double.NaN);
+        java.util.Arrays.fill(margins, Float.NaN);
+      }
+      float[][] full = null;
+      if (s.has("full_logits")) {
+        JsonNode f = s.get("full_logits");
+        full = new float[n][];
+        for (int i = 0; i < n; i++) {
+          String b64 = f.get(i).asText();
+          int bytes = java.util.Base64.getDecoder().decode(b64).length;
+          full[i] = Steps.floats(b64, bytes / 4, "full_logits[" + i + "]");
+        }
+      }
+      return Steps.of(
+          k,
+          n,
+          Steps.floats(text(s, "chosen_logit", where), n, "chosen_logit"),
+          Steps.varints(text(s, "top_ids", where), n * k, "top_ids"),
+          Steps.floats(text(s, "top_logits", where), n * k, "top_logits"),
+          Steps.floats(text(s, "logsumexp", where), n, "logsumexp"),
+          Steps.floats(text(s, "entropy", where), n, "entropy"),
+          draws,
+          margins,
+          Steps.longs(text(s, "digest", where), n, "digest"),
+          full);
+    } catch (TraceFormatException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw new TraceFormatException(where + "." + e.getMessage(), e);
+    }
+  }
+
+  private static String text(JsonNode n, String field, String where) {
+    JsonNode v = n.get(field);
+    if (v == null || !v.isTextual()) {
+      throw new TraceFormatException(where + ": field '" + field + "' is missing or not a string");
+    }
+    return v.asText();
+  }
+
+  private static long number(JsonNode n, String field, String where) {
+    JsonNode v = n.get(field);
+    if (v == null || !v.isIntegralNumber()) {
+      throw new TraceFormatException(
+          where + ": field '" + field + "' is missing or not an integer");
+    }
+    return v.asLong();
+  }
+
+  private static int[] intArray(JsonNode n, String field, String where) {
+    JsonNode v = n.get(field);
+    if (v == null || !v.isArray()) {
+      throw new TraceFormatException(where + ": field '" + field + "' is missing or not a list");
+    }
+    int[] out = new int[v.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = v.get(i).asInt();
+    }
+    return out;
+  }
+
+  private static Map<String, String> map(JsonNode n, String field, String where) {
+    JsonNode v = n.get(field);
+    if (v == null || !v.isObject()) {
+      throw new TraceFormatException(where + ": field '" + field + "' is missing or not an object");
+    }
+    Map<String, String> out = new TreeMap<>();
+    Iterator<Map.Entry<String, JsonNode>> it = v.fields();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      out.put(e.getKey(), e.getValue().asText());
+    }
+    return out;
+  }
+}

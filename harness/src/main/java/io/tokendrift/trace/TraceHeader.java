@@ -1,0 +1,34 @@
+package io.tokendrift.trace;
+
+import java.util.Map;
+
+/**
+ * The first line of a trace: what experiment wrote it and in which environment.
+ *
+ * @param experiment the experiment's name
+ * @param specSha256 SHA-256 of the spec's canonical form: resume and merge require it to match
+ * @param gridSize runs in the whole grid (all shards)
+ * @param reference the reference point's key
+ * @param decoding the decoding settings shared by every run
+ * @param recording top-K size and full-logits flag
+ * @param shard "i/n", or "all"
+ * @param manifest the environment: JVM, OS, CPU, libraries, threads, device, model hash, version
+ */
+public record TraceHeader(
+    String experiment,
+    String specSha256,
+    long gridSize,
+    String reference,
+    Map<String, String> decoding,
+    Map<String, String> recording,
+    String shard,
+    Map<String, String> manifest) {
+  /** Current schema; readers refuse other major versions. */
+  public static final String SCHEMA = "tokendrift.trace/1";
+
+  public TraceHeader {
+    decoding = Map.copyOf(decoding);
+    recording = Map.copyOf(recording);
+    manifest = Map.copyOf(manifest);
+  }
+}

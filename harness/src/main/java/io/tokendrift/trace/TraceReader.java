@@ -1,0 +1,167 @@
+package io.tokendrift.trace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+
+/**
+ * Streams a trace: the header, then one run at a time, so memory does not grow with the trace.
+ *
+ * <p>A last line without its newline is a record cut off by a crash: it is reported through {@link
+ * #truncatedTail()}, not returned. A line that ends properly but does not parse is corruption and
+ * an error naming its line.
+ */
+public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
+  /**
+   * A record cut off at the end of the file.
+   *
+   * @param line its line number (1-based)
+   * @param offset where it starts: the file's valid length
+   * @param bytes how many bytes of it were written
+   */
+  public record Truncation(long line, long offset, long bytes) {}
+
+  private final Path file;
+  private final InputStream in;
+  private final TraceHeader header;
+  private long line;
+  private long offset; // bytes consumed through the last complete line
+  private RunRecord next;
+  private Truncation truncated;
+  private boolean done;
+
+  private TraceReader(Path file) throws IOException {
+    this.file = file;
+    this.in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+    byte[] first = readLine();
+    if (first == null) {
+      in.close();
+      throw new TraceFormatException(
+          file
+              + ": "
+              + (truncated == null
+                  ? "empty file; a trace starts with a header line"
+                  : "the header line is incomplete (" + truncated.bytes() + " bytes, no newline)"));
+    }
+    JsonNode n = parse(first);
+    if (!"header".equals(n.path("type").asText())) {
+      in.close();
+      throw new TraceFormatException(file + ":1: the first line must be the trace header");
+    }
+    header = TraceCodec.readHeader(n, file + ":1");
+  }
+
+  /** Opens a trace and reads its header. */
+  public static TraceReader open(Path file) {
+    if (!Files.isRegularFile(file)) {
+      throw new TraceFormatException(file + ": no such trace file");
+    }
+    try {
+      return new TraceReader(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  public TraceHeader header() {
+    return header;
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  @Override
+  public boolean hasNext() {
+    if (next == null && !done) {
+      next = advance();
+    }
+    return next != null;
+  }
+
+  @Override
+  public RunRecord next() {
+    if (!hasNext()) {
+      throw new NoSuchElementException();
+    }
+    RunRecord r = next;
+    next = null;
+    return r;
+  }
+
+  /** The cut-off last record, once the stream has been read to its end; null when none. */
+  public Truncation truncatedTail() {
+    return truncated;
+  }
+
+  /** Bytes through the last complete line read so far. */
+  public long validLength() {
+    return offset;
+  }
+
+  private RunRecord advance() {
+    try {
+      byte[] l = readLine();
+      if (l == null) {
+        done = true;
+        return null;
+      }
+      JsonNode n = parse(l);
+      String where = file + ":" + line;
+      if (!"run".equals(n.path("type").asText())) {
+        throw new TraceFormatException(where + ": corrupt record: expected a run record");
+      }
+      return TraceCodec.readRun(n, where);
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  private JsonNode parse(byte[] l) {
+    try {
+      return TraceCodec.JSON.readTree(l);
+    } catch (IOException e) {
+      throw new TraceFormatException(
+          file + ":" + line + ": corrupt record (not valid JSON): " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  private static String firstLine(String s) {
+    int i = s.indexOf('\n');
+    return i < 0 ? s : s.substring(0, i);
+  }
+
+  /** The next complete line without its newline; null at the end (noting a cut-off tail). */
+  private byte[] readLine() throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream(4096);
+    int c;
+    while ((c = in.read()) >= 0) {
+      if (c == '\n') {
+        line++;
+        offset += b.size() + 1;
+        return b.toByteArray();
+      }
+      b.write(c);
+    }
+    if (b.size() > 0) {
+      truncated = new Truncation(line + 1, offset, b.size());
+    }
+    return null;
+  }
+
+  @Override
+  public void close() {
+    try {
+      in.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package io.tokendrift.trace;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Appends run records to a trace, one line each, written and forced to disk as each run completes:
+ * a crash or {@code kill -9} loses at most the run being written, and the reader detects that
+ * cut-off line.
+ */
+public final class TraceWriter implements AutoCloseable {
+  private final Path file;
+  private final FileChannel channel;
+
+  private TraceWriter(Path file, FileChannel channel) {
+    this.file = file;
+    this.channel = channel;
+  }
+
+  /**
+   * Starts a new trace with {@code header}. Refuses an existing file unless {@code force}; then the
+   * old file is replaced only once the new header is safely written.
+   */
+  public static TraceWriter create(Path file, TraceHeader header, boolean force) {
+    try {
+      if (Files.exists(file) && !force) {
+        throw new IllegalArgumentException(
+            file + ": a trace is already there; --resume continues it, --force replaces it");
+      }
+      Path parent = file.toAbsolutePath().getParent();
+      Files.createDirectories(parent);
+      Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".new");
+      Files.writeString(tmp, TraceCodec.header(header) + "\n", StandardCharsets.UTF_8);
+      Files.move(
+          tmp,
+          file,
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return new TraceWriter(
+          file, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot create trace: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Continues an existing trace: a record cut off at the end (a crash mid-write) is removed so the
+   * next record starts on a fresh line.
+   *
+   * @param validLength the length through the last complete line, from {@link TraceReader}
+   */
+  public static TraceWriter append(Path file, long validLength) {
+    try {
+      FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
+      if (ch.size() > validLength) {
+        ch.truncate(validLength);
+        ch.force(true);
+      }
+      ch.position(validLength);
+      return new TraceWriter(file, ch);
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot append: " + e.getMessage(), e);
+    }
+  }
+
+  /** Writes one record as a line and forces it to disk. */
+  public synchronized void write(RunRecord r) {
+    byte[] bytes = (TraceCodec.run(r) + "\n").getBytes(StandardCharsets.UTF_8);
+    try {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        channel.write(b);
+      }
+      channel.force(false);
+    } catch (IOException e) {
+      throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
+    }
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  @Override
+  public void close() {
+    try {
+      channel.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
