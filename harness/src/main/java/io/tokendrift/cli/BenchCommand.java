@@ -63,8 +63,54 @@ final class BenchCommand implements Callable<Integer> {
       description = "PyTorch intra-op threads; 0 for the default.")
   int threads;
 
+  @Option(
+      names = "--analysis-runs",
+      paramLabel = "N",
+      description = {
+        "Instead: time the analysis of a generated trace of N runs x --analysis-steps at top-16",
+        "(the target: 10,000 x 256 in at most 15 s with -Xmx2g)."
+      })
+  int analysisRuns;
+
+  @Option(
+      names = "--analysis-steps",
+      defaultValue = "256",
+      paramLabel = "N",
+      description = "Steps per generated run (default: 256).")
+  int analysisSteps;
+
   @Override
-  public Integer call() {
+  public Integer call() throws Exception {
+    if (analysisRuns > 0) {
+      Path tmp = java.nio.file.Files.createTempDirectory("tokendrift-bench");
+      try {
+        var r = io.tokendrift.analysis.AnalysisBenchmark.run(tmp, analysisRuns, analysisSteps, 1);
+        spec.commandLine()
+            .getOut()
+            .printf(
+                Locale.ROOT,
+                "analysis: %d runs x %d steps at top-16, trace %,d bytes (%.0f bytes/step), written"
+                    + " in %.1f s%nanalysed in %.2f s; peak heap %,d MB of %,d MB max; %d compared,"
+                    + " %d diverged%n",
+                r.runs(),
+                r.steps(),
+                r.traceBytes(),
+                r.traceBytes() / (double) ((long) r.runs() * r.steps()),
+                r.writeSeconds(),
+                r.analyseSeconds(),
+                r.peakHeapBytes() >> 20,
+                r.maxHeapBytes() >> 20,
+                r.compared(),
+                r.diverged());
+      } finally {
+        try (var s = java.nio.file.Files.walk(tmp)) {
+          for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            java.nio.file.Files.deleteIfExists(p);
+          }
+        }
+      }
+      return Main.OK;
+    }
     if (steps < 4) {
       throw new UserInputException("--steps (" + steps + ") must be >= 4");
     }

@@ -1,7 +1,6 @@
 package io.tokendrift.trace;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,7 +38,7 @@ public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
 
   private TraceReader(Path file) throws IOException {
     this.file = file;
-    this.in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+    this.in = Files.newInputStream(file);
     byte[] first = readLine();
     if (first == null) {
       in.close();
@@ -138,22 +137,51 @@ public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
     return i < 0 ? s : s.substring(0, i);
   }
 
+  private final byte[] buf = new byte[1 << 16];
+  private int pos;
+  private int limit;
+
   /** The next complete line without its newline; null at the end (noting a cut-off tail). */
   private byte[] readLine() throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream(4096);
-    int c;
-    while ((c = in.read()) >= 0) {
-      if (c == '\n') {
-        line++;
-        offset += b.size() + 1;
-        return b.toByteArray();
+    ByteArrayOutputStream b = null;
+    while (true) {
+      if (pos == limit) {
+        limit = in.read(buf, 0, buf.length);
+        pos = 0;
+        if (limit <= 0) {
+          limit = 0;
+          if (b != null && b.size() > 0) {
+            truncated = new Truncation(line + 1, offset, b.size());
+          }
+          return null;
+        }
       }
-      b.write(c);
+      int nl = -1;
+      for (int i = pos; i < limit; i++) {
+        if (buf[i] == '\n') {
+          nl = i;
+          break;
+        }
+      }
+      if (nl >= 0) {
+        byte[] out;
+        if (b == null) {
+          out = java.util.Arrays.copyOfRange(buf, pos, nl);
+        } else {
+          b.write(buf, pos, nl - pos);
+          out = b.toByteArray();
+        }
+        pos = nl + 1;
+        line++;
+        offset += out.length + 1;
+        return out;
+      }
+      if (b == null) {
+        b = new ByteArrayOutputStream(1 << 17);
+      }
+      b.write(buf, pos, limit - pos);
+      pos = limit;
     }
-    if (b.size() > 0) {
-      truncated = new Truncation(line + 1, offset, b.size());
-    }
-    return null;
   }
 
   @Override

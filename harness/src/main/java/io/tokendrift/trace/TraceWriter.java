@@ -17,10 +17,20 @@ import java.nio.file.StandardOpenOption;
 public final class TraceWriter implements AutoCloseable {
   private final Path file;
   private final FileChannel channel;
+  private boolean sync = true;
 
   private TraceWriter(Path file, FileChannel channel) {
     this.file = file;
     this.channel = channel;
+  }
+
+  /**
+   * Stops forcing each record to disk: for generated traces (benchmarks, fixtures) whose loss on a
+   * crash costs nothing. Never for recorded experiments.
+   */
+  public TraceWriter withoutSync() {
+    this.sync = false;
+    return this;
   }
 
   /**
@@ -77,7 +87,9 @@ public final class TraceWriter implements AutoCloseable {
       while (b.hasRemaining()) {
         channel.write(b);
       }
-      channel.force(false);
+      if (sync) {
+        channel.force(false);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
     }

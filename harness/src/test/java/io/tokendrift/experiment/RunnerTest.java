@@ -316,6 +316,7 @@ class RunnerTest {
           - "Once upon a time there was a"
         decoding: {max_tokens: 24}
         axes:
+          threads: [1]   # pinned: this JVM and the child must compute the same bits
           repeats: 10
         """;
     Path specFile = spec(yaml);

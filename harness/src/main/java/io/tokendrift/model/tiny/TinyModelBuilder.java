@@ -327,11 +327,18 @@ public final class TinyModelBuilder {
         "learning rate",
         String.format(
             Locale.ROOT,
-            "%.0e peak, linear warm-up over %d steps, cosine decay to a tenth",
+            "%.1e peak, linear warm-up over %d steps, cosine decay to a hundredth",
             s.learningRate(),
             s.warmup()));
     row(b, "steps", s.steps());
-    row(b, "batch", s.batch() + " rows × " + s.context() + " tokens (rows start at a document)");
+    row(
+        b,
+        "batch",
+        s.batch()
+            + " rows × "
+            + s.context()
+            + " tokens; every row starts at a document, documents re-packed in a new order each"
+            + " epoch");
     row(b, "tokens seen", String.format(Locale.ROOT, "%,d", r.tokensSeen()));
     row(b, "initialisation", "uniform, standard deviation 0.02 (Philox, seeded); LayerNorm 1, 0");
     row(b, "hardware", "CPU, " + s.threads() + " PyTorch threads, float32");

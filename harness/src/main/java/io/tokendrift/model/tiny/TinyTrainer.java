@@ -131,13 +131,14 @@ public final class TinyTrainer {
     Gpt2Config config = s.config(eos + 1);
     List<long[]> train;
     List<long[]> held;
+    List<int[]> docs;
     long trainTokens = 0;
     try (TextTokenizer tok = TextTokenizer.load(tokenizerFile)) {
-      List<int[]> t = encode(tok, trainDocs);
-      for (int[] d : t) {
+      docs = encode(tok, trainDocs);
+      for (int[] d : docs) {
         trainTokens += d.length + 1;
       }
-      train = rows(t, eos, s.context());
+      train = rows(docs, eos, s.context());
       held = rows(encode(tok, heldDocs), eos, s.context());
     }
     log.accept(
@@ -156,24 +157,70 @@ public final class TinyTrainer {
     Gpt2Weights init = RandomWeights.of(config, s.seed(), 0.02);
     try (NDManager root = NDManager.newBaseManager(ai.djl.Device.cpu());
         Gpt2Graph graph = Gpt2Graph.trainable(init, root)) {
+      int before = JniUtils.getNumThreads();
       JniUtils.setNumThreads(s.threads()); // after the engine has loaded its native library
+      try {
+        return train(
+            s,
+            bpe,
+            graph,
+            root,
+            train,
+            held,
+            docs,
+            eos,
+            config,
+            trainTokens,
+            started,
+            progress,
+            log);
+      } finally {
+        JniUtils.setNumThreads(before); // a process-wide setting: give it back
+      }
+    }
+  }
+
+  private static Result train(
+      Settings s,
+      BpeTrainer.Result bpe,
+      Gpt2Graph graph,
+      NDManager root,
+      List<long[]> train,
+      List<long[]> held,
+      List<int[]> docs,
+      int eos,
+      Gpt2Config config,
+      long trainTokens,
+      long started,
+      IntConsumer progress,
+      java.util.function.Consumer<String> log) {
+    {
       double initialHeld = loss(graph, root, held, s);
       log.accept(String.format(java.util.Locale.ROOT, "initial held-out loss %.4f", initialHeld));
       Tracker lr = schedule(s);
       AdamW adamw = new AdamW(graph.parameters(), root);
       Loss ce = Loss.softmaxCrossEntropyLoss();
-      int perEpoch = train.size() / s.batch();
-      int[] order = null;
+      // Each epoch re-packs the documents in a new order, so a different document starts each row:
+      // position 0 sees every kind of opening (the planted prefixes among them) many times, as a
+      // prompt at position 0 will.
+      List<long[]> epochRows = null;
+      int epoch = -1;
+      int slot = 0;
       double ema = Double.NaN;
       for (int step = 0; step < s.steps(); step++) {
-        int slot = step % perEpoch;
-        if (slot == 0) {
-          order =
-              new Draws(s.seed(), 0x5EED_0000_0000L | (step / perEpoch)).permutation(train.size());
+        if (epochRows == null || (slot + 1) * s.batch() > epochRows.size()) {
+          epoch++;
+          int[] perm = new Draws(s.seed(), 0x5EED_0000_0000L | epoch).permutation(docs.size());
+          List<int[]> shuffled = new ArrayList<>(docs.size());
+          for (int i : perm) {
+            shuffled.add(docs.get(i));
+          }
+          epochRows = rows(shuffled, eos, s.context());
+          slot = 0;
         }
         float value;
         try (NDScope scope = new NDScope()) {
-          NDArray[] xy = batch(root, train, order, slot * s.batch(), s);
+          NDArray[] xy = batch(root, epochRows, null, slot++ * s.batch(), s);
           try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray logits =
                 graph.logitsForTraining(xy[0]).reshape(-1, config.vocabSize()); // [B*T, V]
@@ -229,7 +276,7 @@ public final class TinyTrainer {
     return out;
   }
 
-  /** Linear warm-up to the peak, then cosine decay to a tenth of it at the last step. */
+  /** Linear warm-up to the peak, then cosine decay to a hundredth of it at the last step. */
   static Tracker schedule(Settings s) {
     float peak = s.learningRate();
     return t -> {
@@ -237,7 +284,7 @@ public final class TinyTrainer {
         return peak * t / s.warmup();
       }
       double progress = Math.min(1.0, (t - s.warmup()) / (double) (s.steps() - s.warmup()));
-      return (float) (peak * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress))));
+      return (float) (peak * (0.01 + 0.99 * 0.5 * (1 + Math.cos(Math.PI * progress))));
     };
   }
 

@@ -30,7 +30,7 @@ class BpeTrainerTest {
   @Test
   void equalCountsGoToTheSmallerPairOfIds() {
     // "ab" and "cd" both occur twice; (a=97,b=98) < (c=99,d=100).
-    BpeTrainer.Result r = BpeTrainer.train(List.of("cd ab", "cd ab"), 257);
+    BpeTrainer.Result r = BpeTrainer.train(List.of("cd", "ab", "cd", "ab"), 257);
     assertThat(r.merges()).containsExactly("a b");
   }
 
@@ -48,9 +48,9 @@ class BpeTrainerTest {
         assertThat(ids.length).isLessThan(d.length() / 2); // merges were learned and used
       }
       // A frequent word is a single token, with its leading space.
-      int[] paris = tok.encode(" Paris");
-      assertThat(paris).hasSize(1);
-      assertThat(tok.tokenText(paris[0])).isEqualTo(" Paris");
+      int[] the = tok.encode(" the");
+      assertThat(the).hasSize(1);
+      assertThat(tok.tokenText(the[0])).isEqualTo(" the");
       // Text the corpus never had still encodes (byte fallback through the 256 byte tokens).
       assertThat(tok.decode(tok.encode("Zürich ☃"))).isEqualTo("Zürich ☃");
       // EOS is the id after the BPE vocabulary.
