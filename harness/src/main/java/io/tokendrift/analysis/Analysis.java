@@ -372,8 +372,28 @@ public final class Analysis {
     return m;
   }
 
-  /** One sentence a person reads first. */
+  /** One sentence a person reads first, then how far each varied condition moves the logits. */
   public String summary() {
+    StringBuilder floors = new StringBuilder();
+    for (Map.Entry<String, Stats.Estimate> e : axisFloors.entrySet()) {
+      if (!Double.isNaN(e.getValue().value())) {
+        floors
+            .append(floors.length() == 0 ? "" : ", ")
+            .append(e.getKey())
+            .append(' ')
+            .append(fmt(e.getValue().high()));
+      }
+    }
+    String tail =
+        floors.length() == 0
+            ? ""
+            : " Noise floor by condition (99th percentile |Δlogit|, upper 95% bound): "
+                + floors
+                + ".";
+    return verdictSentence() + tail;
+  }
+
+  private String verdictSentence() {
     List<RunResult> cmp = compared();
     long diverged = cmp.stream().filter(r -> !r.comparison().identical()).count();
     long unexplained = count(Verdict.UNEXPLAINED);

@@ -132,6 +132,11 @@ final class TraceCodec {
   }
 
   static RunRecord readRun(JsonNode n, String where) {
+    return readRun(n, where, true);
+  }
+
+  /** A run; without {@code withSteps} its per-step columns are left undecoded (empty). */
+  static RunRecord readRun(JsonNode n, String where, boolean withSteps) {
     RunRecord.Status status =
         switch (text(n, "status", where)) {
           case "ok" -> RunRecord.Status.OK;
@@ -158,8 +163,8 @@ final class TraceCodec {
       text = text(n, "text", where);
       promptTokens = intArray(n, "prompt_tokens", where);
       tokens = intArray(n, "tokens", where);
-      steps = readSteps(n.get("steps"), where + ": steps");
-      if (steps.size() != tokens.length) {
+      steps = withSteps ? readSteps(n.get("steps"), where + ": steps") : new Steps(1, false);
+      if (withSteps && steps.size() != tokens.length) {
         throw new TraceFormatException(
             where + ": " + tokens.length + " tokens but " + steps.size() + " recorded steps");
       }

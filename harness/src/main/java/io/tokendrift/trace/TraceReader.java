@@ -33,6 +33,7 @@ public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
   private long line;
   private long offset; // bytes consumed through the last complete line
   private RunRecord next;
+  private java.util.function.Predicate<JsonNode> decodeSteps = n -> true;
   private Truncation truncated;
   private boolean done;
 
@@ -67,6 +68,16 @@ public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
     } catch (IOException e) {
       throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Decodes the per-step columns only of records {@code which} accepts (given the record's JSON): a
+   * pass that needs steps for a few runs skips the cost for the rest. Others come back with empty
+   * steps.
+   */
+  public TraceReader decodeStepsOnly(java.util.function.Predicate<JsonNode> which) {
+    this.decodeSteps = which;
+    return this;
   }
 
   public TraceHeader header() {
@@ -117,7 +128,7 @@ public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
       if (!"run".equals(n.path("type").asText())) {
         throw new TraceFormatException(where + ": corrupt record: expected a run record");
       }
-      return TraceCodec.readRun(n, where);
+      return TraceCodec.readRun(n, where, decodeSteps.test(n));
     } catch (IOException e) {
       throw new UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
     }

@@ -251,6 +251,9 @@ class AnalyzerTest {
         .isEqualTo(
             "2 of 4 runs diverged from their reference; 1 at near-ties within the noise floor, 1"
                 + " unexplained. Divergences by changed axis: batch_size+batch_position 1,"
-                + " summation 1. First divergence at token 1.5 at the median.");
+                + " summation 1. First divergence at token 1.5 at the median. Noise floor by"
+                + " condition (99th percentile |Δlogit|, upper 95% bound): repeat 0, summation "
+                + Analysis.fmt(a.axisFloors().get("summation").high())
+                + ".");
   }
 }
