@@ -173,23 +173,7 @@ public final class Analysis {
         threshold = f == null || Double.isNaN(f.high()) ? 0 : 2 * f.high();
         explained = !c.prefixOnly() && c.refMargin() <= threshold;
       }
-      runs.set(
-          i,
-          new RunResult(
-              r.id(),
-              r.promptId(),
-              r.prompt(),
-              r.seed(),
-              r.repeat(),
-              r.point(),
-              r.status(),
-              r.length(),
-              r.text(),
-              r.tokensHash(),
-              c,
-              explained ? Verdict.EXPLAINED : Verdict.UNEXPLAINED,
-              threshold,
-              r.sampled()));
+      runs.set(i, r.settled(explained ? Verdict.EXPLAINED : Verdict.UNEXPLAINED, threshold));
     }
   }
 

@@ -73,7 +73,51 @@ public final class Analyzer {
       Comparison comparison,
       Verdict verdict,
       double threshold,
-      boolean sampled) {}
+      boolean sampled) {
+
+    static RunResult of(
+        RunRecord rec,
+        Point point,
+        boolean sampled,
+        Comparison comparison,
+        Verdict verdict,
+        double threshold) {
+      return new RunResult(
+          rec.id(),
+          rec.promptId(),
+          rec.prompt(),
+          rec.seed(),
+          rec.repeat(),
+          point,
+          rec.status(),
+          rec.tokens().length,
+          rec.text(),
+          java.util.Arrays.hashCode(rec.tokens()),
+          comparison,
+          verdict,
+          threshold,
+          sampled);
+    }
+
+    /** The same run with its verdict settled. */
+    RunResult settled(Verdict v, double threshold) {
+      return new RunResult(
+          id,
+          promptId,
+          prompt,
+          seed,
+          repeat,
+          point,
+          status,
+          length,
+          text,
+          tokensHash,
+          comparison,
+          v,
+          threshold,
+          sampled);
+    }
+  }
 
   private Analyzer() {}
 
@@ -153,7 +197,6 @@ public final class Analyzer {
   /** Compares; the verdict for divergent runs is settled once the floors are known. */
   private static RunResult first(RunRecord rec, RunRecord ref, Point reference, double t) {
     Point point = Point.parse(key(rec.point()));
-    long hash = java.util.Arrays.hashCode(rec.tokens());
     boolean sampled = false;
     if (rec.status() == RunRecord.Status.OK) {
       for (int i = 0; i < rec.steps().size() && !sampled; i++) {
@@ -161,55 +204,14 @@ public final class Analyzer {
       }
     }
     if (rec.status() != RunRecord.Status.OK) {
-      return new RunResult(
-          rec.id(),
-          rec.promptId(),
-          rec.prompt(),
-          rec.seed(),
-          rec.repeat(),
-          point,
-          rec.status(),
-          0,
-          "",
-          hash,
-          null,
-          rec.status() == RunRecord.Status.FAILED ? Verdict.FAILED : Verdict.SKIPPED,
-          Double.NaN,
-          sampled);
+      Verdict v = rec.status() == RunRecord.Status.FAILED ? Verdict.FAILED : Verdict.SKIPPED;
+      return RunResult.of(rec, point, sampled, null, v, Double.NaN);
     }
     if (ref == null) {
-      return new RunResult(
-          rec.id(),
-          rec.promptId(),
-          rec.prompt(),
-          rec.seed(),
-          rec.repeat(),
-          point,
-          rec.status(),
-          rec.tokens().length,
-          rec.text(),
-          hash,
-          null,
-          Verdict.NO_REFERENCE,
-          Double.NaN,
-          sampled);
+      return RunResult.of(rec, point, sampled, null, Verdict.NO_REFERENCE, Double.NaN);
     }
     if (ref.id().equals(rec.id())) {
-      return new RunResult(
-          rec.id(),
-          rec.promptId(),
-          rec.prompt(),
-          rec.seed(),
-          rec.repeat(),
-          point,
-          rec.status(),
-          rec.tokens().length,
-          rec.text(),
-          hash,
-          null,
-          Verdict.REFERENCE,
-          Double.NaN,
-          sampled);
+      return RunResult.of(rec, point, sampled, null, Verdict.REFERENCE, Double.NaN);
     }
     Comparison c = Comparison.of(ref, rec);
     double threshold = Double.NaN;
@@ -218,21 +220,8 @@ public final class Analyzer {
         && c.divIndex() < Math.min(ref.tokens().length, rec.tokens().length)) {
       threshold = probabilityDrift(ref, rec, c.divIndex(), t);
     }
-    return new RunResult(
-        rec.id(),
-        rec.promptId(),
-        rec.prompt(),
-        rec.seed(),
-        rec.repeat(),
-        point,
-        rec.status(),
-        rec.tokens().length,
-        rec.text(),
-        hash,
-        c,
-        c.identical() ? Verdict.IDENTICAL : null,
-        threshold,
-        sampled);
+    return RunResult.of(
+        rec, point, sampled, c, c.identical() ? Verdict.IDENTICAL : null, threshold);
   }
 
   /**

@@ -90,13 +90,13 @@ final class RunCommand implements Callable<Integer> {
     Runner.Progress progress =
         new Runner.Progress() {
           @Override
-          public void start(long toDo, long already) {
-            seen[1] = toDo;
+          public void start(long remaining, long already) {
+            seen[1] = remaining;
             if (tty) {
               bar[0] =
                   new ProgressBarBuilder()
                       .setTaskName(s.name())
-                      .setInitialMax(toDo)
+                      .setInitialMax(remaining)
                       .setStyle(ProgressBarStyle.ASCII)
                       .setUnit(" runs", 1)
                       .showSpeed()

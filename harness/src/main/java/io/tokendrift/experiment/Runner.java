@@ -57,7 +57,7 @@ public final class Runner {
   /** Progress events, for a bar or a log. */
   public interface Progress {
     /** Called once before the first batch: how many runs will be executed now. */
-    void start(long runsToDo, long alreadyDone);
+    void start(long runsRemaining, long alreadyDone);
 
     /** Called after each batch with the runs it wrote. */
     void advance(int runs);
@@ -65,7 +65,7 @@ public final class Runner {
     Progress NONE =
         new Progress() {
           @Override
-          public void start(long runsToDo, long alreadyDone) {}
+          public void start(long runsRemaining, long alreadyDone) {}
 
           @Override
           public void advance(int runs) {}
@@ -238,18 +238,18 @@ public final class Runner {
                   modelHash));
       writer = TraceWriter.create(o.trace(), header, o.force());
     }
-    long toDo = 0;
+    long remaining = 0;
     int already = 0;
     for (Plan.Batch b : mine) {
       for (Plan.Run r : b.runs().values()) {
         if (done.contains(r.id())) {
           already++;
         } else {
-          toDo++;
+          remaining++;
         }
       }
     }
-    progress.start(toDo, already);
+    progress.start(remaining, already);
     int ok = 0;
     int failed = 0;
     int skipped = 0;
@@ -278,10 +278,12 @@ public final class Runner {
                 continue;
               }
               writer.write(
-                  skippedRecord(
+                  unfinished(
                       e.getValue(),
                       b,
                       e.getKey(),
+                      0,
+                      RunRecord.Status.SKIPPED,
                       "device "
                           + b.options().device()
                           + " is not available on this machine (the spec marks devices optional)"));
@@ -340,7 +342,8 @@ public final class Runner {
           if (completions == null) {
             for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
               if (!done.contains(e.getValue().id())) {
-                writer.write(failedRecord(e.getValue(), b, e.getKey(), ms, error));
+                writer.write(
+                    unfinished(e.getValue(), b, e.getKey(), ms, RunRecord.Status.FAILED, error));
                 failed++;
               }
             }
@@ -415,11 +418,12 @@ public final class Runner {
         seed);
   }
 
-  private static RunRecord failedRecord(
-      Plan.Run run, Plan.Batch b, int row, double ms, String error) {
+  /** A run that produced no tokens: failed (with the error) or skipped (with the reason). */
+  private static RunRecord unfinished(
+      Plan.Run run, Plan.Batch b, int row, double ms, RunRecord.Status status, String message) {
     return new RunRecord(
         run.id(),
-        RunRecord.Status.FAILED,
+        status,
         run.prompt().id(),
         run.prompt().text(),
         run.point().values(),
@@ -432,27 +436,7 @@ public final class Runner {
         ms,
         b.rows().size(),
         row,
-        error,
-        null);
-  }
-
-  private static RunRecord skippedRecord(Plan.Run run, Plan.Batch b, int row, String reason) {
-    return new RunRecord(
-        run.id(),
-        RunRecord.Status.SKIPPED,
-        run.prompt().id(),
-        run.prompt().text(),
-        run.point().values(),
-        run.seed(),
-        run.repeat(),
-        null,
-        "",
-        new int[0],
-        new int[0],
-        0,
-        b.rows().size(),
-        row,
-        reason,
+        message,
         null);
   }
 }
