@@ -52,7 +52,7 @@ final class GenerateCommand implements Callable<Integer> {
       paramLabel = "DIR",
       description = {
         "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json).",
-        "Default: the bundled tiny model."
+        "Default (or 'bundled'): the bundled tiny model."
       })
   Path model;
 
@@ -169,7 +169,7 @@ final class GenerateCommand implements Callable<Integer> {
             SummationOrder.parse(summation),
             threads,
             batchInvariant);
-    ModelDir dir = model == null ? BundledModel.open() : ModelDir.open(model);
+    ModelDir dir = BundledModel.openOr(model);
     try (TextTokenizer tok = dir.tokenizer();
         DjlGpt2Engine engine = new DjlGpt2Engine(dir.weights(), options)) {
       int eos = dir.config().eosTokenId();
@@ -282,7 +282,8 @@ final class GenerateCommand implements Callable<Integer> {
       ModelDir dir, Map<String, String> engineSettings, Completion c, List<Step> table)
       throws Exception {
     Map<String, Object> root = new LinkedHashMap<>();
-    root.put("model", model == null ? BundledModel.NAME : dir.dir().toString());
+    root.put(
+        "model", dir.dir().equals(BundledModel.dir()) ? BundledModel.NAME : dir.dir().toString());
     root.put("model_sha256", dir.hash());
     root.put("prompt", prompt);
     Map<String, Object> s = new LinkedHashMap<>();

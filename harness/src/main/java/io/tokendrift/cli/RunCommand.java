@@ -87,11 +87,13 @@ final class RunCommand implements Callable<Integer> {
     boolean tty = System.console() != null;
     ProgressBar[] bar = new ProgressBar[1];
     long[] seen = new long[2];
+    long[] started = {System.nanoTime()};
     Runner.Progress progress =
         new Runner.Progress() {
           @Override
           public void start(long remaining, long already) {
             seen[1] = remaining;
+            started[0] = System.nanoTime();
             if (tty) {
               bar[0] =
                   new ProgressBarBuilder()
@@ -114,7 +116,16 @@ final class RunCommand implements Callable<Integer> {
             if (bar[0] != null) {
               bar[0].stepBy(runs);
             } else if (seen[1] > 0 && before * 10 / seen[1] != seen[0] * 10 / seen[1]) {
-              err.printf(Locale.ROOT, "%s: %d/%d runs%n", s.name(), seen[0], seen[1]);
+              double elapsed = (System.nanoTime() - started[0]) / 1e9;
+              double eta = elapsed / seen[0] * (seen[1] - seen[0]);
+              err.printf(
+                  Locale.ROOT,
+                  "%s: %d/%d runs, %.0f s elapsed, about %.0f s left%n",
+                  s.name(),
+                  seen[0],
+                  seen[1],
+                  elapsed,
+                  eta);
               err.flush();
             }
           }

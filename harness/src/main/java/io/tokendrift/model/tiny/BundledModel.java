@@ -58,6 +58,17 @@ public final class BundledModel {
     return ModelDir.open(dir());
   }
 
+  /**
+   * The model a {@code --model} option names: the bundled one when absent or given as {@code
+   * bundled}, else the folder.
+   */
+  public static ModelDir openOr(Path model) {
+    if (model == null || model.toString().equals("bundled")) {
+      return open();
+    }
+    return ModelDir.open(model);
+  }
+
   /** Copies the resources into {@code root}/tokendrift-models/tiny-HASH unless already there. */
   static Path extract(Path root) {
     Map<String, byte[]> files = new LinkedHashMap<>();
