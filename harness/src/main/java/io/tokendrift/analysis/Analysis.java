@@ -48,6 +48,16 @@ public final class Analysis {
   final Map<Point, Stats.Estimate> pointFloors = new LinkedHashMap<>();
   final Map<String, Stats.Estimate> axisFloors = new LinkedHashMap<>();
   double experimentFloor;
+  private java.util.function.IntFunction<String> tokenText;
+
+  /** How many divergent runs get their tokens in context (worst first). */
+  static final int CONTEXTS = 25;
+
+  /** Decodes token ids for the divergence contexts (the trace's model tokenizer); optional. */
+  public Analysis withTokenText(java.util.function.IntFunction<String> tokenText) {
+    this.tokenText = tokenText;
+    return this;
+  }
 
   private Analysis(
       TraceHeader header,
@@ -314,6 +324,7 @@ public final class Analysis {
     prompts(root.putArray("prompts"));
     tests(root.putObject("tests"));
     nearTies(root.putObject("near_ties"));
+    agreement(root.putObject("agreement"));
     divergences(root.putArray("divergences"));
     try {
       return JSON.writeValueAsString(root) + "\n";
@@ -550,6 +561,15 @@ public final class Analysis {
         prop(v.putObject("diverged"), Stats.wilson(c[1], c[0]));
         v.put("explained", c[2]);
         v.put("unexplained", c[3]);
+        String value = e.getKey();
+        ArrayNode surv = v.putArray("survival");
+        if (!axis.equals("repeat")) {
+          for (double x :
+              survival(
+                  cmp.stream().filter(r -> r.point().values().get(axis).equals(value)).toList())) {
+            surv.add(round(x));
+          }
+        }
         table[i++] = new long[] {c[1], c[0] - c[1]};
       }
       ObjectNode test = n.putObject("test");
@@ -667,12 +687,76 @@ public final class Analysis {
         }
       }
     }
+    // Reference margins in half-decade bins, all steps and the steps where runs diverged.
+    ObjectNode mh = t.putObject("margin_histogram");
+    mh.put("unit", "nats, log10 bins of half a decade; first bin also holds 0");
+    ArrayNode edges = mh.putArray("edges");
+    int nb = 20; // 1e-7 .. 1e3
+    for (int b = 0; b <= nb; b++) {
+      edges.add(round(Math.pow(10, -7 + b * 0.5)));
+    }
+    long[] hAll = new long[nb];
+    long[] hDiv = new long[nb];
+    for (double m : allM) {
+      hAll[logBin(m, nb)]++;
+    }
+    for (double m : atDiv) {
+      hDiv[logBin(m, nb)]++;
+    }
+    ArrayNode ha = mh.putArray("all_steps");
+    ArrayNode hd = mh.putArray("divergence_steps");
+    for (int b = 0; b < nb; b++) {
+      ha.add(hAll[b]);
+      hd.add(hDiv[b]);
+    }
     ArrayNode fr = t.putArray("flip_rate_by_margin");
     for (int b = 0; b < steps.length; b++) {
       ObjectNode n = fr.addObject();
       num(n, "margin_from", MARGIN_BINS[b]);
       num(n, "margin_to", MARGIN_BINS[b + 1]);
       prop(n.putObject("flips"), Stats.wilson(flips[b], steps[b]));
+    }
+  }
+
+  static int logBin(double m, int nb) {
+    if (!(m > 1e-7)) {
+      return 0;
+    }
+    return Math.min(nb - 1, (int) Math.floor((Math.log10(m) + 7) * 2));
+  }
+
+  /** Exact-agreement rate of every (prompt, point) cell: the heatmap's data. */
+  private void agreement(ObjectNode n) {
+    List<RunResult> cmp = compared();
+    List<String> prompts = cmp.stream().map(RunResult::promptId).distinct().sorted().toList();
+    List<String> points = new ArrayList<>();
+    for (RunResult r : runs) {
+      if (!points.contains(r.point().key())) {
+        points.add(r.point().key());
+      }
+    }
+    ArrayNode pr = n.putArray("prompts");
+    prompts.forEach(pr::add);
+    ArrayNode pt = n.putArray("points");
+    points.forEach(pt::add);
+    ArrayNode rates = n.putArray("identical_rate");
+    for (String p : prompts) {
+      ArrayNode row = rates.addArray();
+      for (String k : points) {
+        long all = 0;
+        long same = 0;
+        for (RunResult r : cmp) {
+          if (r.promptId().equals(p) && r.point().key().equals(k)) {
+            all++;
+            same += r.comparison().identical() ? 1 : 0;
+          }
+        }
+        if (all == 0) {
+          row.addNull();
+        } else {
+          row.add(round(same / (double) all));
+        }
+      }
     }
   }
 
@@ -724,11 +808,28 @@ public final class Analysis {
     }
   }
 
+  /** Divergent runs, worst first: unexplained before explained, then larger margins first. */
+  List<RunResult> worst() {
+    return runs.stream()
+        .filter(r -> r.comparison() != null && !r.comparison().identical())
+        .sorted(
+            Comparator.comparing((RunResult r) -> r.verdict() == Verdict.EXPLAINED)
+                .thenComparing(
+                    r -> Double.isNaN(r.comparison().refMargin()) ? 0 : -r.comparison().refMargin())
+                .thenComparing(RunResult::id))
+        .toList();
+  }
+
   private void divergences(ArrayNode arr) {
-    for (RunResult r : runs) {
-      if (r.comparison() == null || r.comparison().identical()) {
-        continue;
+    Set<String> withContext = new HashSet<>();
+    for (RunResult r : worst()) {
+      if (withContext.size() < CONTEXTS) {
+        withContext.add(r.id());
       }
+    }
+    int rank = 0;
+    for (RunResult r : worst()) {
+      rank++;
       Comparison c = r.comparison();
       RunRecord ref = refs.get(Analyzer.refKey(r.promptId(), r.seed()));
       ObjectNode n = arr.addObject();
@@ -754,7 +855,43 @@ public final class Analysis {
       }
       n.put("ref_text", ref.text());
       n.put("run_text", r.text());
+      n.put("rank", rank);
+      if (withContext.contains(r.id())) {
+        context(n.putObject("context"), ref, r);
+      }
     }
+  }
+
+  /** The reference's tokens with margins and top alternatives, and the run's tokens. */
+  private void context(ObjectNode n, RunRecord ref, RunResult r) {
+    Steps s = ref.steps();
+    ArrayNode toks = n.putArray("ref_tokens");
+    for (int i = 0; i < ref.tokens().length; i++) {
+      ObjectNode t = toks.addObject();
+      t.put("id", ref.tokens()[i]);
+      t.put("text", text(ref.tokens()[i]));
+      num(t, "margin", s.margin(i));
+      ArrayNode alts = t.putArray("top");
+      for (int j = 0; j < Math.min(5, s.k()); j++) {
+        if (s.topId(i, j) < 0) {
+          continue;
+        }
+        ObjectNode a = alts.addObject();
+        a.put("id", s.topId(i, j));
+        a.put("text", text(s.topId(i, j)));
+        num(a, "logit", s.topLogit(i, j));
+      }
+    }
+    ArrayNode run = n.putArray("run_tokens");
+    for (int id : r.tokens()) {
+      ObjectNode t = run.addObject();
+      t.put("id", id);
+      t.put("text", text(id));
+    }
+  }
+
+  private String text(int id) {
+    return tokenText == null ? "#" + id : tokenText.apply(id);
   }
 
   // --- helpers ---------------------------------------------------------------------------------

@@ -2,20 +2,22 @@ package io.tokendrift.cli;
 
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.model.tiny.BundledModel;
 import io.tokendrift.model.tiny.NearTiesFile;
 import io.tokendrift.model.tiny.TinyModelBuilder;
+import io.tokendrift.report.Reports;
 import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,32 +59,53 @@ final class AnalyzeCommand implements Callable<Integer> {
       description = "Margin (nats) at or below which a step is a near-tie (default ln 2).")
   double nearTie;
 
+  @Option(
+      names = "--format",
+      defaultValue = "json,md,html",
+      paramLabel = "LIST",
+      description = "Which files to write: json, md, html (default: all).")
+  String format;
+
   @Override
   public Integer call() throws IOException {
     if (!(floorQuantile > 0 && floorQuantile < 1)) {
       throw new UserInputException("--floor-quantile (" + floorQuantile + ") must be in (0, 1)");
     }
+    Set<String> formats = Reports.formats(format);
     Analysis a = analyze(traces, options(traces.get(0), floorQuantile, nearTie));
     Path dir = out != null ? out : Path.of("reports", a.header().experiment());
-    Path file = write(dir, a);
     PrintWriter o = spec.commandLine().getOut();
     o.println(a.summary());
-    o.printf(Locale.ROOT, "analysis: %s%n", file);
+    for (Path p : Reports.write(dir, a.toJson(), formats)) {
+      o.printf(Locale.ROOT, "wrote %s%n", p);
+    }
     return Main.OK;
   }
 
+  /** Analyses, with token texts from the trace's model when it can be found. */
   static Analysis analyze(List<Path> traces, Analyzer.Options o) {
-    return Analyzer.analyze(traces, o);
-  }
-
-  /** Writes DIR/analysis.json atomically; returns its path. */
-  static Path write(Path dir, Analysis a) throws IOException {
-    Files.createDirectories(dir);
-    Path file = dir.resolve("analysis.json");
-    Path tmp = dir.resolve("analysis.json.tmp");
-    Files.writeString(tmp, a.toJson(), StandardCharsets.UTF_8);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    return file;
+    Analysis a = Analyzer.analyze(traces, o);
+    String model = a.header().manifest().getOrDefault("model", "");
+    ModelDir dir = null;
+    try {
+      if (model.equals(BundledModel.NAME)) {
+        dir = BundledModel.open();
+      } else if (!model.isEmpty() && Files.isDirectory(Path.of(model))) {
+        dir = ModelDir.open(Path.of(model));
+      }
+    } catch (RuntimeException e) {
+      dir = null; // reports fall back to token ids
+    }
+    if (dir != null) {
+      try (TextTokenizer tok = dir.tokenizer()) {
+        java.util.Map<Integer, String> cache = new java.util.HashMap<>();
+        a.withTokenText(id -> cache.computeIfAbsent(id, tok::tokenText));
+        a.toJson(); // fill the cache while the tokenizer is open
+        java.util.Map<Integer, String> frozen = java.util.Map.copyOf(cache);
+        a.withTokenText(id -> frozen.getOrDefault(id, "#" + id));
+      }
+    }
+    return a;
   }
 
   /** Analysis options, with the planted near-ties of the trace's model when it has them. */

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       MergeCommand.class,
       AnalyzeCommand.class,
       CompareCommand.class,
+      ReportCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

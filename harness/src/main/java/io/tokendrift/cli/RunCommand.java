@@ -4,6 +4,7 @@ import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Point;
 import io.tokendrift.experiment.Runner;
+import io.tokendrift.report.Reports;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -173,9 +174,12 @@ final class RunCommand implements Callable<Integer> {
           AnalyzeCommand.analyze(
               java.util.List.of(traceFile), AnalyzeCommand.options(traceFile, 0.99, Math.log(2)));
       try {
-        Path file = AnalyzeCommand.write(traceFile.toAbsolutePath().getParent(), a);
         o.println(a.summary());
-        o.printf(Locale.ROOT, "analysis: %s%n", file);
+        for (Path p :
+            io.tokendrift.report.Reports.write(
+                traceFile.toAbsolutePath().getParent(), a.toJson(), Reports.FORMATS)) {
+          o.printf(Locale.ROOT, "wrote %s%n", p);
+        }
       } catch (java.io.IOException e) {
         throw new java.io.UncheckedIOException(e);
       }

@@ -1,0 +1,62 @@
+package io.tokendrift.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.math.BigDecimal;
+import java.math.MathContext;
+
+/** Numbers for people: three significant digits, percentages, n/a for missing values. */
+final class Format {
+  private Format() {}
+
+  static String num(JsonNode v) {
+    if (v == null || v.isNull()) {
+      return "n/a";
+    }
+    return num(v.asDouble());
+  }
+
+  static String num(double d) {
+    if (Double.isNaN(d)) {
+      return "n/a";
+    }
+    if (d == Math.rint(d) && Math.abs(d) < 1e9) {
+      return Long.toString((long) d);
+    }
+    if (Math.abs(d) < 1e-3) {
+      return String.format(java.util.Locale.ROOT, "%.2e", d);
+    }
+    return new BigDecimal(d).round(new MathContext(3)).stripTrailingZeros().toPlainString();
+  }
+
+  /** A logit with four decimals: near-ties differ in the third. */
+  static String logit(JsonNode v) {
+    return v == null || v.isNull()
+        ? "n/a"
+        : String.format(java.util.Locale.ROOT, "%.4f", v.asDouble());
+  }
+
+  /** "k/n = r% [low%, high%]". */
+  static String proportion(JsonNode p) {
+    if (p.get("n").asInt() == 0) {
+      return "n/a";
+    }
+    return p.get("k").asInt()
+        + "/"
+        + p.get("n").asInt()
+        + " = "
+        + pct(p.get("rate").asDouble())
+        + " ["
+        + pct(p.get("low").asDouble())
+        + ", "
+        + pct(p.get("high").asDouble())
+        + "]";
+  }
+
+  static String pct(double r) {
+    if (Math.abs(r) < 5e-6) {
+      return "0%"; // an interval bound of 1e-18 is zero in floating-point clothing
+    }
+    return new BigDecimal(100 * r).round(new MathContext(3)).stripTrailingZeros().toPlainString()
+        + "%";
+  }
+}

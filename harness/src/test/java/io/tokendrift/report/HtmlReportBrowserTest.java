@@ -1,0 +1,112 @@
+package io.tokendrift.report;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Opens report.html in headless Chromium (Debian's package; .ci/run installs it when missing): the
+ * page loads with no console error, every chart has a size, and hostile text stays text.
+ */
+class HtmlReportBrowserTest {
+  @TempDir Path dir;
+
+  static String chromium() {
+    for (String c : List.of("chromium", "chromium-browser", "google-chrome")) {
+      for (String p : System.getenv().getOrDefault("PATH", "").split(":")) {
+        if (Files.isExecutable(Path.of(p, c))) {
+          return Path.of(p, c).toString();
+        }
+      }
+    }
+    return null;
+  }
+
+  /** A probe the test adds (the report itself has no script): chart sizes and what ran. */
+  static final String PROBE =
+      "<script>window.addEventListener('load',function(){var r=[];"
+          + "document.querySelectorAll('svg.chart').forEach(function(s){var b=s.getBoundingClientRect();"
+          + "r.push({id:s.id,w:b.width,h:b.height});});var o=document.createElement('pre');"
+          + "o.id='probe';o.textContent=JSON.stringify({charts:r,title:document.title,"
+          + "scripts:document.scripts.length,imgs:document.images.length});"
+          + "document.body.appendChild(o);});</script>";
+
+  @Test
+  void reportLoadsWithoutErrorsChartsHaveSizeAndTextIsEscaped() throws Exception {
+    String browser = chromium();
+    Assumptions.assumeTrue(
+        browser != null, "no chromium on PATH: install Debian's chromium (.ci/run does)");
+    JsonNode a = ReportFixtures.analysis(dir);
+    String html = HtmlReport.render(a);
+    // Self-contained: no reference to another host (the SVG namespace is a name, not a request).
+    assertThat(html.replace("http://www.w3.org/2000/svg", ""))
+        .doesNotContain("http://", "https://");
+    assertThat(html).doesNotContain("<script", "<img").contains("&lt;script&gt;", "&lt;img src=x");
+    assertThat(html).contains(ReportFixtures.RTL);
+    Path page = dir.resolve("report.html");
+    Files.writeString(page, html.replace("</body>", PROBE + "</body>"), StandardCharsets.UTF_8);
+    Process p =
+        new ProcessBuilder(
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=5000",
+                "--user-data-dir=" + dir.resolve("profile"),
+                "--dump-dom",
+                page.toUri().toString())
+            .redirectOutput(dir.resolve("dom.html").toFile())
+            .redirectError(dir.resolve("stderr.txt").toFile())
+            .start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("chromium finished").isTrue();
+    String err = Files.readString(dir.resolve("stderr.txt"));
+    String dom = Files.readString(dir.resolve("dom.html"));
+    assertThat(p.exitValue()).as(err).isZero();
+    // Console messages come out as ...:CONSOLE(line)] "message"; none may be an error.
+    for (String line : err.split("\n")) {
+      if (line.contains("CONSOLE")) {
+        assertThat(line)
+            .as("console")
+            .doesNotContainIgnoringCase("error")
+            .doesNotContain("Uncaught");
+      }
+    }
+    Matcher m = Pattern.compile("<pre id=\"probe\">(.*?)</pre>", Pattern.DOTALL).matcher(dom);
+    assertThat(m.find())
+        .as("probe ran; DOM:\n" + dom.substring(0, Math.min(2000, dom.length())))
+        .isTrue();
+    JsonNode probe =
+        new ObjectMapper()
+            .readTree(
+                m.group(1)
+                    .replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&"));
+    assertThat(probe.get("charts").size()).isGreaterThanOrEqualTo(6);
+    for (JsonNode c : probe.get("charts")) {
+      assertThat(c.get("w").asDouble()).as(c.get("id").asText()).isPositive();
+      assertThat(c.get("h").asDouble()).as(c.get("id").asText()).isPositive();
+    }
+    // The hostile prompt did not run: only the probe's script exists, no image was created.
+    assertThat(probe.get("scripts").asInt()).isEqualTo(1);
+    assertThat(probe.get("imgs").asInt()).isZero();
+    assertThat(probe.get("title").asText()).isEqualTo("tokendrift: hostile \"<b>name</b>\"");
+    assertThat(dom).contains("&lt;script&gt;document.title=");
+  }
+}
