@@ -216,6 +216,11 @@ public final class Analysis {
     return experimentFloor;
   }
 
+  /** The reference run a compared run was measured against. */
+  public RunRecord referenceOf(RunResult r) {
+    return refs.get(Analyzer.refKey(r.promptId(), r.seed()));
+  }
+
   public long count(Verdict v) {
     return runs.stream().filter(r -> r.verdict() == v).count();
   }

@@ -24,6 +24,8 @@ import picocli.CommandLine.Command;
       AnalyzeCommand.class,
       CompareCommand.class,
       ReportCommand.class,
+      BaselineCommand.class,
+      CheckCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

@@ -1,0 +1,219 @@
+package io.tokendrift.check;
+
+import io.tokendrift.analysis.Analysis;
+import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.analysis.Comparison;
+import io.tokendrift.analysis.Stats;
+import io.tokendrift.experiment.Point;
+import io.tokendrift.trace.RunRecord;
+import io.tokendrift.trace.TraceHeader;
+import io.tokendrift.trace.TraceReader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.IntFunction;
+
+/**
+ * A regression check: every run of a new trace against its golden twin in the baseline (the run
+ * with the same id; for a point the baseline did not record, its reference run of the same prompt
+ * and seed). Token-identical runs pass; divergences at explained near-ties pass within a budget;
+ * unexplained divergences and drift beyond the tolerance fail.
+ */
+public final class Check {
+  /**
+   * Check settings.
+   *
+   * @param driftTolerance largest |Δlogit| on shared steps that passes; NaN = 10 × the noise floor,
+   *     at least 1e-4
+   * @param explainedBudget share of runs that may diverge at explained near-ties and still pass
+   */
+  public record Options(double driftTolerance, double explainedBudget) {
+    public static final Options DEFAULTS = new Options(Double.NaN, 0.1);
+  }
+
+  /** One run's verdict. */
+  public record RunVerdict(
+      String id, String promptId, String point, String verdict, boolean pass, String message) {}
+
+  /**
+   * The outcome.
+   *
+   * @param runs one verdict per run of the new trace
+   * @param manifestChanges key → [baseline value, new value] for every manifest entry that differs
+   * @param floor the noise floor used (largest of the baseline's and the new trace's)
+   * @param tolerance the drift tolerance used
+   * @param budget how many explained divergences may pass
+   * @param pass the verdict
+   */
+  public record Result(
+      String experiment,
+      List<RunVerdict> runs,
+      Map<String, String[]> manifestChanges,
+      double floor,
+      double tolerance,
+      int budget,
+      boolean pass) {
+
+    public long count(String verdict) {
+      return runs.stream().filter(r -> r.verdict().equals(verdict)).count();
+    }
+
+    public List<RunVerdict> failures() {
+      return runs.stream().filter(r -> !r.pass()).toList();
+    }
+
+    /** Plain-words verdict line. */
+    public String summary() {
+      return String.format(
+          java.util.Locale.ROOT,
+          "%s: %s — %d runs: %d identical, %d explained divergence(s) (budget %d), %d unexplained,"
+              + " %d drift beyond %.3g, %d without a twin, %d failed. %s",
+          experiment,
+          pass ? "PASS" : "CHANGED",
+          runs.size(),
+          count("identical"),
+          count("explained"),
+          budget,
+          count("unexplained"),
+          count("drift"),
+          tolerance,
+          count("no-twin"),
+          count("failed"),
+          manifestChanges.isEmpty()
+              ? "Environment unchanged."
+              : "Environment changed: " + String.join(", ", manifestChanges.keySet()) + ".");
+    }
+  }
+
+  private Check() {}
+
+  /** Compares {@code current} (a trace of the same experiment) with the baseline. */
+  public static Result run(Baseline base, Path current, Options o, IntFunction<String> text) {
+    Analysis baseAnalysis =
+        Analyzer.analyze(List.of(base.trace()), Analyzer.Options.defaults(List.of()));
+    Analysis now = Analyzer.analyze(List.of(current), Analyzer.Options.defaults(List.of()));
+    double floor = Math.max(baseAnalysis.experimentFloor(), now.experimentFloor());
+    double tolerance =
+        Double.isNaN(o.driftTolerance()) ? Math.max(10 * floor, 1e-4) : o.driftTolerance();
+    Point baseRef = Point.parse(base.header().reference());
+    Map<String, RunRecord> baseRefs = new HashMap<>();
+    for (RunRecord r : base.runs().values()) {
+      if (r.repeat() == 0 && Point.parse(key(r.point())).equals(baseRef)) {
+        baseRefs.putIfAbsent(r.prompt() + "\u0000" + r.seed(), r);
+      }
+    }
+    List<RunVerdict> verdicts = new ArrayList<>();
+    List<Integer> explainedAt = new ArrayList<>();
+    TraceHeader header;
+    try (TraceReader r = TraceReader.open(current)) {
+      header = r.header();
+      while (r.hasNext()) {
+        RunRecord rec = r.next();
+        String point = key(rec.point());
+        if (rec.status() != RunRecord.Status.OK) {
+          verdicts.add(
+              new RunVerdict(
+                  rec.id(),
+                  rec.promptId(),
+                  point,
+                  "failed",
+                  false,
+                  "FAILED: prompt \"" + rec.prompt() + "\" at " + point + ": " + rec.error()));
+          continue;
+        }
+        RunRecord twin = base.runs().get(rec.id());
+        if (twin == null) {
+          twin = baseRefs.get(rec.prompt() + "\u0000" + rec.seed());
+        }
+        if (twin == null) {
+          verdicts.add(
+              new RunVerdict(
+                  rec.id(),
+                  rec.promptId(),
+                  point,
+                  "no-twin",
+                  false,
+                  "NO-TWIN: prompt \""
+                      + rec.prompt()
+                      + "\" at "
+                      + point
+                      + ": the baseline has no run of this prompt and seed; record it again"));
+          continue;
+        }
+        Comparison c = Comparison.of(twin, rec);
+        Stats.Estimate pf = now.pointFloors().get(Point.parse(point));
+        double pointFloor =
+            Math.max(
+                baseAnalysis.experimentFloor(),
+                pf == null || Double.isNaN(pf.high()) ? 0 : pf.high());
+        double threshold = 2 * pointFloor;
+        String verdict;
+        if (c.identical()) {
+          verdict = c.maxDrift() <= tolerance ? "identical" : "drift";
+        } else if (!c.prefixOnly() && c.refMargin() <= threshold && c.maxDrift() <= tolerance) {
+          verdict = "explained";
+          explainedAt.add(verdicts.size());
+        } else {
+          verdict =
+              c.maxDrift() > tolerance && c.refMargin() <= threshold ? "drift" : "unexplained";
+        }
+        boolean pass = verdict.equals("identical") || verdict.equals("explained");
+        verdicts.add(
+            new RunVerdict(
+                rec.id(),
+                rec.promptId(),
+                point,
+                verdict,
+                pass,
+                CheckMessage.of(
+                    rec.prompt(),
+                    point,
+                    twin.tokens(),
+                    rec.tokens(),
+                    c,
+                    verdict,
+                    threshold,
+                    tolerance,
+                    text)));
+      }
+    }
+    int budget = (int) Math.floor(o.explainedBudget() * verdicts.size());
+    if (explainedAt.size() > budget) {
+      // Over budget: every explained divergence fails, so the list shows them all.
+      for (int i : explainedAt) {
+        RunVerdict v = verdicts.get(i);
+        verdicts.set(
+            i,
+            new RunVerdict(
+                v.id(),
+                v.promptId(),
+                v.point(),
+                v.verdict(),
+                false,
+                v.message() + " (over the budget of " + budget + " explained divergences)"));
+      }
+    }
+    Map<String, String[]> changes = new TreeMap<>();
+    TreeSet<String> keys = new TreeSet<>(base.header().manifest().keySet());
+    keys.addAll(header.manifest().keySet());
+    for (String k : keys) {
+      String a = base.header().manifest().get(k);
+      String b = header.manifest().get(k);
+      if (a == null ? b != null : !a.equals(b)) {
+        changes.put(k, new String[] {a, b});
+      }
+    }
+    boolean pass = verdicts.stream().allMatch(RunVerdict::pass);
+    return new Result(header.experiment(), verdicts, changes, floor, tolerance, budget, pass);
+  }
+
+  static String key(Map<String, String> point) {
+    StringBuilder b = new StringBuilder();
+    point.forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    return b.toString();
+  }
+}

@@ -1,0 +1,72 @@
+package io.tokendrift.cli;
+
+import io.tokendrift.check.Baseline;
+import io.tokendrift.experiment.ExperimentSpec;
+import io.tokendrift.experiment.Plan;
+import io.tokendrift.experiment.Runner;
+import io.tokendrift.trace.TraceReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code tokendrift baseline record SPEC --out DIR}: the golden trace a check compares against. */
+@Command(
+    name = "baseline",
+    mixinStandardHelpOptions = true,
+    description = "Golden recordings for `tokendrift check`.",
+    subcommands = {BaselineCommand.Record.class})
+final class BaselineCommand {
+
+  @Command(
+      name = "record",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Run SPEC and keep its trace as the baseline in DIR (trace.jsonl + manifest.json).",
+        "An existing baseline is replaced only with --force."
+      })
+  static final class Record implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "SPEC", description = "Experiment spec.")
+    Path specFile;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Baseline folder.")
+    Path out;
+
+    @Option(names = "--force", description = "Replace an existing baseline.")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+      ExperimentSpec s = ExperimentSpec.read(specFile);
+      Files.createDirectories(out);
+      Path trace = out.resolve(Baseline.TRACE);
+      if (Files.exists(trace) && !force) {
+        throw new UserInputException(out + ": a baseline is already there; --force replaces it");
+      }
+      Runner.Outcome r =
+          Runner.run(
+              new Plan(s),
+              new Runner.Options(trace, false, force, false, 0, 1),
+              Runner.Progress.NONE,
+              line -> spec.commandLine().getErr().println(line));
+      if (r.failed() > 0) {
+        throw new UserInputException(
+            r.failed() + " runs failed while recording; a baseline must be complete");
+      }
+      try (TraceReader reader = TraceReader.open(trace)) {
+        Baseline.writeManifest(out, reader.header());
+      }
+      spec.commandLine()
+          .getOut()
+          .printf(
+              "baseline %s: %d runs (%s, %s)%n", out, r.ok(), Baseline.TRACE, Baseline.MANIFEST);
+      return Main.OK;
+    }
+  }
+}

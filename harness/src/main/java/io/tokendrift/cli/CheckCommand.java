@@ -1,0 +1,110 @@
+package io.tokendrift.cli;
+
+import io.tokendrift.check.Baseline;
+import io.tokendrift.check.Check;
+import io.tokendrift.check.CheckOutputs;
+import io.tokendrift.experiment.ExperimentSpec;
+import io.tokendrift.experiment.Plan;
+import io.tokendrift.experiment.Runner;
+import io.tokendrift.model.TextTokenizer;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Runs a spec and compares every run with its golden twin in a baseline. */
+@Command(
+    name = "check",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run SPEC and compare every run with its golden twin in the baseline. Pass: token-identical,",
+      "or divergent only at explained near-ties within the budget, with drift within tolerance.",
+      "Exit codes: 0 pass, 1 changed, 2 bad input (spec, flags, malformed baseline), 3 environment."
+    })
+final class CheckCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "SPEC", description = "Experiment spec.")
+  Path specFile;
+
+  @Option(
+      names = "--baseline",
+      required = true,
+      paramLabel = "DIR",
+      description = "Baseline folder.")
+  Path baseline;
+
+  @Option(names = "--junit", paramLabel = "FILE", description = "Write JUnit XML here.")
+  Path junit;
+
+  @Option(names = "--markdown", paramLabel = "FILE", description = "Write Markdown here.")
+  Path markdown;
+
+  @Option(
+      names = "--trace",
+      paramLabel = "FILE",
+      description = "Keep the new trace here (default: a temporary file, deleted).")
+  Path trace;
+
+  @Option(
+      names = "--drift-tolerance",
+      paramLabel = "NATS",
+      description = "Largest |Δlogit| that passes (default: 10 × the noise floor, at least 1e-4).")
+  Double tolerance;
+
+  @Option(
+      names = "--budget",
+      defaultValue = "0.1",
+      paramLabel = "SHARE",
+      description = "Share of runs that may diverge at explained near-ties (default: 0.1).")
+  double budget;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!(budget >= 0 && budget <= 1)) {
+      throw new UserInputException("--budget (" + budget + ") must be in [0, 1]");
+    }
+    Baseline base = Baseline.open(baseline); // a malformed baseline stops us before any run
+    ExperimentSpec s = ExperimentSpec.read(specFile);
+    Path t = trace != null ? trace : Files.createTempFile("tokendrift-check", ".jsonl");
+    try {
+      Runner.run(
+          new Plan(s),
+          new Runner.Options(t, false, true, false, 0, 1),
+          Runner.Progress.NONE,
+          line -> spec.commandLine().getErr().println(line));
+      Check.Result r;
+      try (TextTokenizer tok = Runner.model(s).tokenizer()) {
+        r =
+            Check.run(
+                base,
+                t,
+                new Check.Options(tolerance == null ? Double.NaN : tolerance, budget),
+                tok::tokenText);
+      }
+      PrintWriter o = spec.commandLine().getOut();
+      o.println(r.summary());
+      r.manifestChanges().forEach((k, v) -> o.printf("  changed %s: %s -> %s%n", k, v[0], v[1]));
+      for (Check.RunVerdict v : r.failures()) {
+        o.println("  " + v.message());
+      }
+      if (junit != null) {
+        Files.writeString(junit, CheckOutputs.junitXml(r), StandardCharsets.UTF_8);
+      }
+      if (markdown != null) {
+        Files.writeString(markdown, CheckOutputs.markdown(r), StandardCharsets.UTF_8);
+      }
+      return r.pass() ? Main.OK : Main.CHANGED;
+    } finally {
+      if (trace == null) {
+        Files.deleteIfExists(t);
+      }
+    }
+  }
+}
