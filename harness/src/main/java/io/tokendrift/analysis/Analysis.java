@@ -390,7 +390,18 @@ public final class Analysis {
             : " Noise floor by condition (99th percentile |Δlogit|, upper 95% bound): "
                 + floors
                 + ".";
-    return verdictSentence() + tail;
+    long skipped = count(Verdict.SKIPPED);
+    long failed = count(Verdict.FAILED);
+    String missing =
+        skipped + failed == 0
+            ? ""
+            : String.format(
+                java.util.Locale.ROOT,
+                " %d run(s) skipped (a device the spec marks optional is not here) and %d failed;"
+                    + " the trace holds the reasons.",
+                skipped,
+                failed);
+    return verdictSentence() + missing + tail;
   }
 
   private String verdictSentence() {
