@@ -966,12 +966,7 @@ public final class Analysis {
   }
 
   static double quantile(double[] v, double q) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    double h = (s.length - 1) * q;
-    int lo = (int) Math.floor(h);
-    int hi = Math.min(lo + 1, s.length - 1);
-    return s[lo] + (h - lo) * (s[hi] - s[lo]);
+    return Stats.quantile(v, q);
   }
 
   static double sd(double[] v) {

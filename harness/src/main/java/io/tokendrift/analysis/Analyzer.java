@@ -166,7 +166,7 @@ public final class Analyzer {
           RunRecord rec = r.next();
           if (rec.status() == RunRecord.Status.OK
               && rec.repeat() == 0
-              && Point.parse(key(rec.point())).equals(reference)) {
+              && Point.parse(Point.keyOf(rec.point())).equals(reference)) {
             refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
           }
         }
@@ -191,15 +191,9 @@ public final class Analyzer {
     return Analysis.build(header, reference, refs, results, o, temperature);
   }
 
-  static String key(Map<String, String> point) {
-    StringBuilder b = new StringBuilder();
-    point.forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
-    return b.toString();
-  }
-
   /** Compares; the verdict for divergent runs is settled once the floors are known. */
   private static RunResult first(RunRecord rec, RunRecord ref, Point reference, double t) {
-    Point point = Point.parse(key(rec.point()));
+    Point point = Point.parse(Point.keyOf(rec.point()));
     boolean sampled = false;
     if (rec.status() == RunRecord.Status.OK) {
       for (int i = 0; i < rec.steps().size() && !sampled; i++) {

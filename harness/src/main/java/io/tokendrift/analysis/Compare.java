@@ -91,7 +91,13 @@ public final class Compare {
                       : Analyzer.Verdict.UNEXPLAINED;
           out.put(
               rec.id(),
-              new Pair(rec.id(), rec.promptId(), Analyzer.key(rec.point()), c, v, threshold));
+              new Pair(
+                  rec.id(),
+                  rec.promptId(),
+                  io.tokendrift.experiment.Point.keyOf(rec.point()),
+                  c,
+                  v,
+                  threshold));
         }
       }
     }

@@ -40,6 +40,19 @@ public final class Stats {
     return sortedQuantile(s, q);
   }
 
+  /** The same quantile for doubles (NaN for an empty array). */
+  public static double quantile(double[] v, double q) {
+    if (v.length == 0) {
+      return Double.NaN;
+    }
+    double[] s = v.clone();
+    Arrays.sort(s);
+    double h = (s.length - 1) * q;
+    int lo = (int) Math.floor(h);
+    int hi = Math.min(lo + 1, s.length - 1);
+    return s[lo] + (h - lo) * (s[hi] - s[lo]);
+  }
+
   static double sortedQuantile(float[] s, double q) {
     double h = (s.length - 1) * q;
     int lo = (int) Math.floor(h);

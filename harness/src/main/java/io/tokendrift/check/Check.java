@@ -102,7 +102,7 @@ public final class Check {
     Point baseRef = Point.parse(base.header().reference());
     Map<String, RunRecord> baseRefs = new HashMap<>();
     for (RunRecord r : base.runs().values()) {
-      if (r.repeat() == 0 && Point.parse(key(r.point())).equals(baseRef)) {
+      if (r.repeat() == 0 && Point.parse(Point.keyOf(r.point())).equals(baseRef)) {
         baseRefs.putIfAbsent(r.prompt() + "\u0000" + r.seed(), r);
       }
     }
@@ -113,7 +113,7 @@ public final class Check {
       header = r.header();
       while (r.hasNext()) {
         RunRecord rec = r.next();
-        String point = key(rec.point());
+        String point = Point.keyOf(rec.point());
         if (rec.status() != RunRecord.Status.OK) {
           verdicts.add(
               new RunVerdict(
@@ -209,11 +209,5 @@ public final class Check {
     }
     boolean pass = verdicts.stream().allMatch(RunVerdict::pass);
     return new Result(header.experiment(), verdicts, changes, floor, tolerance, budget, pass);
-  }
-
-  static String key(Map<String, String> point) {
-    StringBuilder b = new StringBuilder();
-    point.forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
-    return b.toString();
   }
 }

@@ -47,9 +47,13 @@ public record Point(
 
   /** A canonical text form, e.g. {@code device=cpu,batch_size=4,...}: stable across versions. */
   public String key() {
+    return keyOf(values());
+  }
+
+  /** The {@link #key()} form of axis → value pairs as a trace records them. */
+  public static String keyOf(Map<String, String> values) {
     StringBuilder b = new StringBuilder();
-    values()
-        .forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    values.forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
     return b.toString();
   }
 
