@@ -2,12 +2,12 @@ package io.tokendrift.cli;
 
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.NearTiesFile;
 import io.tokendrift.model.TextTokenizer;
-import io.tokendrift.model.tiny.BundledModel;
-import io.tokendrift.model.tiny.NearTiesFile;
-import io.tokendrift.model.tiny.TinyModelBuilder;
 import io.tokendrift.report.Reports;
+import io.tokendrift.tiny.TinyModelBuilder;
 import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
 import java.io.IOException;

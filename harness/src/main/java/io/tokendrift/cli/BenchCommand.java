@@ -2,13 +2,16 @@ package io.tokendrift.cli;
 
 import io.tokendrift.decode.SamplingSettings;
 import io.tokendrift.engine.DecodeBenchmark;
+import io.tokendrift.engine.Engine;
+import io.tokendrift.engine.EngineLoader;
 import io.tokendrift.engine.EngineOptions;
-import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Engines;
+import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
 import io.tokendrift.model.ModelDir;
-import io.tokendrift.model.RandomWeights;
-import io.tokendrift.model.tiny.BundledModel;
+import io.tokendrift.tiny.RandomWeights;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,6 +38,8 @@ import picocli.CommandLine.Spec;
       "random weights (not stored), or --model DIR."
     })
 final class BenchCommand implements Callable<Integer> {
+  @Mixin EngineFlags engineFlags = new EngineFlags();
+
   /**
    * The bundled model's planned shape (4 layers, 128 wide, 4 heads), with room for position 256.
    */
@@ -137,6 +143,8 @@ final class BenchCommand implements Callable<Integer> {
         "machine: %d cores, memory copy bandwidth %.1f GB/s (best of 6 copies of 256 MB)%n",
         Runtime.getRuntime().availableProcessors(),
         bandwidth);
+    EngineSpec engineSpec = engineFlags.spec();
+    engineFlags.refuseUnsupported(EngineOptions.DEFAULTS.withThreads(threads), 8, 0);
     SamplingSettings greedy = SamplingSettings.GREEDY;
     for (Object[] m : models) {
       String name = (String) m[0];
@@ -152,8 +160,9 @@ final class BenchCommand implements Callable<Integer> {
           c.vocabSize(),
           params / 1e6);
       EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
-      try (DjlGpt2Engine e = new DjlGpt2Engine(w, base);
-          DjlGpt2Engine inv = new DjlGpt2Engine(w, base.withBatchInvariant(true))) {
+      EngineLoader loader = Engines.load(engineSpec, w);
+      try (Engine e = loader.open(base);
+          Engine inv = loader.open(base.withBatchInvariant(true))) {
         DecodeBenchmark b = new DecodeBenchmark(e);
         // Warm-up: every measured path once, so JIT compilation and first-touch allocation stay
         // out.

@@ -11,14 +11,16 @@ import io.tokendrift.decode.StepObserver;
 import io.tokendrift.decode.StopConditions;
 import io.tokendrift.engine.BatchDecoder;
 import io.tokendrift.engine.DeviceSpec;
+import io.tokendrift.engine.Engine;
 import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Engines;
 import io.tokendrift.engine.Fillers;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
-import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
-import io.tokendrift.model.tiny.BundledModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -128,6 +130,8 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print JSON.")
   boolean json;
 
+  @Mixin EngineFlags engineFlags = new EngineFlags();
+
   /** One step as printed. */
   record Step(
       int step,
@@ -170,8 +174,10 @@ final class GenerateCommand implements Callable<Integer> {
             threads,
             batchInvariant);
     ModelDir dir = BundledModel.openOr(model);
+    EngineSpec engineSpec = engineFlags.spec();
+    engineFlags.refuseUnsupported(options, batchSize, batchPosition);
     try (TextTokenizer tok = dir.tokenizer();
-        DjlGpt2Engine engine = new DjlGpt2Engine(dir.weights(), options)) {
+        Engine engine = Engines.open(engineSpec, dir, options)) {
       int eos = dir.config().eosTokenId();
       DecodeSettings withEos =
           eos < 0
@@ -191,7 +197,7 @@ final class GenerateCommand implements Callable<Integer> {
           throw new UserInputException("--prompt encodes to no tokens; give some text");
         }
         prompts.add(ids);
-        gens.add(new Generation(withEos, mine ? 0 : r + 1, tok, System::nanoTime));
+        gens.add(new Generation(withEos, mine ? 0 : r + 1, tok::decode, System::nanoTime));
         observers.add(
             mine ? (step, logits, c) -> table.add(row(tok, step, logits, c)) : StepObserver.NONE);
       }

@@ -1,7 +1,7 @@
 package io.tokendrift.cli;
 
-import io.tokendrift.model.tiny.TinyModelBuilder;
-import io.tokendrift.model.tiny.TinyTrainer;
+import io.tokendrift.tiny.TinyModelBuilder;
+import io.tokendrift.tiny.TinyTrainer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;

@@ -21,9 +21,10 @@ public final class Manifest {
    * @param engine an engine's own settings (library versions, threads)
    * @param model how the spec named the model
    * @param modelHash SHA-256 of the model's files
+   * @param gpus how many GPUs the engine sees, as text
    */
   public static Map<String, String> collect(
-      Map<String, String> engine, String model, String modelHash) {
+      Map<String, String> engine, String model, String modelHash, String gpus) {
     Map<String, String> m = new TreeMap<>();
     m.put("java.version", System.getProperty("java.version"));
     m.put("java.vendor", System.getProperty("java.vendor"));
@@ -38,7 +39,7 @@ public final class Manifest {
     m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
     m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));
     m.put("pytorch.interop_threads", engine.getOrDefault("interop_threads", "?"));
-    m.put("gpus.visible", gpuCount());
+    m.put("gpus.visible", gpus);
     for (String k : System.getProperties().stringPropertyNames()) {
       if (k.startsWith("ai.djl.")) {
         m.put("property." + k, System.getProperty(k));
@@ -63,14 +64,6 @@ public final class Manifest {
       // not Linux: fall back to the architecture
     }
     return System.getProperty("os.arch");
-  }
-
-  private static String gpuCount() {
-    try {
-      return Integer.toString(ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount());
-    } catch (RuntimeException e) {
-      return "unknown (" + e.getMessage() + ")";
-    }
   }
 
   /** The checkout's commit (with "-dirty" when tracked files changed), or "unknown". */

@@ -1,31 +1,24 @@
 package io.tokendrift.experiment;
 
-import io.tokendrift.decode.Completion;
 import io.tokendrift.decode.DecodeSettings;
-import io.tokendrift.decode.Generation;
 import io.tokendrift.decode.SamplingSettings;
-import io.tokendrift.decode.StepObserver;
 import io.tokendrift.decode.StopConditions;
-import io.tokendrift.engine.BatchDecoder;
+import io.tokendrift.engine.Engine;
+import io.tokendrift.engine.EngineLoader;
 import io.tokendrift.engine.EngineOptions;
-import io.tokendrift.engine.EnvironmentException;
-import io.tokendrift.engine.djl.DjlGpt2Engine;
-import io.tokendrift.model.Gpt2Weights;
+import io.tokendrift.engine.EngineProvider;
+import io.tokendrift.engine.Engines;
+import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
-import io.tokendrift.model.tiny.BundledModel;
 import io.tokendrift.trace.RunRecord;
-import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
 import io.tokendrift.trace.TraceWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -108,11 +101,20 @@ public final class Runner {
     return ModelDir.open(p);
   }
 
+  /** How the manifest names the spec's model. */
+  static String modelName(ExperimentSpec spec) {
+    return ExperimentSpec.BUNDLED.equals(spec.model()) ? BundledModel.NAME : spec.model();
+  }
+
   /** The canonical form of everything that defines the runs, hashed into the trace header. */
   public static String specHash(ExperimentSpec s) {
     StringBuilder b = new StringBuilder();
     b.append("name=").append(s.name()).append('\n');
     b.append("model=").append(s.model()).append('\n');
+    if (!s.engine().isDefault()) {
+      // Only a named engine enters the hash: specs written before engines existed keep theirs.
+      b.append("engine=").append(s.engine()).append('\n');
+    }
     for (ExperimentSpec.Prompt p : s.prompts()) {
       b.append("prompt=").append(p.id()).append('\t').append(p.text()).append('\n');
     }
@@ -128,7 +130,7 @@ public final class Runner {
     m.put("temperature", Double.toString(d.temperature()));
     m.put("top_k", Integer.toString(d.topK()));
     m.put("top_p", Double.toString(d.topP()));
-    m.put("method", d.method().name().toLowerCase(java.util.Locale.ROOT));
+    m.put("method", d.method().name().toLowerCase(Locale.ROOT));
     m.put("max_tokens", Integer.toString(d.maxTokens()));
     m.put("stop", d.stop().toString());
     m.put("seeds", d.seeds().toString());
@@ -137,269 +139,148 @@ public final class Runner {
   }
 
   /**
-   * Runs this shard of the plan into the trace.
+   * Runs this shard of the plan into the trace, in four stages: check the devices, open (or resume)
+   * the trace, then for each batch execute it on an engine and record its runs.
    *
    * @param log one line per notable event (skips, failures, resume)
    */
   public static Outcome run(Plan plan, Options o, Progress progress, Consumer<String> log) {
     ExperimentSpec spec = plan.spec();
-    List<Plan.Batch> mine = plan.shard(o.shardIndex(), o.shardCount());
-    // GPUs first: a missing GPU is an error before anything runs, or a stated skip.
-    int gpus = -1;
-    Set<String> unavailable = new HashSet<>();
-    for (var d : spec.axes().devices()) {
-      if (d.gpu()) {
-        if (gpus < 0) {
-          gpus = ai.djl.engine.Engine.getEngine("PyTorch").getGpuCount();
-        }
-        if (d.index() >= gpus) {
-          if (!spec.axes().devicesOptional()) {
-            throw new EnvironmentException(
-                "the spec asks for device "
-                    + d
-                    + " but this machine has "
-                    + gpus
-                    + " GPU(s) visible to PyTorch; mark the device axis optional"
-                    + " (axes.device: {values: [...], optional: true}) to skip those points");
-          }
-          unavailable.add(d.toString());
-        }
-      }
-    }
+    EngineProvider provider = Engines.check(spec.engine());
+    Set<String> unavailable = Devices.unavailable(spec, provider);
     ModelDir dir = model(spec);
-    Gpt2Weights weights = dir.weights();
-    String modelHash = dir.hash();
-    Set<String> done = new HashSet<>();
-    TraceReader.Truncation truncated = null;
-    TraceWriter writer;
-    String shard = o.shardCount() == 1 ? "all" : o.shardIndex() + "/" + o.shardCount();
-    if (o.resume() && Files.exists(o.trace())) {
-      long valid;
-      try (TraceReader r = TraceReader.open(o.trace())) {
-        TraceHeader h = r.header();
-        if (!h.specSha256().equals(specHash(spec))) {
-          throw new IllegalArgumentException(
-              o.trace()
-                  + ": was written by a different spec (or an edited one); --force starts over");
-        }
-        if (!h.shard().equals(shard)) {
-          throw new IllegalArgumentException(
-              o.trace() + ": holds shard " + h.shard() + ", not " + shard);
-        }
-        if (!h.manifest().getOrDefault("model.sha256", "").equals(modelHash)) {
-          throw new IllegalArgumentException(
-              o.trace()
-                  + ": was recorded with another model (sha256 differs); --force starts over");
-        }
-        while (r.hasNext()) {
-          RunRecord rec = r.next();
-          if (!done.add(rec.id())) {
-            throw new IllegalArgumentException(
-                o.trace() + ": run " + rec.id() + " is recorded twice; the trace is damaged");
-          }
-        }
-        truncated = r.truncatedTail();
-        valid = r.validLength();
-      }
-      if (truncated != null) {
-        log.accept(
-            String.format(
-                java.util.Locale.ROOT,
-                "%s:%d: the last record was cut off (%d bytes, no newline): removed; its run will"
-                    + " be run again",
-                o.trace(),
-                truncated.line(),
-                truncated.bytes()));
-      }
-      writer = TraceWriter.append(o.trace(), valid);
-    } else {
-      if (o.resume()) {
-        log.accept(o.trace() + ": no trace to resume; starting a new one");
-      }
-      Map<String, String> engineSettings;
-      try (DjlGpt2Engine probe = new DjlGpt2Engine(weights, EngineOptions.DEFAULTS)) {
-        engineSettings = probe.settings();
-      }
-      Map<String, String> recording = new TreeMap<>();
-      recording.put("top_k", Integer.toString(spec.record().topK()));
-      recording.put("full_logits", Boolean.toString(spec.record().fullLogits()));
-      TraceHeader header =
-          new TraceHeader(
-              spec.name(),
-              specHash(spec),
-              spec.gridSize(),
-              spec.reference().key(),
-              decodingMap(spec.decoding()),
-              recording,
-              shard,
-              Manifest.collect(
-                  engineSettings,
-                  ExperimentSpec.BUNDLED.equals(spec.model()) ? BundledModel.NAME : spec.model(),
-                  modelHash));
-      writer = TraceWriter.create(o.trace(), header, o.force());
-    }
-    long remaining = 0;
-    int already = 0;
-    for (Plan.Batch b : mine) {
-      for (Plan.Run r : b.runs().values()) {
-        if (done.contains(r.id())) {
-          already++;
-        } else {
-          remaining++;
-        }
-      }
-    }
-    progress.start(remaining, already);
-    int ok = 0;
-    int failed = 0;
-    int skipped = 0;
-    long steps = 0;
-    int batches = 0;
+    EngineLoader loader = provider.load(spec.engine(), dir);
+    TraceSession session =
+        TraceSession.open(spec, o, dir.hash(), () -> probeSettings(loader), provider, log);
+    List<Plan.Batch> mine = plan.shard(o.shardIndex(), o.shardCount());
+    Tally tally = new Tally(countDone(mine, session.done()));
+    progress.start(countRemaining(mine, session.done()), tally.already);
     long t0 = System.nanoTime();
-    try (writer;
-        TextTokenizer tok = dir.tokenizer()) {
+    try (TraceWriter writer = session.writer();
+        TextTokenizer tok = dir.tokenizer();
+        OpenEngine engine = new OpenEngine(loader)) {
       Map<String, int[]> encoded = new HashMap<>();
-      EngineOptions current = null;
-      DjlGpt2Engine engine = null;
-      try {
-        for (Plan.Batch b : mine) {
-          List<Plan.Run> pending = new ArrayList<>();
-          for (Plan.Run r : b.runs().values()) {
-            if (!done.contains(r.id())) {
-              pending.add(r);
-            }
-          }
-          if (pending.isEmpty()) {
-            continue;
-          }
-          if (unavailable.contains(b.options().device().toString())) {
-            for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
-              if (done.contains(e.getValue().id())) {
-                continue;
-              }
-              writer.write(
-                  unfinished(
-                      e.getValue(),
-                      b,
-                      e.getKey(),
-                      0,
-                      RunRecord.Status.SKIPPED,
-                      "device "
-                          + b.options().device()
-                          + " is not available on this machine (the spec marks devices optional)"));
-              skipped++;
-            }
-            progress.advance(pending.size());
-            continue;
-          }
-          long bt0 = System.nanoTime();
-          Map<Integer, StepRecorder> recorders = new LinkedHashMap<>();
-          List<Completion> completions;
-          List<int[]> rowIds = new ArrayList<>();
-          String error = null;
-          try {
-            if (!b.options().equals(current)) {
-              if (engine != null) {
-                engine.close();
-                engine = null;
-              }
-              current = null;
-              engine = new DjlGpt2Engine(weights, b.options());
-              current = b.options();
-            }
-            List<Generation> gens = new ArrayList<>();
-            List<StepObserver> observers = new ArrayList<>();
-            for (int r = 0; r < b.rows().size(); r++) {
-              String text = b.rows().get(r);
-              int[] ids = encoded.computeIfAbsent(text, tok::encode);
-              if (ids.length == 0) {
-                throw new IllegalArgumentException("prompt '" + text + "' encodes to no tokens");
-              }
-              rowIds.add(ids);
-              gens.add(
-                  new Generation(
-                      settings(spec, b.seed(), dir.config().eosTokenId()),
-                      Plan.drawStream(text, b.seed()),
-                      tok,
-                      System::nanoTime));
-              Plan.Run run = b.runs().get(r);
-              if (run != null && !done.contains(run.id())) {
-                StepRecorder rec =
-                    new StepRecorder(spec.record().topK(), spec.record().fullLogits());
-                recorders.put(r, rec);
-                observers.add(rec);
-              } else {
-                observers.add(StepObserver.NONE);
-              }
-            }
-            completions = BatchDecoder.run(engine, rowIds, gens, observers);
-          } catch (RuntimeException ex) {
-            completions = null;
-            error = ex.getClass().getSimpleName() + ": " + ex.getMessage();
-          }
-          double ms = (System.nanoTime() - bt0) / 1e6;
-          batches++;
-          if (completions == null) {
-            for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
-              if (!done.contains(e.getValue().id())) {
-                writer.write(
-                    unfinished(e.getValue(), b, e.getKey(), ms, RunRecord.Status.FAILED, error));
-                failed++;
-              }
-            }
-          } else {
-            for (Map.Entry<Integer, StepRecorder> e : recorders.entrySet()) {
-              int row = e.getKey();
-              Plan.Run run = b.runs().get(row);
-              Completion c = completions.get(row);
-              int[] tokens = c.tokens().stream().mapToInt(Integer::intValue).toArray();
-              writer.write(
-                  new RunRecord(
-                      run.id(),
-                      RunRecord.Status.OK,
-                      run.prompt().id(),
-                      run.prompt().text(),
-                      run.point().values(),
-                      run.seed(),
-                      run.repeat(),
-                      c.stopReason().name(),
-                      c.text(),
-                      rowIds.get(row),
-                      tokens,
-                      ms,
-                      b.rows().size(),
-                      row,
-                      null,
-                      e.getValue().steps()));
-              ok++;
-              steps += tokens.length;
-            }
-          }
-          progress.advance(pending.size());
-          if (completions == null) {
-            log.accept(
-                "batch "
-                    + b.index()
-                    + " ("
-                    + pending.size()
-                    + " runs at "
-                    + b.options().device()
-                    + ") failed: "
-                    + error);
-            if (o.failFast()) {
-              log.accept("--fail-fast: stopping after the first failure");
-              break;
-            }
-          }
+      int eos = dir.config().eosTokenId();
+      for (Plan.Batch b : mine) {
+        int pending = countRemaining(List.of(b), session.done());
+        if (pending == 0) {
+          continue;
         }
-      } finally {
-        if (engine != null) {
-          engine.close();
+        if (unavailable.contains(b.options().device().toString())) {
+          tally.skipped += recordSkipped(b, session.done(), writer);
+          progress.advance(pending);
+          continue;
+        }
+        BatchExecution x =
+            BatchExecution.run(
+                spec, b, x1 -> engine.with(x1.options()), tok, eos, encoded, session.done());
+        tally.batches++;
+        record(b, x, session.done(), writer, tally);
+        progress.advance(pending);
+        if (!x.ok()) {
+          log.accept(
+              "batch "
+                  + b.index()
+                  + " ("
+                  + pending
+                  + " runs at "
+                  + b.options().device()
+                  + ") failed: "
+                  + x.error());
+          if (o.failFast()) {
+            log.accept("--fail-fast: stopping after the first failure");
+            break;
+          }
         }
       }
     }
-    return new Outcome(
-        ok, failed, skipped, already, truncated, steps, (System.nanoTime() - t0) / 1e9, batches);
+    return tally.outcome(session.truncated(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /** The engine's settings at the default options, for a new trace's manifest. */
+  private static Map<String, String> probeSettings(EngineLoader loader) {
+    try (Engine probe = loader.open(EngineOptions.DEFAULTS)) {
+      return probe.settings();
+    }
+  }
+
+  private static int countDone(List<Plan.Batch> batches, Set<String> done) {
+    int n = 0;
+    for (Plan.Batch b : batches) {
+      for (Plan.Run r : b.runs().values()) {
+        n += done.contains(r.id()) ? 1 : 0;
+      }
+    }
+    return n;
+  }
+
+  private static int countRemaining(List<Plan.Batch> batches, Set<String> done) {
+    int n = 0;
+    for (Plan.Batch b : batches) {
+      n += b.runs().size();
+    }
+    return n - countDone(batches, done);
+  }
+
+  /** Writes a skipped record for each run of {@code b} not yet in the trace; returns how many. */
+  private static int recordSkipped(Plan.Batch b, Set<String> done, TraceWriter writer) {
+    int n = 0;
+    for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
+      if (!done.contains(e.getValue().id())) {
+        writer.write(
+            Records.unfinished(
+                e.getValue(),
+                b,
+                e.getKey(),
+                0,
+                RunRecord.Status.SKIPPED,
+                "device "
+                    + b.options().device()
+                    + " is not available on this machine (the spec marks devices optional)"));
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Writes the records of an executed batch: its runs ok, or all failed with the error. */
+  private static void record(
+      Plan.Batch b, BatchExecution x, Set<String> done, TraceWriter writer, Tally tally) {
+    if (!x.ok()) {
+      for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
+        if (!done.contains(e.getValue().id())) {
+          writer.write(
+              Records.unfinished(
+                  e.getValue(), b, e.getKey(), x.millis(), RunRecord.Status.FAILED, x.error()));
+          tally.failed++;
+        }
+      }
+      return;
+    }
+    for (int row : x.recorders().keySet()) {
+      RunRecord rec = Records.ok(b, row, x);
+      writer.write(rec);
+      tally.ok++;
+      tally.steps += rec.tokens().length;
+    }
+  }
+
+  /** Running counts of one {@link #run}. */
+  private static final class Tally {
+    final int already;
+    int ok;
+    int failed;
+    int skipped;
+    long steps;
+    int batches;
+
+    Tally(int already) {
+      this.already = already;
+    }
+
+    Outcome outcome(TraceReader.Truncation truncated, double seconds) {
+      return new Outcome(ok, failed, skipped, already, truncated, steps, seconds, batches);
+    }
   }
 
   static DecodeSettings settings(ExperimentSpec spec, long seed, int eos) {
@@ -416,27 +297,5 @@ public final class Runner {
             d.stop(),
             Duration.ofNanos((long) (d.timeoutSeconds() * 1e9))),
         seed);
-  }
-
-  /** A run that produced no tokens: failed (with the error) or skipped (with the reason). */
-  private static RunRecord unfinished(
-      Plan.Run run, Plan.Batch b, int row, double ms, RunRecord.Status status, String message) {
-    return new RunRecord(
-        run.id(),
-        status,
-        run.prompt().id(),
-        run.prompt().text(),
-        run.point().values(),
-        run.seed(),
-        run.repeat(),
-        null,
-        "",
-        new int[0],
-        new int[0],
-        ms,
-        b.rows().size(),
-        row,
-        message,
-        null);
   }
 }

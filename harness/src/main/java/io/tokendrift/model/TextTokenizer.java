@@ -1,7 +1,6 @@
 package io.tokendrift.model;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import io.tokendrift.decode.Detokenizer;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -9,7 +8,7 @@ import java.nio.file.Path;
  * A Hugging Face {@code tokenizer.json} loaded through DJL's tokenizers binding, with truncation,
  * padding and special tokens off: the prompt's ids are exactly its text's, however long.
  */
-public final class TextTokenizer implements Detokenizer, AutoCloseable {
+public final class TextTokenizer implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
 
   private TextTokenizer(HuggingFaceTokenizer tokenizer) {
@@ -41,7 +40,6 @@ public final class TextTokenizer implements Detokenizer, AutoCloseable {
     return out;
   }
 
-  @Override
   public String decode(int[] ids) {
     long[] l = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {

@@ -3,9 +3,9 @@ package io.tokendrift.check;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokendrift.cli.Main;
+import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.Safetensors;
 import io.tokendrift.model.Tensor;
-import io.tokendrift.model.tiny.BundledModel;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

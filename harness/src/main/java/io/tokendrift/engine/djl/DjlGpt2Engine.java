@@ -92,7 +92,13 @@ public final class DjlGpt2Engine implements Engine {
 
   @Override
   public Capabilities capabilities() {
-    return new Capabilities("djl-gpt2", config.vocabSize(), config.contextLength(), true);
+    return new Capabilities(
+        "djl-gpt2",
+        config.vocabSize(),
+        config.contextLength(),
+        true,
+        Capabilities.ALL_AXES,
+        DjlEngineProvider.MAX_BATCH);
   }
 
   @Override

@@ -1,4 +1,4 @@
-package io.tokendrift.model.tiny;
+package io.tokendrift.tiny;
 
 import io.tokendrift.decode.Draws;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package io.tokendrift.model.tiny;
+package io.tokendrift.tiny;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,20 +7,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokendrift.cli.Main;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.NearTiesFile;
 import io.tokendrift.model.Safetensors;
 import io.tokendrift.model.TextTokenizer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** The model that ships: its files, its greedy facts, and its planted near-ties. */
@@ -152,20 +152,6 @@ class BundledModelTest {
     assertThat(fifty).isGreaterThanOrEqualTo(5);
     assertThat(ninety).isGreaterThanOrEqualTo(3);
     assertThat(failures).isEmpty();
-  }
-
-  @Test
-  void extractionIsIdempotentAndMatchesTheResources(@TempDir Path root) throws Exception {
-    Path a = BundledModel.extract(root);
-    Path b = BundledModel.extract(root);
-    assertThat(a).isEqualTo(b);
-    for (String f : BundledModel.FILES) {
-      assertThat(Files.readAllBytes(a.resolve(f)))
-          .isEqualTo(Files.readAllBytes(dir.dir().resolve(f)));
-    }
-    try (var s = Files.list(a.getParent())) {
-      assertThat(s.toList()).containsExactly(a); // no staging folder left behind
-    }
   }
 
   private static boolean inRange(double v, double lo, double hi) {

@@ -1,6 +1,9 @@
-package io.tokendrift.model;
+package io.tokendrift.tiny;
 
 import io.tokendrift.decode.Philox;
+import io.tokendrift.model.Gpt2Config;
+import io.tokendrift.model.Gpt2Weights;
+import io.tokendrift.model.Tensor;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;

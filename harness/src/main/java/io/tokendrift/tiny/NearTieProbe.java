@@ -1,4 +1,4 @@
-package io.tokendrift.model.tiny;
+package io.tokendrift.tiny;
 
 import io.tokendrift.decode.Logits;
 import io.tokendrift.engine.Batch;

@@ -1,4 +1,4 @@
-package io.tokendrift.model.tiny;
+package io.tokendrift.tiny;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
@@ -14,7 +14,6 @@ import io.tokendrift.decode.Draws;
 import io.tokendrift.engine.djl.Gpt2Graph;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
-import io.tokendrift.model.RandomWeights;
 import io.tokendrift.model.TextTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,6 +1,5 @@
-package io.tokendrift.model.tiny;
+package io.tokendrift.model;
 
-import io.tokendrift.model.ModelDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -29,14 +28,15 @@ public final class BundledModel {
   /** Classpath folder of the bundled files. */
   static final String RESOURCES = "io/tokendrift/model/tiny/bundled/";
 
+  /** The planted near-ties of the bundled model, beside its weights. */
+  public static final String NEAR_TIES = "near_ties.json";
+
+  /** The model card. */
+  public static final String CARD = "README.md";
+
   /** What ships: the model folder, the near-ties and the model card. */
   public static final List<String> FILES =
-      List.of(
-          ModelDir.CONFIG,
-          ModelDir.WEIGHTS,
-          ModelDir.TOKENIZER,
-          TinyModelBuilder.NEAR_TIES,
-          TinyModelBuilder.CARD);
+      List.of(ModelDir.CONFIG, ModelDir.WEIGHTS, ModelDir.TOKENIZER, NEAR_TIES, CARD);
 
   /** How commands name it in manifests and help texts. */
   public static final String NAME = "bundled:tokendrift-tiny";

@@ -1,4 +1,4 @@
-package io.tokendrift.model.tiny;
+package io.tokendrift.tiny;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

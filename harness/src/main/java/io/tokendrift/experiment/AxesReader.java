@@ -1,0 +1,268 @@
+package io.tokendrift.experiment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tokendrift.engine.Axis;
+import io.tokendrift.engine.DeviceSpec;
+import io.tokendrift.engine.EngineProvider;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Precision;
+import io.tokendrift.engine.SummationOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/** Reads a spec's {@code axes}: the conditions and the values each takes. */
+final class AxesReader {
+  static final Set<String> AXES =
+      SpecFields.keys(
+          "device", "batch", "summation", "precision", "threads", "batch_invariant", "repeats");
+  private static final Set<String> DEVICE = SpecFields.keys("values", "optional");
+  private static final Set<String> BATCH = SpecFields.keys("sizes", "positions");
+
+  private final SpecFields f;
+
+  AxesReader(SpecFields f) {
+    this.f = f;
+  }
+
+  ExperimentSpec.Axes read(JsonNode n) {
+    String at = "axes";
+    if (n == null) {
+      n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    } else if (!n.isObject()) {
+      throw f.error(at, "must be a mapping with keys " + String.join(", ", AXES));
+    } else {
+      f.checkKeys(n, at, AXES);
+    }
+    boolean optional = false;
+    JsonNode d = n.get("device");
+    JsonNode dv = d;
+    String dat = at + ".device";
+    if (d != null && d.isObject()) {
+      f.checkKeys(d, dat, DEVICE);
+      optional = f.bool(d, dat + ".optional", false);
+      dv = d.get("values");
+      dat = dat + ".values";
+      if (dv == null) {
+        throw f.error(at + ".device", "missing key 'values' (a list of cpu, gpu, gpu:N)");
+      }
+    }
+    List<DeviceSpec> devices = devices(dv, dat);
+    List<Integer> sizes = List.of(1);
+    List<String> positions = List.of("first");
+    JsonNode b = n.get("batch");
+    if (b != null) {
+      if (!b.isObject()) {
+        throw f.error(at + ".batch", "must be a mapping with keys sizes, positions");
+      }
+      f.checkKeys(b, at + ".batch", BATCH);
+      sizes = f.integers(b.get("sizes"), at + ".batch.sizes", List.of(1), 1, 256);
+      positions = positions(b.get("positions"), at + ".batch.positions", sizes);
+    }
+    return new ExperimentSpec.Axes(
+        devices,
+        optional,
+        sizes,
+        positions,
+        summations(n.get("summation"), at + ".summation"),
+        precisions(n.get("precision"), at + ".precision"),
+        f.integers(n.get("threads"), at + ".threads", List.of(0), 0, 1024),
+        invariant(n.get("batch_invariant"), at + ".batch_invariant"),
+        f.integer(n, at + ".repeats", 1, 1, 1000));
+  }
+
+  private List<DeviceSpec> devices(JsonNode dv, String dat) {
+    List<DeviceSpec> devices = new ArrayList<>();
+    List<String> dvs = f.strings(dv, dat, List.of("cpu"), "cpu, gpu, gpu:N");
+    for (int i = 0; i < dvs.size(); i++) {
+      String s = dvs.get(i);
+      String el = dat + "[" + i + "]";
+      DeviceSpec spec;
+      try {
+        spec = DeviceSpec.parse(s);
+      } catch (IllegalArgumentException e) {
+        throw f.error(el, "'" + s + "' is not known; allowed: cpu, gpu, gpu:N");
+      }
+      if (devices.contains(spec)) {
+        throw f.error(el, "device " + spec + " is listed twice");
+      }
+      devices.add(spec);
+    }
+    return List.copyOf(devices);
+  }
+
+  private List<SummationOrder> summations(JsonNode n, String at) {
+    List<SummationOrder> sums = new ArrayList<>();
+    List<String> svs =
+        f.strings(
+            n, at, List.of("native"), "native, splitk:S:forward|reverse|pairwise|shuffle:SEED");
+    for (int i = 0; i < svs.size(); i++) {
+      String s = svs.get(i);
+      String el = at + "[" + i + "]";
+      try {
+        SummationOrder o = SummationOrder.parse(s);
+        if (sums.contains(o)) {
+          throw f.error(el, "'" + s + "' is listed twice");
+        }
+        sums.add(o);
+      } catch (SpecException e) {
+        throw e;
+      } catch (IllegalArgumentException e) {
+        throw f.error(el, e.getMessage());
+      }
+    }
+    return List.copyOf(sums);
+  }
+
+  private List<Precision> precisions(JsonNode n, String at) {
+    List<Precision> precisions = new ArrayList<>();
+    List<String> pvs = f.strings(n, at, List.of("fp32"), "fp32, fp16");
+    for (int i = 0; i < pvs.size(); i++) {
+      String s = pvs.get(i);
+      String el = at + "[" + i + "]";
+      try {
+        Precision p = Precision.parse(s);
+        if (p == Precision.BF16) {
+          throw new IllegalArgumentException("bf16");
+        }
+        if (precisions.contains(p)) {
+          throw f.error(el, "'" + s + "' is listed twice");
+        }
+        precisions.add(p);
+      } catch (SpecException e) {
+        throw e;
+      } catch (IllegalArgumentException e) {
+        throw f.error(
+            el, "'" + s + "' is not allowed; allowed: fp32, fp16 (bf16 aborts DJL 0.36's JVM)");
+      }
+    }
+    return List.copyOf(precisions);
+  }
+
+  private List<Boolean> invariant(JsonNode bi, String at) {
+    List<Boolean> invariant = new ArrayList<>();
+    if (bi == null) {
+      invariant.add(false);
+      return List.copyOf(invariant);
+    }
+    if (!bi.isArray() || bi.isEmpty()) {
+      throw f.error(at, "must be a non-empty list of true/false");
+    }
+    for (int i = 0; i < bi.size(); i++) {
+      String p = at + "[" + i + "]";
+      if (!bi.get(i).isBoolean()) {
+        throw f.error(p, "must be true or false; got " + f.kind(bi.get(i)));
+      }
+      if (invariant.contains(bi.get(i).asBoolean())) {
+        throw f.error(p, bi.get(i).asBoolean() + " is listed twice");
+      }
+      invariant.add(bi.get(i).asBoolean());
+    }
+    return List.copyOf(invariant);
+  }
+
+  /**
+   * Refuses axes the engine cannot vary: such an axis may only hold its default value, and batch
+   * sizes must fit the engine's largest batch.
+   */
+  void checkEngine(ExperimentSpec.Axes a, EngineSpec engine, EngineProvider p) {
+    Set<Axis> can = p.axes();
+    ExperimentSpec.Axes def = read(null);
+    check(can, Axis.DEVICE, a.devices(), def.devices(), "axes.device", engine);
+    check(can, Axis.BATCH_SIZE, a.batchSizes(), def.batchSizes(), "axes.batch.sizes", engine);
+    check(
+        can,
+        Axis.BATCH_POSITION,
+        a.batchPositions(),
+        def.batchPositions(),
+        "axes.batch.positions",
+        engine);
+    check(can, Axis.SUMMATION, a.summations(), def.summations(), "axes.summation", engine);
+    check(can, Axis.PRECISION, a.precisions(), def.precisions(), "axes.precision", engine);
+    check(can, Axis.THREADS, a.threads(), def.threads(), "axes.threads", engine);
+    check(
+        can,
+        Axis.BATCH_INVARIANT,
+        a.batchInvariant(),
+        def.batchInvariant(),
+        "axes.batch_invariant",
+        engine);
+    for (int i = 0; i < a.batchSizes().size(); i++) {
+      if (a.batchSizes().get(i) > p.maxBatch()) {
+        throw f.error(
+            "axes.batch.sizes[" + i + "]",
+            "("
+                + a.batchSizes().get(i)
+                + ") is more rows than engine '"
+                + engine.kind()
+                + "' runs in one batch; allowed: [1, "
+                + p.maxBatch()
+                + "]");
+      }
+    }
+  }
+
+  private void check(
+      Set<Axis> can, Axis axis, List<?> values, List<?> def, String at, EngineSpec engine) {
+    if (!can.contains(axis) && !values.equals(def)) {
+      throw f.error(
+          at,
+          "engine '"
+              + engine.kind()
+              + "' cannot vary "
+              + axis.label()
+              + " (it stays "
+              + (def.get(0) instanceof Precision p ? p.label() : def.get(0))
+              + "); axes it can vary: "
+              + (can.isEmpty()
+                  ? "none"
+                  : String.join(
+                      ", ",
+                      Arrays.stream(Axis.values())
+                          .filter(can::contains)
+                          .map(Axis::label)
+                          .toList())));
+    }
+  }
+
+  private List<String> positions(JsonNode n, String at, List<Integer> sizes) {
+    if (n == null) {
+      return List.of("first");
+    }
+    if (!n.isArray() || n.isEmpty()) {
+      throw f.error(at, "must be a non-empty list of first, middle, last or row numbers");
+    }
+    int smallest = sizes.stream().mapToInt(Integer::intValue).min().orElse(1);
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < n.size(); i++) {
+      JsonNode v = n.get(i);
+      String p = at + "[" + i + "]";
+      String s;
+      if (v.isIntegralNumber()) {
+        int k = v.asInt();
+        if (k < 0 || k >= smallest) {
+          throw f.error(
+              p,
+              "row "
+                  + k
+                  + " does not fit batch size "
+                  + smallest
+                  + "; allowed: first, middle, last or a row number in [0, "
+                  + (smallest - 1)
+                  + "]");
+        }
+        s = Integer.toString(k);
+      } else if (v.isTextual() && Set.of("first", "middle", "last").contains(v.asText())) {
+        s = v.asText();
+      } else {
+        throw f.error(p, "allowed: first, middle, last or a row number; got " + f.kind(v));
+      }
+      if (out.contains(s)) {
+        throw f.error(p, "'" + s + "' is listed twice");
+      }
+      out.add(s);
+    }
+    return List.copyOf(out);
+  }
+}

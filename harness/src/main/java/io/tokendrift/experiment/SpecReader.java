@@ -1,0 +1,288 @@
+package io.tokendrift.experiment;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tokendrift.engine.DeviceSpec;
+import io.tokendrift.engine.EngineProvider;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Engines;
+import io.tokendrift.engine.Precision;
+import io.tokendrift.engine.SummationOrder;
+import io.tokendrift.experiment.ExperimentSpec.Axes;
+import io.tokendrift.experiment.ExperimentSpec.Decoding;
+import io.tokendrift.experiment.ExperimentSpec.Prompt;
+import io.tokendrift.experiment.ExperimentSpec.Recording;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Reads a spec file into an {@link ExperimentSpec}: the top-level keys, the engine, the prompts,
+ * what to record and the reference point; the axes and decoding settings have readers of their own.
+ */
+final class SpecReader {
+  private static final Set<String> TOP =
+      SpecFields.keys(
+          "name",
+          "model",
+          "prompts",
+          "prompts_file",
+          "decoding",
+          "axes",
+          "reference",
+          "record",
+          "engine");
+  private static final Set<String> REFERENCE =
+      SpecFields.keys(
+          "device",
+          "batch_size",
+          "batch_position",
+          "summation",
+          "precision",
+          "threads",
+          "batch_invariant");
+  private static final Set<String> RECORD = SpecFields.keys("top_k", "full_logits");
+  private static final Set<String> PROMPT = SpecFields.keys("id", "text");
+
+  private final SpecFields f;
+
+  SpecReader(LocatedTree t) {
+    this.f = new SpecFields(t);
+  }
+
+  ExperimentSpec spec() {
+    JsonNode root = f.t.root;
+    if (!root.isObject()) {
+      throw f.error("", "a spec is a mapping with keys " + String.join(", ", TOP));
+    }
+    f.checkKeys(root, "", TOP);
+    String name = f.string(root, "name", null);
+    if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")) {
+      throw f.error(
+          "name",
+          "'"
+              + name
+              + "' is not allowed; use 1-64 letters, digits, '.', '_' or '-' (it names the report"
+              + " folder)");
+    }
+    String model = f.string(root, "model", ExperimentSpec.BUNDLED);
+    EngineSpec engineSpec = engine(root.get("engine"));
+    EngineProvider provider = Engines.provider(engineSpec.kind());
+    List<Prompt> prompts = prompts(root);
+    Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
+    AxesReader axesReader = new AxesReader(f);
+    Axes axes = axesReader.read(root.get("axes"));
+    axesReader.checkEngine(axes, engineSpec, provider);
+    Recording record = record(root.get("record"));
+    ExperimentSpec partial =
+        new ExperimentSpec(
+            name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file);
+    Point reference = reference(root.get("reference"), partial);
+    return new ExperimentSpec(
+        name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file);
+  }
+
+  /**
+   * Reads {@code engine}: a kind ({@code engine: djl}) or a mapping with {@code kind} and the
+   * engine's own options; absent, the built-in engine.
+   */
+  private EngineSpec engine(JsonNode n) {
+    if (n == null || n.isNull()) {
+      return EngineSpec.DEFAULT;
+    }
+    String kind;
+    Map<String, String> options = new TreeMap<>();
+    if (n.isTextual()) {
+      kind = n.asText();
+    } else if (n.isObject()) {
+      kind = f.string(n, "engine.kind", null);
+      var it = n.fields();
+      while (it.hasNext()) {
+        var e = it.next();
+        if (e.getKey().equals("kind")) {
+          continue;
+        }
+        JsonNode v = e.getValue();
+        if (!v.isValueNode() || v.isNull()) {
+          throw f.error(
+              "engine." + e.getKey(), "must be a string, number or true/false; got " + f.kind(v));
+        }
+        options.put(e.getKey(), v.asText());
+      }
+    } else {
+      throw f.error("engine", "must be an engine kind or a mapping {kind, ...}; got " + f.kind(n));
+    }
+    EngineProvider p;
+    try {
+      p = Engines.provider(kind);
+    } catch (IllegalArgumentException e) {
+      throw f.error(n.isObject() ? "engine.kind" : "engine", e.getMessage());
+    }
+    for (String k : options.keySet()) {
+      if (!p.optionKeys().contains(k)) {
+        throw f.error(
+            "engine." + k,
+            "unknown option of engine '"
+                + kind
+                + "'; allowed here: "
+                + (p.optionKeys().isEmpty()
+                    ? "kind"
+                    : "kind, " + String.join(", ", new TreeSet<>(p.optionKeys()))));
+      }
+    }
+    EngineSpec spec = new EngineSpec(kind, options);
+    return spec;
+  }
+
+  private List<Prompt> prompts(JsonNode root) {
+    List<Prompt> out = new ArrayList<>();
+    JsonNode inline = root.get("prompts");
+    JsonNode file = root.get("prompts_file");
+    if (inline == null && file == null) {
+      throw f.error("", "missing key 'prompts' (a list) or 'prompts_file' (one prompt per line)");
+    }
+    if (inline != null) {
+      if (!inline.isArray() || inline.isEmpty()) {
+        throw f.error("prompts", "must be a non-empty list of strings or {id, text} mappings");
+      }
+      for (int i = 0; i < inline.size(); i++) {
+        JsonNode n = inline.get(i);
+        String path = "prompts[" + i + "]";
+        if (n.isTextual()) {
+          out.add(new Prompt("p" + (out.size() + 1), nonEmpty(n.asText(), path)));
+        } else if (n.isObject()) {
+          f.checkKeys(n, path, PROMPT);
+          String id = f.string(n, path + ".id", "p" + (out.size() + 1));
+          out.add(new Prompt(id, nonEmpty(f.string(n, path + ".text", null), path + ".text")));
+        } else {
+          throw f.error(path, "must be a string or a mapping {id, text}; got " + f.kind(n));
+        }
+      }
+    }
+    if (file != null) {
+      if (!file.isTextual()) {
+        throw f.error("prompts_file", "must be a file path (a string); got " + f.kind(file));
+      }
+      Path p = f.t.file.toAbsolutePath().getParent().resolve(file.asText());
+      List<String> lines;
+      try {
+        lines = Files.readAllLines(p);
+      } catch (IOException e) {
+        throw f.error("prompts_file", "cannot read " + p + ": " + e.getMessage());
+      }
+      for (int i = 0; i < lines.size(); i++) {
+        String l = lines.get(i);
+        if (!l.isBlank() && !l.startsWith("#")) {
+          out.add(new Prompt("p" + (out.size() + 1), l));
+        }
+      }
+      if (out.isEmpty()) {
+        throw f.error("prompts_file", p + " holds no prompt (blank lines and # comments skipped)");
+      }
+    }
+    Set<String> ids = new HashSet<>();
+    Set<String> texts = new HashSet<>();
+    for (int i = 0; i < out.size(); i++) {
+      Prompt p = out.get(i);
+      if (!ids.add(p.id())) {
+        throw f.error("prompts", "prompt id '" + p.id() + "' is used twice; ids must be unique");
+      }
+      if (!texts.add(p.text())) {
+        throw f.error("prompts", "prompt '" + p.text() + "' is listed twice");
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  private String nonEmpty(String s, String path) {
+    if (s.isEmpty()) {
+      throw f.error(path, "a prompt must not be empty");
+    }
+    return s;
+  }
+
+  private Recording record(JsonNode n) {
+    String at = "record";
+    if (n == null) {
+      return new Recording(16, false);
+    }
+    if (!n.isObject()) {
+      throw f.error(at, "must be a mapping with keys " + String.join(", ", RECORD));
+    }
+    f.checkKeys(n, at, RECORD);
+    return new Recording(
+        f.integer(n, at + ".top_k", 16, 1, 1024), f.bool(n, at + ".full_logits", false));
+  }
+
+  private Point reference(JsonNode n, ExperimentSpec s) {
+    Axes a = s.axes();
+    int b = a.batchSizes().get(0);
+    Point def =
+        new Point(
+            a.devices().get(0),
+            b,
+            a.positionsFor(b).get(0),
+            a.summations().get(0),
+            a.precisions().get(0),
+            a.threads().get(0),
+            a.batchInvariant().get(0));
+    if (n == null) {
+      return def;
+    }
+    String at = "reference";
+    if (!n.isObject()) {
+      throw f.error(at, "must be a mapping with keys " + String.join(", ", REFERENCE));
+    }
+    f.checkKeys(n, at, REFERENCE);
+    DeviceSpec device = def.device();
+    if (n.has("device")) {
+      try {
+        device = DeviceSpec.parse(f.string(n, at + ".device", null));
+      } catch (SpecException e) {
+        throw e;
+      } catch (IllegalArgumentException e) {
+        throw f.error(at + ".device", e.getMessage());
+      }
+    }
+    int size = f.integer(n, at + ".batch_size", def.batchSize(), 1, 256);
+    int pos =
+        n.has("batch_position") || size != def.batchSize()
+            ? f.integer(n, at + ".batch_position", 0, 0, size - 1)
+            : def.batchPosition();
+    SummationOrder sum = def.summation();
+    if (n.has("summation")) {
+      try {
+        sum = SummationOrder.parse(f.string(n, at + ".summation", null));
+      } catch (SpecException e) {
+        throw e;
+      } catch (IllegalArgumentException e) {
+        throw f.error(at + ".summation", e.getMessage());
+      }
+    }
+    Precision prec = def.precision();
+    if (n.has("precision")) {
+      try {
+        prec = Precision.parse(f.string(n, at + ".precision", null));
+      } catch (SpecException e) {
+        throw e;
+      } catch (IllegalArgumentException e) {
+        throw f.error(at + ".precision", e.getMessage());
+      }
+    }
+    int threads = f.integer(n, at + ".threads", def.threads(), 0, 1024);
+    boolean inv = f.bool(n, at + ".batch_invariant", def.batchInvariant());
+    Point p = new Point(device, size, pos, sum, prec, threads, inv);
+    if (!s.points().contains(p)) {
+      throw f.error(
+          at,
+          "the point " + p.key() + " is not in the grid; the reference must be one of its points");
+    }
+    return p;
+  }
+}
