@@ -90,34 +90,7 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (analysisRuns > 0) {
-      Path tmp = java.nio.file.Files.createTempDirectory("tokendrift-bench");
-      try {
-        var r = io.tokendrift.analysis.AnalysisBenchmark.run(tmp, analysisRuns, analysisSteps, 1);
-        spec.commandLine()
-            .getOut()
-            .printf(
-                Locale.ROOT,
-                "analysis: %d runs x %d steps at top-16, trace %,d bytes (%.0f bytes/step), written"
-                    + " in %.1f s%nanalysed in %.2f s; peak heap %,d MB of %,d MB max; %d compared,"
-                    + " %d diverged%n",
-                r.runs(),
-                r.steps(),
-                r.traceBytes(),
-                r.traceBytes() / (double) ((long) r.runs() * r.steps()),
-                r.writeSeconds(),
-                r.analyseSeconds(),
-                r.peakHeapBytes() >> 20,
-                r.maxHeapBytes() >> 20,
-                r.compared(),
-                r.diverged());
-      } finally {
-        try (var s = java.nio.file.Files.walk(tmp)) {
-          for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-            java.nio.file.Files.deleteIfExists(p);
-          }
-        }
-      }
-      return Main.OK;
+      return analysisBench();
     }
     if (steps < 4) {
       throw new UserInputException("--steps (" + steps + ") must be >= 4");
@@ -145,82 +118,118 @@ final class BenchCommand implements Callable<Integer> {
         bandwidth);
     EngineSpec engineSpec = engineFlags.spec();
     engineFlags.refuseUnsupported(EngineOptions.DEFAULTS.withThreads(threads), 8, 0);
-    SamplingSettings greedy = SamplingSettings.GREEDY;
     for (Object[] m : models) {
-      String name = (String) m[0];
-      Gpt2Weights w = (Gpt2Weights) m[1];
-      Gpt2Config c = w.config();
-      long params = Gpt2Weights.parameterCount(c);
-      out.printf(
-          Locale.ROOT,
-          "%n== %s: %d layers, width %d, vocab %d, %.1fM parameters ==%n",
-          name,
-          c.layers(),
-          c.width(),
-          c.vocabSize(),
-          params / 1e6);
-      EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
-      EngineLoader loader = Engines.load(engineSpec, w);
-      try (Engine e = loader.open(base);
-          Engine inv = loader.open(base.withBatchInvariant(true))) {
-        DecodeBenchmark b = new DecodeBenchmark(e);
-        // Warm-up: every measured path once, so JIT compilation and first-touch allocation stay
-        // out.
-        b.cached(1, 16, steps, greedy);
-        b.cached(8, 16, steps, greedy);
-        new DecodeBenchmark(inv).cached(8, 16, 4, greedy);
-        b.recomputeTokensPerSecond(16, 4);
-        // Late position: 256, or as late as a shorter context allows.
-        int late = Math.min(256, c.contextLength() - steps - 2);
-        b.stepMillisAt(late, 4);
-        var b1 = b.cached(1, 16, steps, greedy);
-        var b8 = b.cached(8, 16, steps, greedy);
-        var i8 = new DecodeBenchmark(inv).cached(8, 16, steps, greedy);
-        double recompute = b.recomputeTokensPerSecond(16, Math.min(steps, 16));
-        double at16 = b.stepMillisAt(16, steps);
-        double at256 = b.stepMillisAt(late, steps);
-        out.printf(
-            Locale.ROOT,
-            "batch 1, KV cache      %9.1f tokens/s  (forward %.2f ms, outside %.3f ms = %.1f%% of a step)%n",
-            b1.tokensPerSecond(),
-            b1.forwardMillis(),
-            b1.outsideMillis(),
-            100 * b1.outsideShare());
-        out.printf(
-            Locale.ROOT,
-            "batch 1, recompute     %9.1f tokens/s  (KV cache is %.1fx faster)%n",
-            recompute,
-            b1.tokensPerSecond() / recompute);
-        out.printf(
-            Locale.ROOT,
-            "batch 8, KV cache      %9.1f tokens/s  (forward %.2f ms, outside %.3f ms = %.1f%%)%n",
-            b8.tokensPerSecond(),
-            b8.forwardMillis(),
-            b8.outsideMillis(),
-            100 * b8.outsideShare());
-        out.printf(
-            Locale.ROOT,
-            "batch 8, invariant     %9.1f tokens/s  (cost of batch-invariant mode: %+.1f%% time per token; Thinking Machines +61.5%%, SGLang +34%%)%n",
-            i8.tokensPerSecond(),
-            100 * (b8.tokensPerSecond() / i8.tokensPerSecond() - 1));
-        out.printf(
-            Locale.ROOT,
-            "step at position 16    %9.2f ms; at %d: %.2f ms (ratio %.2f, target <= 1.5)%n",
-            at16,
-            late,
-            at256,
-            at256 / at16);
-        double bytesPerToken = params * 4.0;
-        double bound = bandwidth * 1e9 / bytesPerToken;
-        out.printf(
-            Locale.ROOT,
-            "bandwidth bound        %9.1f tokens/s at batch 1 (%.0f MB of fp32 weights per token); measured is %.0f%% of it%n",
-            bound,
-            bytesPerToken / 1e6,
-            100 * b1.tokensPerSecond() / bound);
-        out.flush();
+      decodeBench(out, (String) m[0], (Gpt2Weights) m[1], engineSpec, bandwidth);
+    }
+    return Main.OK;
+  }
+
+  /** Times the analysis of a generated trace (--analysis-runs). */
+  private int analysisBench() throws Exception {
+    Path tmp = java.nio.file.Files.createTempDirectory("tokendrift-bench");
+    try {
+      var r = io.tokendrift.analysis.AnalysisBenchmark.run(tmp, analysisRuns, analysisSteps, 1);
+      spec.commandLine()
+          .getOut()
+          .printf(
+              Locale.ROOT,
+              "analysis: %d runs x %d steps at top-16, trace %,d bytes (%.0f bytes/step), written"
+                  + " in %.1f s%nanalysed in %.2f s; peak heap %,d MB of %,d MB max; %d compared,"
+                  + " %d diverged%n",
+              r.runs(),
+              r.steps(),
+              r.traceBytes(),
+              r.traceBytes() / (double) ((long) r.runs() * r.steps()),
+              r.writeSeconds(),
+              r.analyseSeconds(),
+              r.peakHeapBytes() >> 20,
+              r.maxHeapBytes() >> 20,
+              r.compared(),
+              r.diverged());
+    } finally {
+      try (var s = java.nio.file.Files.walk(tmp)) {
+        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          java.nio.file.Files.deleteIfExists(p);
+        }
       }
     }
     return Main.OK;
+  }
+
+  /** Decode speed of one checkpoint on the chosen engine, default and batch-invariant. */
+  private void decodeBench(
+      PrintWriter out, String name, Gpt2Weights w, EngineSpec engineSpec, double bandwidth) {
+    SamplingSettings greedy = SamplingSettings.GREEDY;
+    Gpt2Config c = w.config();
+    long params = Gpt2Weights.parameterCount(c);
+    out.printf(
+        Locale.ROOT,
+        "%n== %s: %d layers, width %d, vocab %d, %.1fM parameters ==%n",
+        name,
+        c.layers(),
+        c.width(),
+        c.vocabSize(),
+        params / 1e6);
+    EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
+    EngineLoader loader = Engines.load(engineSpec, w);
+    try (Engine e = loader.open(base);
+        Engine inv = loader.open(base.withBatchInvariant(true))) {
+      DecodeBenchmark b = new DecodeBenchmark(e);
+      // Warm-up: every measured path once, so JIT compilation and first-touch allocation stay
+      // out.
+      b.cached(1, 16, steps, greedy);
+      b.cached(8, 16, steps, greedy);
+      new DecodeBenchmark(inv).cached(8, 16, 4, greedy);
+      b.recomputeTokensPerSecond(16, 4);
+      // Late position: 256, or as late as a shorter context allows.
+      int late = Math.min(256, c.contextLength() - steps - 2);
+      b.stepMillisAt(late, 4);
+      var b1 = b.cached(1, 16, steps, greedy);
+      var b8 = b.cached(8, 16, steps, greedy);
+      var i8 = new DecodeBenchmark(inv).cached(8, 16, steps, greedy);
+      double recompute = b.recomputeTokensPerSecond(16, Math.min(steps, 16));
+      double at16 = b.stepMillisAt(16, steps);
+      double at256 = b.stepMillisAt(late, steps);
+      out.printf(
+          Locale.ROOT,
+          "batch 1, KV cache      %9.1f tokens/s  (forward %.2f ms, outside %.3f ms = %.1f%% of a step)%n",
+          b1.tokensPerSecond(),
+          b1.forwardMillis(),
+          b1.outsideMillis(),
+          100 * b1.outsideShare());
+      out.printf(
+          Locale.ROOT,
+          "batch 1, recompute     %9.1f tokens/s  (KV cache is %.1fx faster)%n",
+          recompute,
+          b1.tokensPerSecond() / recompute);
+      out.printf(
+          Locale.ROOT,
+          "batch 8, KV cache      %9.1f tokens/s  (forward %.2f ms, outside %.3f ms = %.1f%%)%n",
+          b8.tokensPerSecond(),
+          b8.forwardMillis(),
+          b8.outsideMillis(),
+          100 * b8.outsideShare());
+      out.printf(
+          Locale.ROOT,
+          "batch 8, invariant     %9.1f tokens/s  (cost of batch-invariant mode: %+.1f%% time per token; Thinking Machines +61.5%%, SGLang +34%%)%n",
+          i8.tokensPerSecond(),
+          100 * (b8.tokensPerSecond() / i8.tokensPerSecond() - 1));
+      out.printf(
+          Locale.ROOT,
+          "step at position 16    %9.2f ms; at %d: %.2f ms (ratio %.2f, target <= 1.5)%n",
+          at16,
+          late,
+          at256,
+          at256 / at16);
+      double bytesPerToken = params * 4.0;
+      double bound = bandwidth * 1e9 / bytesPerToken;
+      out.printf(
+          Locale.ROOT,
+          "bandwidth bound        %9.1f tokens/s at batch 1 (%.0f MB of fp32 weights per token); measured is %.0f%% of it%n",
+          bound,
+          bytesPerToken / 1e6,
+          100 * b1.tokensPerSecond() / bound);
+      out.flush();
+    }
   }
 }

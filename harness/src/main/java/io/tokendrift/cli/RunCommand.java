@@ -10,9 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -85,54 +82,9 @@ final class RunCommand implements Callable<Integer> {
     }
     Path traceFile = traceFile(s);
     long mine = plan.shard(sh[0], sh[1]).stream().mapToLong(b -> b.runs().size()).sum();
-    boolean tty = System.console() != null;
-    ProgressBar[] bar = new ProgressBar[1];
-    long[] seen = new long[2];
-    long[] started = {System.nanoTime()};
-    Runner.Progress progress =
-        new Runner.Progress() {
-          @Override
-          public void start(long remaining, long already) {
-            seen[1] = remaining;
-            started[0] = System.nanoTime();
-            if (tty) {
-              bar[0] =
-                  new ProgressBarBuilder()
-                      .setTaskName(s.name())
-                      .setInitialMax(remaining)
-                      .setStyle(ProgressBarStyle.ASCII)
-                      .setUnit(" runs", 1)
-                      .showSpeed()
-                      .build();
-            }
-            if (already > 0) {
-              err.printf(Locale.ROOT, "resuming: %d runs already in %s%n", already, traceFile);
-            }
-          }
-
-          @Override
-          public void advance(int runs) {
-            long before = seen[0];
-            seen[0] += runs;
-            if (bar[0] != null) {
-              bar[0].stepBy(runs);
-            } else if (seen[1] > 0 && before * 10 / seen[1] != seen[0] * 10 / seen[1]) {
-              double elapsed = (System.nanoTime() - started[0]) / 1e9;
-              double eta = elapsed / seen[0] * (seen[1] - seen[0]);
-              err.printf(
-                  Locale.ROOT,
-                  "%s: %d/%d runs, %.0f s elapsed, about %.0f s left%n",
-                  s.name(),
-                  seen[0],
-                  seen[1],
-                  elapsed,
-                  eta);
-              err.flush();
-            }
-          }
-        };
     Runner.Outcome r;
-    try {
+    try (RunProgress progress =
+        new RunProgress(s.name(), traceFile, err, System.console() != null)) {
       r =
           Runner.run(
               plan,
@@ -142,10 +94,6 @@ final class RunCommand implements Callable<Integer> {
                 err.println(line);
                 err.flush();
               });
-    } finally {
-      if (bar[0] != null) {
-        bar[0].close();
-      }
     }
     long bytes;
     try {
