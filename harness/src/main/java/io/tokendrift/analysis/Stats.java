@@ -4,8 +4,6 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.apache.commons.math3.distribution.HypergeometricDistribution;
 import org.apache.commons.math3.stat.inference.ChiSquareTest;
-import org.apache.commons.math3.stat.inference.KolmogorovSmirnovTest;
-import org.apache.commons.math3.stat.inference.MannWhitneyUTest;
 import org.apache.commons.math3.stat.interval.ConfidenceInterval;
 import org.apache.commons.math3.stat.interval.WilsonScoreInterval;
 
@@ -23,8 +21,11 @@ public final class Stats {
     }
     ConfidenceInterval ci =
         new WilsonScoreInterval().createInterval((int) trials, (int) successes, 0.95);
-    return new Proportion(
-        successes, trials, successes / (double) trials, ci.getLowerBound(), ci.getUpperBound());
+    // At 0 (or all) successes the Wilson bound is exactly 0 (or 1); the library's floating-point
+    // formula leaves ~1e-18 there.
+    double low = successes == 0 ? 0 : ci.getLowerBound();
+    double high = successes == trials ? 1 : ci.getUpperBound();
+    return new Proportion(successes, trials, successes / (double) trials, low, high);
   }
 
   /**
@@ -161,16 +162,13 @@ public final class Stats {
     return new ChiSquareTest().chiSquareTest(table);
   }
 
-  /** One-sided Mann–Whitney U p-value for "x tends to be smaller than y" (NaN if either empty). */
+  /**
+   * One-sided Mann–Whitney U p-value for "x tends to be smaller than y" (NaN if either empty):
+   * exact for small samples, ties included; normal approximation with continuity and tie
+   * corrections beyond ({@link RankTests}).
+   */
   public static double mannWhitneyLess(double[] x, double[] y) {
-    if (x.length == 0 || y.length == 0) {
-      return Double.NaN;
-    }
-    // Commons Math gives the two-sided p (normal approximation); halve it on the side the data
-    // lean to.
-    double p2 = new MannWhitneyUTest().mannWhitneyUTest(x, y);
-    boolean smaller = uStatistic(x, y) > (double) x.length * y.length / 2;
-    return smaller ? p2 / 2 : 1 - p2 / 2;
+    return RankTests.mannWhitneyLess(x, y);
   }
 
   /** Pairs (x, y) with x smaller than y, ties counted half. */
@@ -179,47 +177,18 @@ public final class Stats {
     double[] ys = y.clone();
     Arrays.sort(ys);
     for (double v : x) {
-      int below = lowerBound(ys, v);
-      int upTo = upperBound(ys, v);
+      int below = RankTests.lowerBound(ys, v);
+      int upTo = RankTests.upperBound(ys, v);
       u += (ys.length - upTo) + 0.5 * (upTo - below);
     }
     return u;
   }
 
-  private static int lowerBound(double[] s, double v) {
-    int lo = 0;
-    int hi = s.length;
-    while (lo < hi) {
-      int m = (lo + hi) >>> 1;
-      if (s[m] < v) {
-        lo = m + 1;
-      } else {
-        hi = m;
-      }
-    }
-    return lo;
-  }
-
-  private static int upperBound(double[] s, double v) {
-    int lo = 0;
-    int hi = s.length;
-    while (lo < hi) {
-      int m = (lo + hi) >>> 1;
-      if (s[m] <= v) {
-        lo = m + 1;
-      } else {
-        hi = m;
-      }
-    }
-    return lo;
-  }
-
-  /** Two-sample Kolmogorov–Smirnov: the statistic D and its p-value (NaN if a sample is empty). */
+  /**
+   * Two-sample Kolmogorov–Smirnov: the statistic D and P(D' ≥ D), exact with ties for samples up to
+   * n·m = 25 million ({@link RankTests}); NaN if a sample is empty.
+   */
   public static double[] kolmogorovSmirnov(double[] a, double[] b) {
-    if (a.length == 0 || b.length == 0) {
-      return new double[] {Double.NaN, Double.NaN};
-    }
-    KolmogorovSmirnovTest t = new KolmogorovSmirnovTest();
-    return new double[] {t.kolmogorovSmirnovStatistic(a, b), t.kolmogorovSmirnovTest(a, b)};
+    return RankTests.kolmogorovSmirnov(a, b);
   }
 }

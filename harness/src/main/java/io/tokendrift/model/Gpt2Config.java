@@ -60,6 +60,35 @@ public record Gpt2Config(
     return width / heads;
   }
 
+  /**
+   * GPT-2 options that change the forward pass and that our engine does not implement, with the
+   * value under which the engine is exact: a checkpoint setting another is refused, never run as if
+   * unset (some third-party checkpoints set them).
+   */
+  private static final String[][] FIXED_OPTIONS = {
+    {"scale_attn_by_inverse_layer_idx", "false"},
+    {"reorder_and_upcast_attn", "false"},
+    {"scale_attn_weights", "true"},
+    {"add_cross_attention", "false"},
+  };
+
+  private static void refuseUnsupported(Path file, JsonNode root) {
+    for (String[] o : FIXED_OPTIONS) {
+      JsonNode v = root.get(o[0]);
+      if (v != null && !v.isNull() && !v.asText().equals(o[1])) {
+        throw new ModelFormatException(
+            file
+                + ": field '"
+                + o[0]
+                + "' is "
+                + v
+                + "; tokendrift's GPT-2 engine supports only "
+                + o[1]
+                + " (it would compute other logits than the checkpoint's own)");
+      }
+    }
+  }
+
   /** Reads and checks {@code config.json}. */
   public static Gpt2Config read(Path file) {
     JsonNode root;
@@ -73,6 +102,7 @@ public record Gpt2Config(
       throw new ModelFormatException(
           file + ": model_type '" + type + "' is not supported; allowed: gpt2");
     }
+    refuseUnsupported(file, root);
     int width = required(file, root, "n_embd");
     String act = root.path("activation_function").asText("gelu_new");
     boolean tanh =

@@ -117,4 +117,27 @@ class ModelFilesTest {
     Files.writeString(f, TestCheckpoints.TINY.toJson());
     assertThat(Gpt2Config.read(f)).isEqualTo(TestCheckpoints.TINY);
   }
+
+  @Test
+  void configOptionsTheEngineDoesNotImplementAreRefusedByName() throws Exception {
+    Path f = dir.resolve("config.json");
+    String json = TestCheckpoints.TINY.toJson();
+    Files.writeString(f, json.replaceFirst("\\{", "{\"scale_attn_by_inverse_layer_idx\": true, "));
+    assertThatThrownBy(() -> Gpt2Config.read(f))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessage(
+            f
+                + ": field 'scale_attn_by_inverse_layer_idx' is true; tokendrift's GPT-2 engine"
+                + " supports only false (it would compute other logits than the checkpoint's own)");
+    Files.writeString(f, json.replaceFirst("\\{", "{\"reorder_and_upcast_attn\": true, "));
+    assertThatThrownBy(() -> Gpt2Config.read(f)).hasMessageContaining("'reorder_and_upcast_attn'");
+    // The values Hugging Face writes by default are accepted.
+    Files.writeString(
+        f,
+        json.replaceFirst(
+            "\\{",
+            "{\"scale_attn_by_inverse_layer_idx\": false, \"reorder_and_upcast_attn\": false,"
+                + " \"scale_attn_weights\": true, "));
+    assertThat(Gpt2Config.read(f)).isEqualTo(TestCheckpoints.TINY);
+  }
 }
