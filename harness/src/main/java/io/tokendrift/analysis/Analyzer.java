@@ -1,7 +1,7 @@
 package io.tokendrift.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tokendrift.experiment.Point;
+import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
@@ -65,7 +65,7 @@ public final class Analyzer {
       String prompt,
       long seed,
       int repeat,
-      Point point,
+      PointKey point,
       RunRecord.Status status,
       int length,
       String text,
@@ -78,7 +78,7 @@ public final class Analyzer {
 
     static RunResult of(
         RunRecord rec,
-        Point point,
+        PointKey point,
         boolean sampled,
         Comparison comparison,
         Verdict verdict,
@@ -135,29 +135,17 @@ public final class Analyzer {
     }
     TraceHeader header = null;
     Map<String, RunRecord> refs = new HashMap<>();
-    Point reference = null;
+    PointKey reference = null;
     // Pass 1: the headers agree; keep the reference runs whole.
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
         TraceHeader h = r.header();
         if (header == null) {
           header = h;
-          reference = Point.parse(h.reference());
+          reference = PointKey.parse(h.reference());
         }
         Map<String, String> refValues = reference.values();
-        r.decodeStepsOnly(
-            n -> {
-              if (n.path("repeat").asInt(-1) != 0 || !"ok".equals(n.path("status").asText())) {
-                return false;
-              }
-              JsonNode pt = n.path("point");
-              for (Map.Entry<String, String> e : refValues.entrySet()) {
-                if (!e.getValue().equals(pt.path(e.getKey()).asText())) {
-                  return false;
-                }
-              }
-              return true;
-            });
+        r.decodeStepsOnly(n -> isReference(n, refValues));
         if (!h.specSha256().equals(header.specSha256())) {
           throw new IllegalArgumentException(
               p + ": recorded by a different spec than " + traces.get(0) + "; analyse them apart");
@@ -166,7 +154,7 @@ public final class Analyzer {
           RunRecord rec = r.next();
           if (rec.status() == RunRecord.Status.OK
               && rec.repeat() == 0
-              && Point.parse(Point.keyOf(rec.point())).equals(reference)) {
+              && PointKey.of(rec.point()).equals(reference)) {
             refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
           }
         }
@@ -191,9 +179,23 @@ public final class Analyzer {
     return Analysis.build(header, reference, refs, results, o, temperature);
   }
 
+  /** Whether a raw run line is an ok repeat-0 run at the reference point (its steps are kept). */
+  private static boolean isReference(JsonNode n, Map<String, String> refValues) {
+    if (n.path("repeat").asInt(-1) != 0 || !"ok".equals(n.path("status").asText())) {
+      return false;
+    }
+    JsonNode pt = n.path("point");
+    for (Map.Entry<String, String> e : refValues.entrySet()) {
+      if (!e.getValue().equals(pt.path(e.getKey()).asText())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Compares; the verdict for divergent runs is settled once the floors are known. */
-  private static RunResult first(RunRecord rec, RunRecord ref, Point reference, double t) {
-    Point point = Point.parse(Point.keyOf(rec.point()));
+  private static RunResult first(RunRecord rec, RunRecord ref, PointKey reference, double t) {
+    PointKey point = PointKey.of(rec.point());
     boolean sampled = false;
     if (rec.status() == RunRecord.Status.OK) {
       for (int i = 0; i < rec.steps().size() && !sampled; i++) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Path;
@@ -91,13 +92,7 @@ public final class Compare {
                       : Analyzer.Verdict.UNEXPLAINED;
           out.put(
               rec.id(),
-              new Pair(
-                  rec.id(),
-                  rec.promptId(),
-                  io.tokendrift.experiment.Point.keyOf(rec.point()),
-                  c,
-                  v,
-                  threshold));
+              new Pair(rec.id(), rec.promptId(), PointKey.keyOf(rec.point()), c, v, threshold));
         }
       }
     }
@@ -139,34 +134,30 @@ public final class Compare {
     return Stats.kolmogorovSmirnov(a.divIndices(), b.divIndices());
   }
 
-  public String summary() {
-    long d = pairs.stream().filter(p -> !p.comparison().identical()).count();
+  /**
+   * Divergence within each experiment: A's divergent and compared runs, then B's.
+   *
+   * @return {A diverged, A compared, B diverged, B compared}
+   */
+  public long[] within() {
     long[] x = divergence(a);
     long[] y = divergence(b);
-    return String.format(
-        java.util.Locale.ROOT,
-        "Within each: A diverged from its reference in %d of %d runs, B in %d of %d (Fisher p = %s)."
-            + " Across: %d of %d runs of B differ from their twin in A; %d explained by A's noise"
-            + " floor (%s), %d unexplained.",
-        x[0],
-        x[1],
-        y[0],
-        y[1],
-        Analysis.fmt(divergenceRateP()),
-        d,
-        pairs.size(),
-        count(Analyzer.Verdict.EXPLAINED),
-        Analysis.fmt(a.experimentFloor()),
-        count(Analyzer.Verdict.UNEXPLAINED));
+    return new long[] {x[0], x[1], y[0], y[1]};
   }
 
-  public String toJson() {
+  /** Runs of B whose tokens differ from their twin in A. */
+  public long differing() {
+    return pairs.stream().filter(p -> !p.comparison().identical()).count();
+  }
+
+  /** compare.json, with {@code summary} as its plain-words summary. */
+  public String toJson(String summary) {
     ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode root = m.createObjectNode();
     root.put("schema", "tokendrift.compare/1");
     root.put("a", a.header().experiment());
     root.put("b", b.header().experiment());
-    root.put("summary", summary());
+    root.put("summary", summary);
     ObjectNode within = root.putObject("within");
     long[] x = divergence(a);
     long[] y = divergence(b);
@@ -174,19 +165,19 @@ public final class Compare {
     within.put("a_compared", x[1]);
     within.put("b_diverged", y[0]);
     within.put("b_compared", y[1]);
-    Analysis.num(within, "fisher_p", divergenceRateP());
+    AnalysisJson.num(within, "fisher_p", divergenceRateP());
     double[] ks = divIndexKs();
-    Analysis.num(within, "div_index_ks_d", ks[0]);
-    Analysis.num(within, "div_index_ks_p", ks[1]);
+    AnalysisJson.num(within, "div_index_ks_d", ks[0]);
+    AnalysisJson.num(within, "div_index_ks_p", ks[1]);
     ObjectNode across = root.putObject("across");
     across.put("twins", pairs.size());
     across.put("only_in_a", onlyA);
     across.put("only_in_b", onlyB);
-    Analysis.num(across, "a_floor", a.experimentFloor());
+    AnalysisJson.num(across, "a_floor", a.experimentFloor());
     across.put("identical", count(Analyzer.Verdict.IDENTICAL));
     across.put("explained", count(Analyzer.Verdict.EXPLAINED));
     across.put("unexplained", count(Analyzer.Verdict.UNEXPLAINED));
-    Analysis.num(
+    AnalysisJson.num(
         across,
         "max_drift",
         pairs.stream().mapToDouble(p -> p.comparison().maxDrift()).max().orElse(0));
@@ -201,9 +192,9 @@ public final class Compare {
       n.put("point", p.point());
       n.put("div_index", p.comparison().divIndex());
       n.put("verdict", p.verdict().label());
-      Analysis.num(n, "ref_margin", p.comparison().refMargin());
-      Analysis.num(n, "threshold", p.threshold());
-      Analysis.num(n, "max_drift", p.comparison().maxDrift());
+      AnalysisJson.num(n, "ref_margin", p.comparison().refMargin());
+      AnalysisJson.num(n, "threshold", p.threshold());
+      AnalysisJson.num(n, "max_drift", p.comparison().maxDrift());
     }
     try {
       return m.writeValueAsString(root) + "\n";

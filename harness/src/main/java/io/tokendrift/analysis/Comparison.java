@@ -65,27 +65,11 @@ public record Comparison(
     float[] drift = new float[aligned];
     double maxUlps = 0;
     for (int i = 0; i < aligned; i++) {
-      float worst = 0;
-      for (int j = 0; j < sa.k(); j++) {
-        int id = sa.topId(i, j);
-        if (id < 0) {
-          continue;
-        }
-        float other = logitOf(sb, i, id);
-        if (Float.isNaN(other)) {
-          continue;
-        }
-        float ref0 = sa.topLogit(i, j);
-        float d = Math.abs(other - ref0);
-        if (d > worst) {
-          worst = d;
-        }
-        double ulps = d / Math.ulp(ref0);
-        if (ulps > maxUlps) {
-          maxUlps = ulps;
-        }
+      double[] step = stepDrift(sa, sb, i);
+      drift[i] = (float) step[0];
+      if (step[1] > maxUlps) {
+        maxUlps = step[1];
       }
-      drift[i] = worst;
     }
     double max = 0;
     for (float d : drift) {
@@ -115,6 +99,37 @@ public record Comparison(
         d2,
         drawMargin,
         prefixOnly);
+  }
+
+  /**
+   * Step i: the largest |Δlogit| over the reference's top-K ids the run also recorded, and the
+   * largest in units in the last place of the reference value.
+   *
+   * @return {drift, ulps}
+   */
+  private static double[] stepDrift(Steps sa, Steps sb, int i) {
+    float worst = 0;
+    double maxUlps = 0;
+    for (int j = 0; j < sa.k(); j++) {
+      int id = sa.topId(i, j);
+      if (id < 0) {
+        continue;
+      }
+      float other = logitOf(sb, i, id);
+      if (Float.isNaN(other)) {
+        continue;
+      }
+      float ref0 = sa.topLogit(i, j);
+      float d = Math.abs(other - ref0);
+      if (d > worst) {
+        worst = d;
+      }
+      double ulps = d / Math.ulp(ref0);
+      if (ulps > maxUlps) {
+        maxUlps = ulps;
+      }
+    }
+    return new double[] {worst, maxUlps};
   }
 
   private static double delta(Steps sa, Steps sb, int i, int rank) {

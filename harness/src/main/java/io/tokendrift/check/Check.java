@@ -4,7 +4,7 @@ import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.analysis.Comparison;
 import io.tokendrift.analysis.Stats;
-import io.tokendrift.experiment.Point;
+import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
@@ -99,92 +99,21 @@ public final class Check {
     double floor = Math.max(baseAnalysis.experimentFloor(), now.experimentFloor());
     double tolerance =
         Double.isNaN(o.driftTolerance()) ? Math.max(10 * floor, 1e-4) : o.driftTolerance();
-    Point baseRef = Point.parse(base.header().reference());
-    Map<String, RunRecord> baseRefs = new HashMap<>();
-    for (RunRecord r : base.runs().values()) {
-      if (r.repeat() == 0 && Point.parse(Point.keyOf(r.point())).equals(baseRef)) {
-        baseRefs.putIfAbsent(r.prompt() + "\u0000" + r.seed(), r);
-      }
-    }
+    Judge judge =
+        new Judge(
+            base, baseReferences(base), baseAnalysis, now, tolerance, text, new ArrayList<>());
     List<RunVerdict> verdicts = new ArrayList<>();
-    List<Integer> explainedAt = new ArrayList<>();
     TraceHeader header;
     try (TraceReader r = TraceReader.open(current)) {
       header = r.header();
       while (r.hasNext()) {
-        RunRecord rec = r.next();
-        String point = Point.keyOf(rec.point());
-        if (rec.status() != RunRecord.Status.OK) {
-          verdicts.add(
-              new RunVerdict(
-                  rec.id(),
-                  rec.promptId(),
-                  point,
-                  "failed",
-                  false,
-                  "FAILED: prompt \"" + rec.prompt() + "\" at " + point + ": " + rec.error()));
-          continue;
-        }
-        RunRecord twin = base.runs().get(rec.id());
-        if (twin == null) {
-          twin = baseRefs.get(rec.prompt() + "\u0000" + rec.seed());
-        }
-        if (twin == null) {
-          verdicts.add(
-              new RunVerdict(
-                  rec.id(),
-                  rec.promptId(),
-                  point,
-                  "no-twin",
-                  false,
-                  "NO-TWIN: prompt \""
-                      + rec.prompt()
-                      + "\" at "
-                      + point
-                      + ": the baseline has no run of this prompt and seed; record it again"));
-          continue;
-        }
-        Comparison c = Comparison.of(twin, rec);
-        Stats.Estimate pf = now.pointFloors().get(Point.parse(point));
-        double pointFloor =
-            Math.max(
-                baseAnalysis.experimentFloor(),
-                pf == null || Double.isNaN(pf.high()) ? 0 : pf.high());
-        double threshold = 2 * pointFloor;
-        String verdict;
-        if (c.identical()) {
-          verdict = c.maxDrift() <= tolerance ? "identical" : "drift";
-        } else if (!c.prefixOnly() && c.refMargin() <= threshold && c.maxDrift() <= tolerance) {
-          verdict = "explained";
-          explainedAt.add(verdicts.size());
-        } else {
-          verdict =
-              c.maxDrift() > tolerance && c.refMargin() <= threshold ? "drift" : "unexplained";
-        }
-        boolean pass = verdict.equals("identical") || verdict.equals("explained");
-        verdicts.add(
-            new RunVerdict(
-                rec.id(),
-                rec.promptId(),
-                point,
-                verdict,
-                pass,
-                CheckMessage.of(
-                    rec.prompt(),
-                    point,
-                    twin.tokens(),
-                    rec.tokens(),
-                    c,
-                    verdict,
-                    threshold,
-                    tolerance,
-                    text)));
+        verdicts.add(judge.verdict(r.next(), verdicts.size()));
       }
     }
     int budget = (int) Math.floor(o.explainedBudget() * verdicts.size());
-    if (explainedAt.size() > budget) {
+    if (judge.explainedAt().size() > budget) {
       // Over budget: every explained divergence fails, so the list shows them all.
-      for (int i : explainedAt) {
+      for (int i : judge.explainedAt()) {
         RunVerdict v = verdicts.get(i);
         verdicts.set(
             i,
@@ -197,17 +126,123 @@ public final class Check {
                 v.message() + " (over the budget of " + budget + " explained divergences)"));
       }
     }
+    boolean pass = verdicts.stream().allMatch(RunVerdict::pass);
+    return new Result(
+        header.experiment(),
+        verdicts,
+        manifestChanges(base.header(), header),
+        floor,
+        tolerance,
+        budget,
+        pass);
+  }
+
+  /** The baseline's reference runs (repeat 0 at its reference point) by prompt and seed. */
+  private static Map<String, RunRecord> baseReferences(Baseline base) {
+    PointKey baseRef = PointKey.parse(base.header().reference());
+    Map<String, RunRecord> baseRefs = new HashMap<>();
+    for (RunRecord r : base.runs().values()) {
+      if (r.repeat() == 0 && PointKey.of(r.point()).equals(baseRef)) {
+        baseRefs.putIfAbsent(r.prompt() + "\u0000" + r.seed(), r);
+      }
+    }
+    return baseRefs;
+  }
+
+  /** Manifest key → [baseline value, new value] for every entry that differs. */
+  private static Map<String, String[]> manifestChanges(TraceHeader base, TraceHeader now) {
     Map<String, String[]> changes = new TreeMap<>();
-    TreeSet<String> keys = new TreeSet<>(base.header().manifest().keySet());
-    keys.addAll(header.manifest().keySet());
+    TreeSet<String> keys = new TreeSet<>(base.manifest().keySet());
+    keys.addAll(now.manifest().keySet());
     for (String k : keys) {
-      String a = base.header().manifest().get(k);
-      String b = header.manifest().get(k);
+      String a = base.manifest().get(k);
+      String b = now.manifest().get(k);
       if (a == null ? b != null : !a.equals(b)) {
         changes.put(k, new String[] {a, b});
       }
     }
-    boolean pass = verdicts.stream().allMatch(RunVerdict::pass);
-    return new Result(header.experiment(), verdicts, changes, floor, tolerance, budget, pass);
+    return changes;
+  }
+
+  /**
+   * Judges each run of the new trace against its twin.
+   *
+   * @param explainedAt indexes of the explained divergences so far (filled as runs are judged)
+   */
+  private record Judge(
+      Baseline base,
+      Map<String, RunRecord> baseRefs,
+      Analysis baseAnalysis,
+      Analysis now,
+      double tolerance,
+      IntFunction<String> text,
+      List<Integer> explainedAt) {
+
+    RunVerdict verdict(RunRecord rec, int index) {
+      String point = PointKey.keyOf(rec.point());
+      if (rec.status() != RunRecord.Status.OK) {
+        return new RunVerdict(
+            rec.id(),
+            rec.promptId(),
+            point,
+            "failed",
+            false,
+            "FAILED: prompt \"" + rec.prompt() + "\" at " + point + ": " + rec.error());
+      }
+      RunRecord twin = base.runs().get(rec.id());
+      if (twin == null) {
+        twin = baseRefs.get(rec.prompt() + "\u0000" + rec.seed());
+      }
+      if (twin == null) {
+        return new RunVerdict(
+            rec.id(),
+            rec.promptId(),
+            point,
+            "no-twin",
+            false,
+            "NO-TWIN: prompt \""
+                + rec.prompt()
+                + "\" at "
+                + point
+                + ": the baseline has no run of this prompt and seed; record it again");
+      }
+      return compared(rec, twin, point, index);
+    }
+
+    private RunVerdict compared(RunRecord rec, RunRecord twin, String point, int index) {
+      Comparison c = Comparison.of(twin, rec);
+      Stats.Estimate pf = now.pointFloors().get(PointKey.parse(point));
+      double pointFloor =
+          Math.max(
+              baseAnalysis.experimentFloor(),
+              pf == null || Double.isNaN(pf.high()) ? 0 : pf.high());
+      double threshold = 2 * pointFloor;
+      String verdict;
+      if (c.identical()) {
+        verdict = c.maxDrift() <= tolerance ? "identical" : "drift";
+      } else if (!c.prefixOnly() && c.refMargin() <= threshold && c.maxDrift() <= tolerance) {
+        verdict = "explained";
+        explainedAt.add(index);
+      } else {
+        verdict = c.maxDrift() > tolerance && c.refMargin() <= threshold ? "drift" : "unexplained";
+      }
+      boolean pass = verdict.equals("identical") || verdict.equals("explained");
+      return new RunVerdict(
+          rec.id(),
+          rec.promptId(),
+          point,
+          verdict,
+          pass,
+          CheckMessage.of(
+              rec.prompt(),
+              point,
+              twin.tokens(),
+              rec.tokens(),
+              c,
+              verdict,
+              threshold,
+              tolerance,
+              text));
+    }
   }
 }

@@ -7,6 +7,7 @@ import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.NearTiesFile;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.report.Reports;
+import io.tokendrift.report.Sentences;
 import io.tokendrift.tiny.TinyModelBuilder;
 import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
@@ -75,8 +76,8 @@ final class AnalyzeCommand implements Callable<Integer> {
     Analysis a = analyze(traces, options(traces.get(0), floorQuantile, nearTie));
     Path dir = out != null ? out : Path.of("reports", a.header().experiment());
     PrintWriter o = spec.commandLine().getOut();
-    o.println(a.summary());
-    for (Path p : Reports.write(dir, a.toJson(), formats)) {
+    o.println(Sentences.summary(a));
+    for (Path p : Reports.write(dir, Reports.analysisJson(a), formats)) {
       o.printf(Locale.ROOT, "wrote %s%n", p);
     }
     return Main.OK;
@@ -100,7 +101,7 @@ final class AnalyzeCommand implements Callable<Integer> {
       try (TextTokenizer tok = dir.tokenizer()) {
         java.util.Map<Integer, String> cache = new java.util.HashMap<>();
         a.withTokenText(id -> cache.computeIfAbsent(id, tok::tokenText));
-        a.toJson(); // fill the cache while the tokenizer is open
+        Reports.analysisJson(a); // fill the cache while the tokenizer is open
         java.util.Map<Integer, String> frozen = java.util.Map.copyOf(cache);
         a.withTokenText(id -> frozen.getOrDefault(id, "#" + id));
       }

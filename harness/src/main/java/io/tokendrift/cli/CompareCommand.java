@@ -1,6 +1,7 @@
 package io.tokendrift.cli;
 
 import io.tokendrift.analysis.Compare;
+import io.tokendrift.report.Sentences;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -38,9 +39,10 @@ final class CompareCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Compare c = Compare.of(List.of(a), List.of(b), AnalyzeCommand.options(a, 0.99, Math.log(2)));
     PrintWriter o = spec.commandLine().getOut();
-    o.println(c.summary());
+    String summary = Sentences.compare(c);
+    o.println(summary);
     if (json != null) {
-      Files.writeString(json, c.toJson(), StandardCharsets.UTF_8);
+      Files.writeString(json, c.toJson(summary), StandardCharsets.UTF_8);
       o.println("compare: " + json);
     }
     return Main.OK;

@@ -122,10 +122,10 @@ final class RunCommand implements Callable<Integer> {
           AnalyzeCommand.analyze(
               java.util.List.of(traceFile), AnalyzeCommand.options(traceFile, 0.99, Math.log(2)));
       try {
-        o.println(a.summary());
+        o.println(io.tokendrift.report.Sentences.summary(a));
         for (Path p :
             io.tokendrift.report.Reports.write(
-                traceFile.toAbsolutePath().getParent(), a.toJson(), Reports.FORMATS)) {
+                traceFile.toAbsolutePath().getParent(), Reports.analysisJson(a), Reports.FORMATS)) {
           o.printf(Locale.ROOT, "wrote %s%n", p);
         }
       } catch (java.io.IOException e) {

@@ -8,6 +8,7 @@ import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.report.Reports;
+import io.tokendrift.report.Sentences;
 import io.tokendrift.trace.RunRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -111,7 +112,7 @@ public final class Stability {
       List<String> failures = new ArrayList<>();
       try (TextTokenizer tok = Runner.model(s).tokenizer()) {
         a.withTokenText(tok::tokenText);
-        Reports.write(dir, a.toJson(), Reports.FORMATS);
+        Reports.write(dir, Reports.analysisJson(a), Reports.FORMATS);
         for (Analyzer.RunResult r : a.runs()) {
           if (r.verdict() == Analyzer.Verdict.UNEXPLAINED
               || r.verdict() == Analyzer.Verdict.FAILED) {
@@ -131,7 +132,7 @@ public final class Stability {
         }
       }
       report.accept("tokendrift.report", dir.resolve("report.html").toAbsolutePath().toString());
-      report.accept("tokendrift.summary", a.summary());
+      report.accept("tokendrift.summary", Sentences.summary(a));
       if (!failures.isEmpty()) {
         throw new AssertionFailedError(
             failures.size()

@@ -1,9 +1,7 @@
 package io.tokendrift.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -54,7 +52,7 @@ public final class HtmlReport {
         .append(Html.text(a.get("summary").asText()))
         .append("</p>\n");
     headline(b, a.get("headline"));
-    charts(b, a);
+    HtmlCharts.render(b, a);
     axes(b, a);
     divergences(b, a);
     manifest(b, a);
@@ -83,173 +81,6 @@ public final class HtmlReport {
 
   private static void cell(StringBuilder b, String s, boolean number) {
     b.append(number ? "<td class=\"n\">" : "<td>").append(Html.text(s)).append("</td>");
-  }
-
-  private static void charts(StringBuilder b, JsonNode a) {
-    b.append("<h2>Charts</h2><div class=\"charts\">\n");
-    // Div_Index histogram over all points.
-    int len = 0;
-    for (JsonNode p : a.get("points")) {
-      len = Math.max(len, p.get("div_index").get("histogram").size());
-    }
-    double[] hist = new double[Math.max(len, 1)];
-    for (JsonNode p : a.get("points")) {
-      JsonNode h = p.get("div_index").get("histogram");
-      for (int i = 0; i < h.size(); i++) {
-        hist[i] += h.get(i).asDouble();
-      }
-    }
-    List<Svg.Bar> hb = new ArrayList<>();
-    double hmax = 1;
-    for (int i = 0; i < hist.length; i++) {
-      hb.add(new Svg.Bar(Integer.toString(i), hist[i], Double.NaN, Double.NaN, Svg.COLOURS[0]));
-      hmax = Math.max(hmax, hist[i]);
-    }
-    b.append(
-        Svg.bars(
-            "chart-div-index",
-            "First divergence (Div_Index)",
-            "step of first divergence (tokens)",
-            "runs",
-            hb,
-            hmax,
-            false));
-    // Survival per value of each varied axis (the first two axes, to keep the page readable).
-    int shown = 0;
-    for (JsonNode ax : a.get("axes")) {
-      if (ax.get("axis").asText().equals("repeat") || shown == 3) {
-        continue;
-      }
-      List<Svg.Series> series = new ArrayList<>();
-      for (JsonNode v : ax.get("values")) {
-        JsonNode s = v.get("survival");
-        double[] y = new double[s.size()];
-        for (int i = 0; i < y.length; i++) {
-          y[i] = s.get(i).asDouble();
-        }
-        series.add(new Svg.Series(ax.get("axis").asText() + " = " + v.get("value").asText(), y));
-      }
-      b.append(
-          Svg.steps(
-              "chart-survival-" + ax.get("axis").asText(),
-              "Runs not yet diverged, by " + ax.get("axis").asText(),
-              "step (tokens)",
-              "share of runs",
-              series));
-      shown++;
-    }
-    // Margin distribution, log scale, with divergence steps overlaid.
-    JsonNode mh = a.get("tests").get("margin_histogram");
-    List<Svg.Bar> mb = new ArrayList<>();
-    double total = 0;
-    double div = 0;
-    for (int i = 0; i < mh.get("all_steps").size(); i++) {
-      total += mh.get("all_steps").get(i).asDouble();
-      div += mh.get("divergence_steps").get(i).asDouble();
-    }
-    for (int i = 0; i < mh.get("all_steps").size(); i++) {
-      String label = "1e" + Format.num(-7 + i * 0.5);
-      mb.add(
-          new Svg.Bar(
-              label + " all steps",
-              total == 0 ? 0 : mh.get("all_steps").get(i).asDouble() / total,
-              Double.NaN,
-              Double.NaN,
-              Svg.COLOURS[0]));
-      mb.add(
-          new Svg.Bar(
-              label + " divergences",
-              div == 0 ? 0 : mh.get("divergence_steps").get(i).asDouble() / div,
-              Double.NaN,
-              Double.NaN,
-              Svg.COLOURS[1]));
-    }
-    b.append(
-        Svg.bars(
-            "chart-margins",
-            "Top-1/top-2 margin: all reference steps (blue) vs divergence steps (red)",
-            "margin, log10 nats (bins of half a decade, from 1e-7 to 1e3)",
-            "share of steps",
-            mb,
-            1,
-            true));
-    // Flip rate by margin with Wilson intervals.
-    List<Svg.Bar> fb = new ArrayList<>();
-    for (JsonNode f : a.get("tests").get("flip_rate_by_margin")) {
-      JsonNode p = f.get("flips");
-      String label =
-          f.get("margin_to").isNull()
-              ? "≥" + Format.num(f.get("margin_from"))
-              : "<" + Format.num(f.get("margin_to"));
-      fb.add(
-          new Svg.Bar(
-              label,
-              p.get("n").asInt() == 0 ? 0 : p.get("rate").asDouble(),
-              p.get("n").asInt() == 0 ? Double.NaN : p.get("low").asDouble(),
-              p.get("n").asInt() == 0 ? Double.NaN : p.get("high").asDouble(),
-              Svg.COLOURS[2]));
-    }
-    b.append(
-        Svg.bars(
-            "chart-flip-rate",
-            "Flip rate by reference margin (95% Wilson intervals)",
-            "reference margin bin (nats)",
-            "steps that flipped",
-            fb,
-            1,
-            true));
-    // Divergence rate per axis value with intervals.
-    List<Svg.Bar> db = new ArrayList<>();
-    int colour = 0;
-    for (JsonNode ax : a.get("axes")) {
-      for (JsonNode v : ax.get("values")) {
-        JsonNode p = v.get("diverged");
-        db.add(
-            new Svg.Bar(
-                ax.get("axis").asText() + "=" + v.get("value").asText(),
-                p.get("n").asInt() == 0 ? 0 : p.get("rate").asDouble(),
-                p.get("n").asInt() == 0 ? Double.NaN : p.get("low").asDouble(),
-                p.get("n").asInt() == 0 ? Double.NaN : p.get("high").asDouble(),
-                Svg.COLOURS[colour % Svg.COLOURS.length]));
-      }
-      colour++;
-    }
-    b.append(
-        Svg.bars(
-            "chart-divergence-rate",
-            "Divergence rate per axis value (95% Wilson intervals)",
-            "axis = value",
-            "runs that diverged",
-            db,
-            1,
-            true));
-    // Agreement heatmap: prompts x points.
-    JsonNode ag = a.get("agreement");
-    List<String> rows = new ArrayList<>();
-    ag.get("prompts").forEach(p -> rows.add(p.asText()));
-    List<String> cols = new ArrayList<>();
-    ag.get("points").forEach(p -> cols.add(p.asText()));
-    Double[][] v = new Double[rows.size()][cols.size()];
-    for (int r = 0; r < rows.size(); r++) {
-      for (int c = 0; c < cols.size(); c++) {
-        JsonNode x = ag.get("identical_rate").get(r).get(c);
-        v[r][c] = x.isNull() ? null : x.asDouble();
-      }
-    }
-    b.append(
-        Svg.heatmap(
-            "chart-agreement",
-            "Agreement with the reference, prompts × points",
-            "point",
-            "prompt",
-            rows,
-            cols,
-            v));
-    b.append("</div>\n<ol class=\"muted\">");
-    for (String c : cols) {
-      b.append("<li><code>").append(Html.text(c)).append("</code></li>");
-    }
-    b.append("</ol>\n");
   }
 
   private static void axes(StringBuilder b, JsonNode a) {
@@ -308,61 +139,66 @@ public final class HtmlReport {
         continue;
       }
       shown++;
-      String verdict = d.get("verdict").asText();
-      int at = d.get("div_index").asInt();
-      b.append("<div class=\"run\"><h3><span class=\"")
-          .append(Html.attr(verdict))
-          .append("\">")
-          .append(Html.text(verdict))
-          .append("</span> · prompt <code dir=\"auto\">")
-          .append(Html.text(d.get("prompt_id").asText()))
-          .append("</code> · ")
-          .append(Html.text(d.get("axes").asText().isEmpty() ? "repeat" : d.get("axes").asText()))
-          .append(" · step ")
-          .append(at)
-          .append(" · margin ")
-          .append(Html.text(Format.num(d.get("ref_margin"))))
-          .append(" vs threshold ")
-          .append(Html.text(Format.num(d.get("threshold"))))
-          .append("</h3>");
-      b.append("<div class=\"toks\" dir=\"auto\"><b>reference</b> ");
-      JsonNode toks = c.get("ref_tokens");
-      for (int i = 0; i < toks.size(); i++) {
-        JsonNode t = toks.get(i);
-        double m = t.get("margin").isNull() ? 99 : t.get("margin").asDouble();
-        String cls = "tok" + (m <= nearTie ? " tie" : "") + (i == at ? " div" : "");
-        StringBuilder tip = new StringBuilder("margin " + Format.num(m));
-        for (JsonNode alt : t.get("top")) {
-          tip.append('\n')
-              .append('"')
-              .append(alt.get("text").asText())
-              .append("\" ")
-              .append(Format.logit(alt.get("logit")));
-        }
-        b.append("<span class=\"")
-            .append(cls)
-            .append("\" style=\"background:")
-            .append(marginShade(m))
-            .append("\" title=\"")
-            .append(Html.attr(tip.toString()))
-            .append("\">")
-            .append(Html.text(t.get("text").asText()))
-            .append("</span>");
-      }
-      b.append("\n<br><b>this run</b> ");
-      JsonNode run = c.get("run_tokens");
-      for (int i = 0; i < run.size(); i++) {
-        b.append("<span class=\"tok")
-            .append(i == at ? " div" : "")
-            .append("\">")
-            .append(Html.text(run.get(i).get("text").asText()))
-            .append("</span>");
-      }
-      b.append("</div></div>\n");
+      divergence(b, d, c, nearTie);
     }
     if (shown == 0) {
       b.append("<p>No run diverged from its reference.</p>\n");
     }
+  }
+
+  /** One divergent run: its reference's tokens shaded by margin, then its own tokens. */
+  private static void divergence(StringBuilder b, JsonNode d, JsonNode c, double nearTie) {
+    String verdict = d.get("verdict").asText();
+    int at = d.get("div_index").asInt();
+    b.append("<div class=\"run\"><h3><span class=\"")
+        .append(Html.attr(verdict))
+        .append("\">")
+        .append(Html.text(verdict))
+        .append("</span> · prompt <code dir=\"auto\">")
+        .append(Html.text(d.get("prompt_id").asText()))
+        .append("</code> · ")
+        .append(Html.text(d.get("axes").asText().isEmpty() ? "repeat" : d.get("axes").asText()))
+        .append(" · step ")
+        .append(at)
+        .append(" · margin ")
+        .append(Html.text(Format.num(d.get("ref_margin"))))
+        .append(" vs threshold ")
+        .append(Html.text(Format.num(d.get("threshold"))))
+        .append("</h3>");
+    b.append("<div class=\"toks\" dir=\"auto\"><b>reference</b> ");
+    JsonNode toks = c.get("ref_tokens");
+    for (int i = 0; i < toks.size(); i++) {
+      JsonNode t = toks.get(i);
+      double m = t.get("margin").isNull() ? 99 : t.get("margin").asDouble();
+      String cls = "tok" + (m <= nearTie ? " tie" : "") + (i == at ? " div" : "");
+      StringBuilder tip = new StringBuilder("margin " + Format.num(m));
+      for (JsonNode alt : t.get("top")) {
+        tip.append('\n')
+            .append('"')
+            .append(alt.get("text").asText())
+            .append("\" ")
+            .append(Format.logit(alt.get("logit")));
+      }
+      b.append("<span class=\"")
+          .append(cls)
+          .append("\" style=\"background:")
+          .append(marginShade(m))
+          .append("\" title=\"")
+          .append(Html.attr(tip.toString()))
+          .append("\">")
+          .append(Html.text(t.get("text").asText()))
+          .append("</span>");
+    }
+    b.append("\n<br><b>this run</b> ");
+    JsonNode run = c.get("run_tokens");
+    for (int i = 0; i < run.size(); i++) {
+      b.append("<span class=\"tok")
+          .append(i == at ? " div" : "")
+          .append("\">")
+          .append(Html.text(run.get(i).get("text").asText()))
+          .append("</span>");
+    }
+    b.append("</div></div>\n");
   }
 
   /** Margin 0 → strong orange, margin ≥ 4 nats → white. */

@@ -35,56 +35,76 @@ public final class MarkdownReport {
             Format.num(h.get("median_div_index")),
             h.get("unique_completions_max").asInt()));
     b.append("Reference point: `").append(a.get("reference").asText()).append("`\n\n");
+    axes(b, a);
+    divergences(b, a);
+    b.append("\n<sub>tokendrift ")
+        .append(md(a.get("manifest").path("tokendrift.version").asText("")))
+        .append(", model `")
+        .append(md(a.get("manifest").path("model").asText("")))
+        .append("`, ")
+        .append(md(a.get("manifest").path("cpu.model").asText("")))
+        .append("</sub>\n");
+    return cap(b.toString());
+  }
+
+  private static void axes(StringBuilder b, JsonNode a) {
     b.append("## By axis\n\n");
     if (a.get("axes").isEmpty()) {
       b.append("No axis was varied.\n\n");
     }
     for (JsonNode ax : a.get("axes")) {
-      b.append("### ").append(md(ax.get("axis").asText()));
-      JsonNode test = ax.get("test");
-      if (test.get("p") != null && !test.get("p").isNull()) {
-        b.append(" — ")
-            .append(test.get("name").asText())
-            .append(" p = ")
-            .append(Format.num(test.get("p")));
-      }
-      b.append("\n\n");
-      if (!ax.get("values").isEmpty()) {
-        b.append("| value | runs | diverged (95% CI) | explained | unexplained |\n");
-        b.append("|---|---:|---|---:|---:|\n");
-      }
-      for (JsonNode v : ax.get("values")) {
-        b.append("| `")
-            .append(md(v.get("value").asText()))
-            .append(
-                ax.get("reference_value").asText().equals(v.get("value").asText())
-                    ? "` (reference)"
-                    : "`")
-            .append(" | ")
-            .append(v.get("runs").asInt())
-            .append(" | ")
-            .append(Format.proportion(v.get("diverged")))
-            .append(" | ")
-            .append(v.get("explained").asInt())
-            .append(" | ")
-            .append(v.get("unexplained").asInt())
-            .append(" |\n");
-      }
-      JsonNode s = ax.get("single_axis");
-      if (s.get("runs").asInt() == 0) {
-        b.append('\n');
-        continue;
-      }
-      b.append("\nThis axis alone (")
-          .append(s.get("runs").asInt())
-          .append(" runs): diverged ")
-          .append(Format.proportion(s.get("diverged")))
-          .append(", noise floor ")
-          .append(Format.num(s.get("noise_floor").get("value")))
-          .append(" (95% CI up to ")
-          .append(Format.num(s.get("noise_floor").get("high")))
-          .append(").\n\n");
+      axis(b, ax);
     }
+  }
+
+  private static void axis(StringBuilder b, JsonNode ax) {
+    b.append("### ").append(md(ax.get("axis").asText()));
+    JsonNode test = ax.get("test");
+    if (test.get("p") != null && !test.get("p").isNull()) {
+      b.append(" — ")
+          .append(test.get("name").asText())
+          .append(" p = ")
+          .append(Format.num(test.get("p")));
+    }
+    b.append("\n\n");
+    if (!ax.get("values").isEmpty()) {
+      b.append("| value | runs | diverged (95% CI) | explained | unexplained |\n");
+      b.append("|---|---:|---|---:|---:|\n");
+    }
+    for (JsonNode v : ax.get("values")) {
+      b.append("| `")
+          .append(md(v.get("value").asText()))
+          .append(
+              ax.get("reference_value").asText().equals(v.get("value").asText())
+                  ? "` (reference)"
+                  : "`")
+          .append(" | ")
+          .append(v.get("runs").asInt())
+          .append(" | ")
+          .append(Format.proportion(v.get("diverged")))
+          .append(" | ")
+          .append(v.get("explained").asInt())
+          .append(" | ")
+          .append(v.get("unexplained").asInt())
+          .append(" |\n");
+    }
+    JsonNode s = ax.get("single_axis");
+    if (s.get("runs").asInt() == 0) {
+      b.append('\n');
+      return;
+    }
+    b.append("\nThis axis alone (")
+        .append(s.get("runs").asInt())
+        .append(" runs): diverged ")
+        .append(Format.proportion(s.get("diverged")))
+        .append(", noise floor ")
+        .append(Format.num(s.get("noise_floor").get("value")))
+        .append(" (95% CI up to ")
+        .append(Format.num(s.get("noise_floor").get("high")))
+        .append(").\n\n");
+  }
+
+  private static void divergences(StringBuilder b, JsonNode a) {
     b.append("## Worst divergences\n\n");
     int shown = 0;
     for (JsonNode d : a.get("divergences")) {
@@ -105,42 +125,39 @@ public final class MarkdownReport {
               Format.num(d.get("threshold")),
               Format.num(d.get("drift_top1")),
               Format.num(d.get("drift_top2"))));
-      JsonNode c = d.get("context");
-      int at = d.get("div_index").asInt();
-      if (c != null && at < c.get("ref_tokens").size()) {
-        JsonNode step = c.get("ref_tokens").get(at);
-        StringBuilder comp = new StringBuilder();
-        for (JsonNode t : step.get("top")) {
-          if (comp.length() > 0) {
-            comp.append(" vs ");
-          }
-          comp.append('`')
-              .append(code(t.get("text").asText()))
-              .append("` ")
-              .append(Format.logit(t.get("logit")));
-          if (comp.length() > 80) {
-            break;
-          }
-        }
-        b.append("   - competing: ").append(comp).append('\n');
-        b.append("   - reference: …").append(code(around(c.get("ref_tokens"), at))).append("…\n");
-        b.append("   - this run:  …").append(code(around(c.get("run_tokens"), at))).append("…\n");
-      } else {
-        b.append("   - reference: ").append(code(d.get("ref_text").asText())).append('\n');
-        b.append("   - this run:  ").append(code(d.get("run_text").asText())).append('\n');
-      }
+      context(b, d);
     }
     if (shown == 0) {
       b.append("None: every compared run matched its reference.\n");
     }
-    b.append("\n<sub>tokendrift ")
-        .append(md(a.get("manifest").path("tokendrift.version").asText("")))
-        .append(", model `")
-        .append(md(a.get("manifest").path("model").asText("")))
-        .append("`, ")
-        .append(md(a.get("manifest").path("cpu.model").asText("")))
-        .append("</sub>\n");
-    return cap(b.toString());
+  }
+
+  /** The competing tokens and the tokens around the divergence (or the whole texts). */
+  private static void context(StringBuilder b, JsonNode d) {
+    JsonNode c = d.get("context");
+    int at = d.get("div_index").asInt();
+    if (c != null && at < c.get("ref_tokens").size()) {
+      JsonNode step = c.get("ref_tokens").get(at);
+      StringBuilder comp = new StringBuilder();
+      for (JsonNode t : step.get("top")) {
+        if (comp.length() > 0) {
+          comp.append(" vs ");
+        }
+        comp.append('`')
+            .append(code(t.get("text").asText()))
+            .append("` ")
+            .append(Format.logit(t.get("logit")));
+        if (comp.length() > 80) {
+          break;
+        }
+      }
+      b.append("   - competing: ").append(comp).append('\n');
+      b.append("   - reference: …").append(code(around(c.get("ref_tokens"), at))).append("…\n");
+      b.append("   - this run:  …").append(code(around(c.get("run_tokens"), at))).append("…\n");
+    } else {
+      b.append("   - reference: ").append(code(d.get("ref_text").asText())).append('\n');
+      b.append("   - this run:  ").append(code(d.get("run_text").asText())).append('\n');
+    }
   }
 
   /** Tokens [at-8, at+8) as one string, the divergent one in brackets. */

@@ -2,6 +2,8 @@ package io.tokendrift.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.tokendrift.analysis.Analysis;
+import io.tokendrift.analysis.AnalysisJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,6 +33,11 @@ public final class Reports {
       out.add(x);
     }
     return out;
+  }
+
+  /** analysis.json of {@code a}, with its summary in plain words. */
+  public static String analysisJson(Analysis a) {
+    return AnalysisJson.write(a, Sentences.summary(a));
   }
 
   /**

@@ -12,6 +12,8 @@ import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.NearTiesFile;
 import io.tokendrift.model.Safetensors;
 import io.tokendrift.model.Tensor;
+import io.tokendrift.report.Reports;
+import io.tokendrift.report.Sentences;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,7 +67,7 @@ class AnalysisOnTheBundledModelTest {
   void plantedFiftyFiftyPointsAreFoundAsNearTiesAndEveryDivergenceIsClassified() throws Exception {
     Path trace = run("planted", "bundled");
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(planted()));
-    JsonNode j = new ObjectMapper().readTree(a.toJson());
+    JsonNode j = new ObjectMapper().readTree(Reports.analysisJson(a));
     List<String> fiftyFifty = new ArrayList<>();
     for (JsonNode p : j.get("near_ties").get("planted")) {
       if (p.get("kind").asText().equals("50/50")) {
@@ -115,6 +117,6 @@ class AnalysisOnTheBundledModelTest {
     double maxDrift =
         c.pairs().stream().mapToDouble(p -> p.comparison().maxDrift()).max().orElse(0);
     assertThat(maxDrift).isGreaterThan(100 * c.a().experimentFloor());
-    assertThat(c.summary()).contains("unexplained");
+    assertThat(Sentences.compare(c)).contains("unexplained");
   }
 }

@@ -8,6 +8,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.tokendrift.analysis.Analyzer.RunResult;
 import io.tokendrift.analysis.Analyzer.Verdict;
+import io.tokendrift.report.Reports;
+import io.tokendrift.report.Sentences;
+import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -131,7 +134,7 @@ class AnalyzerTest {
     double h = (v.length - 1) * 0.99;
     int lo = (int) Math.floor(h);
     double expected = v[lo] + (h - lo) * (v[Math.min(lo + 1, 6)] - v[lo]);
-    Stats.Estimate f = a.pointFloors().get(BATCH4);
+    Stats.Estimate f = a.pointFloors().get(PointKey.of(BATCH4.values()));
     assertThat(f.value()).isCloseTo(expected, within(1e-12));
     assertThat(f.n()).isEqualTo(7);
     assertThat(f.low()).isLessThanOrEqualTo(f.value());
@@ -158,7 +161,8 @@ class AnalyzerTest {
     assertThat(a.count(Verdict.UNEXPLAINED)).isEqualTo(1);
     assertThat(a.divIndices()).containsExactlyInAnyOrder(1.0, 2.0);
     // Survival at batch 4: b4-div diverges at 1, b4-same is censored at 5.
-    List<RunResult> b4 = a.compared().stream().filter(r -> r.point().equals(BATCH4)).toList();
+    List<RunResult> b4 =
+        a.compared().stream().filter(r -> r.point().equals(PointKey.of(BATCH4.values()))).toList();
     assertThat(Analysis.survival(b4)).containsExactly(1.0, 0.5, 0.5, 0.5, 0.5);
     // TARr: the one group with two repeats (prompt a at the reference) agrees.
     Stats.Proportion tarr = a.tarr(a.runs());
@@ -238,8 +242,10 @@ class AnalyzerTest {
 
   @Test
   void analysisJsonIsByteIdenticalAndLockedByAGoldenFile() throws Exception {
-    String first = a.toJson();
-    String second = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of())).toJson();
+    String first = Reports.analysisJson(a);
+    String second =
+        Reports.analysisJson(
+            Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of())));
     assertThat(second).isEqualTo(first);
     String expected = "";
     try (var in = AnalyzerTest.class.getResourceAsStream("/golden/analysis-v1.json")) {
@@ -257,13 +263,13 @@ class AnalyzerTest {
 
   @Test
   void summarySaysWhatHappened() {
-    assertThat(a.summary())
+    assertThat(Sentences.summary(a))
         .isEqualTo(
             "2 of 4 runs diverged from their reference; 1 at near-ties within the noise floor, 1"
                 + " unexplained. Divergences by changed axis: batch_size+batch_position 1,"
                 + " summation 1. First divergence at token 1.5 at the median. Noise floor by"
                 + " condition (99th percentile |Δlogit|, upper 95% bound): repeat 0, summation "
-                + Analysis.fmt(a.axisFloors().get("summation").high())
+                + Sentences.fmt(a.axisFloors().get("summation").high())
                 + ".");
   }
 }

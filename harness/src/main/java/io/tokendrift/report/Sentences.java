@@ -1,0 +1,131 @@
+package io.tokendrift.report;
+
+import io.tokendrift.analysis.Analysis;
+import io.tokendrift.analysis.Analyzer.RunResult;
+import io.tokendrift.analysis.Analyzer.Verdict;
+import io.tokendrift.analysis.Compare;
+import io.tokendrift.analysis.Stats;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The plain-words sentences a person reads first: the analysis summary (printed by run and analyze,
+ * and written into analysis.json) and the comparison summary (printed by compare, written into
+ * compare.json).
+ */
+public final class Sentences {
+  private Sentences() {}
+
+  /** One sentence a person reads first, then how far each varied condition moves the logits. */
+  public static String summary(Analysis a) {
+    StringBuilder floors = new StringBuilder();
+    for (Map.Entry<String, Stats.Estimate> e : a.axisFloors().entrySet()) {
+      if (!Double.isNaN(e.getValue().value())) {
+        floors
+            .append(floors.length() == 0 ? "" : ", ")
+            .append(e.getKey())
+            .append(' ')
+            .append(fmt(e.getValue().high()));
+      }
+    }
+    String tail =
+        floors.length() == 0
+            ? ""
+            : " Noise floor by condition (99th percentile |Δlogit|, upper 95% bound): "
+                + floors
+                + ".";
+    long skipped = a.count(Verdict.SKIPPED);
+    long failed = a.count(Verdict.FAILED);
+    String missing =
+        skipped + failed == 0
+            ? ""
+            : String.format(
+                Locale.ROOT,
+                " %d run(s) skipped (a device the spec marks optional is not here) and %d failed;"
+                    + " the trace holds the reasons.",
+                skipped,
+                failed);
+    return verdict(a) + missing + tail;
+  }
+
+  /** How many runs diverged, whether numerical noise explains them, and along which axes. */
+  static String verdict(Analysis a) {
+    List<RunResult> cmp = a.compared();
+    long diverged = cmp.stream().filter(r -> !r.comparison().identical()).count();
+    long unexplained = a.count(Verdict.UNEXPLAINED);
+    long explained = a.count(Verdict.EXPLAINED);
+    if (cmp.isEmpty()) {
+      return "No run could be compared with a reference run.";
+    }
+    if (diverged == 0) {
+      return String.format(
+          Locale.ROOT,
+          "All %d compared runs matched their reference token for token; the largest logit drift"
+              + " was %s.",
+          cmp.size(),
+          fmt(cmp.stream().mapToDouble(r -> r.comparison().maxDrift()).max().orElse(0)));
+    }
+    String by =
+        a.divergedByAxes().entrySet().stream()
+            .sorted(
+                Map.Entry.<String, Long>comparingByValue()
+                    .reversed()
+                    .thenComparing(Map.Entry.comparingByKey()))
+            .map(e -> e.getKey() + " " + e.getValue())
+            .collect(Collectors.joining(", "));
+    String kind =
+        unexplained == 0
+            ? "all at near-ties within the noise floor of their condition"
+            : explained == 0
+                ? "none explained by numerical noise (the logits moved more than the conditions"
+                    + " move them)"
+                : explained
+                    + " at near-ties within the noise floor, "
+                    + unexplained
+                    + " unexplained";
+    return String.format(
+        Locale.ROOT,
+        "%d of %d runs diverged from their reference; %s. Divergences by changed axis: %s. First"
+            + " divergence at token %s at the median.",
+        diverged,
+        cmp.size(),
+        kind,
+        by,
+        fmt(Stats.quantile(a.divIndices(), 0.5)));
+  }
+
+  /** Within each experiment and across them, in one paragraph. */
+  public static String compare(Compare c) {
+    long[] w = c.within();
+    return String.format(
+        Locale.ROOT,
+        "Within each: A diverged from its reference in %d of %d runs, B in %d of %d (Fisher p = %s)."
+            + " Across: %d of %d runs of B differ from their twin in A; %d explained by A's noise"
+            + " floor (%s), %d unexplained.",
+        w[0],
+        w[1],
+        w[2],
+        w[3],
+        fmt(c.divergenceRateP()),
+        c.differing(),
+        c.pairs().size(),
+        c.count(Verdict.EXPLAINED),
+        fmt(c.a().experimentFloor()),
+        c.count(Verdict.UNEXPLAINED));
+  }
+
+  /** A number as the sentences write it: integers whole, others to three significant digits. */
+  public static String fmt(double v) {
+    if (Double.isNaN(v)) {
+      return "n/a";
+    }
+    if (v == Math.rint(v) && Math.abs(v) < 1e9) {
+      return Long.toString((long) v);
+    }
+    return new BigDecimal(v).round(new MathContext(3)).stripTrailingZeros().toPlainString();
+  }
+}
