@@ -4,6 +4,7 @@ import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
+import io.tokendrift.trace.PointKey;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -47,14 +48,7 @@ public record Point(
 
   /** A canonical text form, e.g. {@code device=cpu,batch_size=4,...}: stable across versions. */
   public String key() {
-    return keyOf(values());
-  }
-
-  /** The {@link #key()} form of axis → value pairs as a trace records them. */
-  public static String keyOf(Map<String, String> values) {
-    StringBuilder b = new StringBuilder();
-    values.forEach((k, v) -> b.append(b.length() == 0 ? "" : ",").append(k).append('=').append(v));
-    return b.toString();
+    return PointKey.keyOf(values());
   }
 
   /** The engine configuration of this point (batch shape is not an engine option). */
@@ -64,14 +58,7 @@ public record Point(
 
   /** Parses {@link #key()}'s form back. */
   public static Point parse(String key) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (String part : key.split(",")) {
-      int eq = part.indexOf('=');
-      if (eq < 0) {
-        throw new IllegalArgumentException("point '" + key + "': '" + part + "' is not axis=value");
-      }
-      m.put(part.substring(0, eq), part.substring(eq + 1));
-    }
+    Map<String, String> m = PointKey.parse(key).values();
     for (String a : AXES) {
       if (!m.containsKey(a)) {
         throw new IllegalArgumentException("point '" + key + "' lacks axis " + a);

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Reads a spec file into an {@link ExperimentSpec}: the top-level keys, the engine, the prompts,
@@ -240,41 +241,14 @@ final class SpecReader {
       throw f.error(at, "must be a mapping with keys " + String.join(", ", REFERENCE));
     }
     f.checkKeys(n, at, REFERENCE);
-    DeviceSpec device = def.device();
-    if (n.has("device")) {
-      try {
-        device = DeviceSpec.parse(f.string(n, at + ".device", null));
-      } catch (SpecException e) {
-        throw e;
-      } catch (IllegalArgumentException e) {
-        throw f.error(at + ".device", e.getMessage());
-      }
-    }
+    DeviceSpec device = parsed(n, at + ".device", def.device(), DeviceSpec::parse);
     int size = f.integer(n, at + ".batch_size", def.batchSize(), 1, 256);
     int pos =
         n.has("batch_position") || size != def.batchSize()
             ? f.integer(n, at + ".batch_position", 0, 0, size - 1)
             : def.batchPosition();
-    SummationOrder sum = def.summation();
-    if (n.has("summation")) {
-      try {
-        sum = SummationOrder.parse(f.string(n, at + ".summation", null));
-      } catch (SpecException e) {
-        throw e;
-      } catch (IllegalArgumentException e) {
-        throw f.error(at + ".summation", e.getMessage());
-      }
-    }
-    Precision prec = def.precision();
-    if (n.has("precision")) {
-      try {
-        prec = Precision.parse(f.string(n, at + ".precision", null));
-      } catch (SpecException e) {
-        throw e;
-      } catch (IllegalArgumentException e) {
-        throw f.error(at + ".precision", e.getMessage());
-      }
-    }
+    SummationOrder sum = parsed(n, at + ".summation", def.summation(), SummationOrder::parse);
+    Precision prec = parsed(n, at + ".precision", def.precision(), Precision::parse);
     int threads = f.integer(n, at + ".threads", def.threads(), 0, 1024);
     boolean inv = f.bool(n, at + ".batch_invariant", def.batchInvariant());
     Point p = new Point(device, size, pos, sum, prec, threads, inv);
@@ -284,5 +258,18 @@ final class SpecReader {
           "the point " + p.key() + " is not in the grid; the reference must be one of its points");
     }
     return p;
+  }
+
+  /** A field parsed by {@code parser} (its refusal located), or {@code def} when absent. */
+  private <T> T parsed(JsonNode n, String path, T def, Function<String, T> parser) {
+    if (!n.has(path.substring(path.lastIndexOf('.') + 1))) {
+      return def;
+    }
+    String v = f.string(n, path, null);
+    try {
+      return parser.apply(v);
+    } catch (IllegalArgumentException e) {
+      throw f.error(path, e.getMessage());
+    }
   }
 }

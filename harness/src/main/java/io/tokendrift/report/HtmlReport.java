@@ -260,6 +260,9 @@ public final class HtmlReport {
         .append(" identical.</li>")
         .append(
             "<li><b>Tests</b>: Fisher exact (two values) or chi-square across an axis's values;")
-        .append(" Mann–Whitney U for smaller margins at divergence steps.</li></ul>\n");
+        .append(
+            " Mann–Whitney U for smaller margins at divergence steps, exact over every split of")
+        .append(" the pooled values up to 60 (ties included), with continuity and tie corrections")
+        .append(" beyond.</li></ul>\n");
   }
 }
