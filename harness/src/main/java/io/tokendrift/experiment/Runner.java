@@ -150,14 +150,21 @@ public final class Runner {
     Set<String> unavailable = Devices.unavailable(spec, provider);
     ModelDir dir = model(spec);
     EngineLoader loader = provider.load(spec.engine(), dir);
-    TraceSession session =
-        TraceSession.open(spec, o, dir.hash(), () -> probeSettings(loader), provider, log);
+    // The tokenizer loads before the trace exists: a broken one leaves no header-only trace behind.
+    TextTokenizer tok = dir.tokenizer();
+    TraceSession session;
+    try {
+      session = TraceSession.open(spec, o, dir.hash(), () -> probeSettings(loader), provider, log);
+    } catch (RuntimeException e) {
+      tok.close();
+      throw e;
+    }
     List<Plan.Batch> mine = plan.shard(o.shardIndex(), o.shardCount());
     Tally tally = new Tally(countDone(mine, session.done()));
     progress.start(countRemaining(mine, session.done()), tally.already);
     long t0 = System.nanoTime();
     try (TraceWriter writer = session.writer();
-        TextTokenizer tok = dir.tokenizer();
+        tok;
         OpenEngine engine = new OpenEngine(loader)) {
       Map<String, int[]> encoded = new HashMap<>();
       int eos = dir.config().eosTokenId();

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokendrift.engine.EnvironmentException;
+import io.tokendrift.model.BundledModel;
+import io.tokendrift.model.ModelDir;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceMerge;
 import io.tokendrift.trace.TraceReader;
@@ -164,6 +166,25 @@ class RunnerTest {
     assertThat(o.ok()).isZero();
     assertThat(o.alreadyDone()).isEqualTo(18);
     assertThat(records(t)).hasSize(18);
+  }
+
+  @Test
+  void aBrokenTokenizerIsRefusedBeforeTheTraceIsCreated() throws Exception {
+    // Issue 16, item 5: the trace used to be created before the tokenizer loaded, leaving a
+    // header-only trace that refused both a plain re-run and --resume.
+    Path model = dir.resolve("model");
+    Files.createDirectories(model);
+    for (String f : List.of(ModelDir.CONFIG, ModelDir.WEIGHTS)) {
+      Files.copy(BundledModel.dir().resolve(f), model.resolve(f));
+    }
+    Files.writeString(model.resolve(ModelDir.TOKENIZER), "{ not a tokenizer");
+    Plan plan =
+        new Plan(
+            ExperimentSpec.read(
+                spec("name: broken\nmodel: model\nprompts: [\"a\"]\ndecoding: {max_tokens: 2}\n")));
+    Path t = dir.resolve("t.jsonl");
+    assertThatThrownBy(() -> run(plan, options(t))).isInstanceOf(RuntimeException.class);
+    assertThat(t).doesNotExist();
   }
 
   @Test
