@@ -19,8 +19,10 @@ import java.util.TreeMap;
  * Two experiments side by side: A (the baseline) and B. Within each, runs against their own
  * reference (divergence rates compared with Fisher's exact test, Div_Index distributions with a
  * two-sample Kolmogorov–Smirnov test); across them, every run of B against its twin in A (same run
- * id), judged against A's noise floor — a divergence the baseline's conditions cannot produce is
- * unexplained.
+ * id), judged against A's noise floor only — a divergence the baseline's conditions cannot produce
+ * is unexplained, and logits that moved further than A's drift tolerance (by default 10 × A's noise
+ * floor, at least 1e-4: the rule {@code check} uses) are drift beyond tolerance, even when the
+ * tokens stayed the same. B's own noise never widens the bar B is judged by.
  */
 public final class Compare {
   /**
@@ -29,6 +31,7 @@ public final class Compare {
    * @param id the run id both share
    * @param comparison B's run against A's
    * @param verdict identical, explained or unexplained
+   * @param threshold the explained margin: twice A's noise floor
    */
   public record Pair(
       String id,
@@ -38,22 +41,44 @@ public final class Compare {
       Analyzer.Verdict verdict,
       double threshold) {}
 
+  /** Smallest default drift tolerance, in nats (the same rule as {@code check}). */
+  public static final double MIN_TOLERANCE = 1e-4;
+
+  /** The default drift tolerance for a baseline noise floor: 10 × the floor, at least 1e-4. */
+  public static double defaultTolerance(double floor) {
+    return Math.max(10 * floor, MIN_TOLERANCE);
+  }
+
   private final Analysis a;
   private final Analysis b;
   private final List<Pair> pairs;
   private final int onlyA;
   private final int onlyB;
+  private final double tolerance;
 
-  private Compare(Analysis a, Analysis b, List<Pair> pairs, int onlyA, int onlyB) {
+  private Compare(
+      Analysis a, Analysis b, List<Pair> pairs, int onlyA, int onlyB, double tolerance) {
     this.a = a;
     this.b = b;
     this.pairs = pairs;
     this.onlyA = onlyA;
     this.onlyB = onlyB;
+    this.tolerance = tolerance;
   }
 
-  /** Compares trace set B with trace set A. */
+  /** Compares trace set B with trace set A, with the default drift tolerance (from A alone). */
   public static Compare of(List<Path> as, List<Path> bs, Analyzer.Options o) {
+    return of(as, bs, o, Double.NaN);
+  }
+
+  /**
+   * Compares trace set B with trace set A.
+   *
+   * @param driftTolerance largest |Δlogit| between twins that is not a change; NaN = {@link
+   *     #defaultTolerance} of A's noise floor
+   */
+  public static Compare of(
+      List<Path> as, List<Path> bs, Analyzer.Options o, double driftTolerance) {
     Analysis a = Analyzer.analyze(as, o);
     Analysis b = Analyzer.analyze(bs, o);
     // A's ok runs by id (kept whole: the twins' steps are needed).
@@ -68,7 +93,10 @@ public final class Compare {
             });
       }
     }
+    // A's floor alone: B's noise must not raise the bar B is judged by.
     double threshold = 2 * a.experimentFloor();
+    double tolerance =
+        Double.isNaN(driftTolerance) ? defaultTolerance(a.experimentFloor()) : driftTolerance;
     Map<String, Pair> out = new TreeMap<>();
     int onlyB = 0;
     for (Path p : bs) {
@@ -97,7 +125,27 @@ public final class Compare {
       }
     }
     int onlyA = (int) twins.keySet().stream().filter(id -> !out.containsKey(id)).count();
-    return new Compare(a, b, new ArrayList<>(out.values()), onlyA, onlyB);
+    return new Compare(a, b, new ArrayList<>(out.values()), onlyA, onlyB, tolerance);
+  }
+
+  /** The drift tolerance used (from A's noise floor, or the one given). */
+  public double tolerance() {
+    return tolerance;
+  }
+
+  /** Twin pairs whose logits moved further than the tolerance on their shared steps. */
+  public List<Pair> drifted() {
+    return pairs.stream().filter(p -> p.comparison().maxDrift() > tolerance).toList();
+  }
+
+  /** The largest drift between twins (0 when none were compared). */
+  public double maxDrift() {
+    return pairs.stream().mapToDouble(p -> p.comparison().maxDrift()).max().orElse(0);
+  }
+
+  /** True when B changed: any unexplained divergence or any drift beyond tolerance. */
+  public boolean changed() {
+    return count(Analyzer.Verdict.UNEXPLAINED) > 0 || !drifted().isEmpty();
   }
 
   public List<Pair> pairs() {
@@ -177,10 +225,7 @@ public final class Compare {
     across.put("identical", count(Analyzer.Verdict.IDENTICAL));
     across.put("explained", count(Analyzer.Verdict.EXPLAINED));
     across.put("unexplained", count(Analyzer.Verdict.UNEXPLAINED));
-    AnalysisJson.num(
-        across,
-        "max_drift",
-        pairs.stream().mapToDouble(p -> p.comparison().maxDrift()).max().orElse(0));
+    AnalysisJson.num(across, "max_drift", maxDrift());
     ArrayNode arr = across.putArray("divergences");
     for (Pair p : pairs) {
       if (p.comparison().identical()) {
@@ -196,6 +241,20 @@ public final class Compare {
       AnalysisJson.num(n, "threshold", p.threshold());
       AnalysisJson.num(n, "max_drift", p.comparison().maxDrift());
     }
+    // Additions (tokendrift.compare/1 stays: earlier fields keep their names and order).
+    AnalysisJson.num(across, "drift_tolerance", tolerance);
+    List<Pair> drifted = drifted();
+    across.put("beyond_tolerance", drifted.size());
+    ArrayNode dr = across.putArray("drifted");
+    for (Pair p : drifted) {
+      ObjectNode n = dr.addObject();
+      n.put("run", p.id());
+      n.put("prompt_id", p.promptId());
+      n.put("point", p.point());
+      n.put("verdict", p.verdict().label());
+      AnalysisJson.num(n, "max_drift", p.comparison().maxDrift());
+    }
+    root.put("changed", changed());
     try {
       return m.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {

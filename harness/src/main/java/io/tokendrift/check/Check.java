@@ -2,8 +2,8 @@ package io.tokendrift.check;
 
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.analysis.Compare;
 import io.tokendrift.analysis.Comparison;
-import io.tokendrift.analysis.Stats;
 import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
@@ -27,8 +27,8 @@ public final class Check {
   /**
    * Check settings.
    *
-   * @param driftTolerance largest |Δlogit| on shared steps that passes; NaN = 10 × the noise floor,
-   *     at least 1e-4
+   * @param driftTolerance largest |Δlogit| on shared steps that passes; NaN = 10 × the baseline's
+   *     noise floor, at least 1e-4
    * @param explainedBudget share of runs that may diverge at explained near-ties and still pass
    */
   public record Options(double driftTolerance, double explainedBudget) {
@@ -44,7 +44,8 @@ public final class Check {
    *
    * @param runs one verdict per run of the new trace
    * @param manifestChanges key → [baseline value, new value] for every manifest entry that differs
-   * @param floor the noise floor used (largest of the baseline's and the new trace's)
+   * @param floor the noise floor used: the baseline's (the new trace's own noise never widens the
+   *     bar it is judged by)
    * @param tolerance the drift tolerance used
    * @param budget how many explained divergences may pass
    * @param pass the verdict
@@ -95,13 +96,12 @@ public final class Check {
   public static Result run(Baseline base, Path current, Options o, IntFunction<String> text) {
     Analysis baseAnalysis =
         Analyzer.analyze(List.of(base.trace()), Analyzer.Options.defaults(List.of()));
-    Analysis now = Analyzer.analyze(List.of(current), Analyzer.Options.defaults(List.of()));
-    double floor = Math.max(baseAnalysis.experimentFloor(), now.experimentFloor());
+    // The baseline alone sets the bar: a regression that adds noise must not raise it.
+    double floor = baseAnalysis.experimentFloor();
     double tolerance =
-        Double.isNaN(o.driftTolerance()) ? Math.max(10 * floor, 1e-4) : o.driftTolerance();
+        Double.isNaN(o.driftTolerance()) ? Compare.defaultTolerance(floor) : o.driftTolerance();
     Judge judge =
-        new Judge(
-            base, baseReferences(base), baseAnalysis, now, tolerance, text, new ArrayList<>());
+        new Judge(base, baseReferences(base), 2 * floor, tolerance, text, new ArrayList<>());
     List<RunVerdict> verdicts = new ArrayList<>();
     TraceHeader header;
     try (TraceReader r = TraceReader.open(current)) {
@@ -172,8 +172,7 @@ public final class Check {
   private record Judge(
       Baseline base,
       Map<String, RunRecord> baseRefs,
-      Analysis baseAnalysis,
-      Analysis now,
+      double threshold,
       double tolerance,
       IntFunction<String> text,
       List<Integer> explainedAt) {
@@ -211,12 +210,6 @@ public final class Check {
 
     private RunVerdict compared(RunRecord rec, RunRecord twin, String point, int index) {
       Comparison c = Comparison.of(twin, rec);
-      Stats.Estimate pf = now.pointFloors().get(PointKey.parse(point));
-      double pointFloor =
-          Math.max(
-              baseAnalysis.experimentFloor(),
-              pf == null || Double.isNaN(pf.high()) ? 0 : pf.high());
-      double threshold = 2 * pointFloor;
       String verdict;
       if (c.identical()) {
         verdict = c.maxDrift() <= tolerance ? "identical" : "drift";

@@ -6,8 +6,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code tokendrift} command line. Exit codes: 0 success or check passed, 1 check failed, 2 bad
- * input, 3 environment (a missing GPU, engine or model).
+ * The {@code tokendrift} command line. Exit codes: 0 success or check passed, 1 a real change
+ * (check failed; compare found an unexplained divergence or drift beyond tolerance), 2 bad input, 3
+ * environment (a missing GPU, engine or model).
  */
 @Command(
     name = "tokendrift",
@@ -32,7 +33,7 @@ public final class Main {
   /** Success. */
   public static final int OK = 0;
 
-  /** A check found a real change. */
+  /** A real change: check failed, or compare found unexplained divergence or drift. */
   public static final int CHANGED = 1;
 
   /** The input (flags, spec, trace, baseline) was invalid. */

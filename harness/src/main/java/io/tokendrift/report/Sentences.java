@@ -101,11 +101,12 @@ public final class Sentences {
   /** Within each experiment and across them, in one paragraph. */
   public static String compare(Compare c) {
     long[] w = c.within();
+    int drifted = c.drifted().size();
     return String.format(
         Locale.ROOT,
         "Within each: A diverged from its reference in %d of %d runs, B in %d of %d (Fisher p = %s)."
             + " Across: %d of %d runs of B differ from their twin in A; %d explained by A's noise"
-            + " floor (%s), %d unexplained.",
+            + " floor (%s), %d unexplained; %d drift beyond tolerance (%s, largest drift %s). %s",
         w[0],
         w[1],
         w[2],
@@ -115,7 +116,11 @@ public final class Sentences {
         c.pairs().size(),
         c.count(Verdict.EXPLAINED),
         fmt(c.a().experimentFloor()),
-        c.count(Verdict.UNEXPLAINED));
+        c.count(Verdict.UNEXPLAINED),
+        drifted,
+        fmt(c.tolerance()),
+        fmt(c.maxDrift()),
+        c.changed() ? "B changed." : "No change.");
   }
 
   /** A number as the sentences write it: integers whole, others to three significant digits. */

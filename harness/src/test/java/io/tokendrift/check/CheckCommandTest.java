@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokendrift.cli.Main;
 import io.tokendrift.model.BundledModel;
+import io.tokendrift.model.PerturbedModels;
 import io.tokendrift.model.Safetensors;
 import io.tokendrift.model.Tensor;
 import java.io.PrintWriter;
@@ -134,6 +135,37 @@ class CheckCommandTest {
         .containsPattern("expected \"[^\"]*\" \\(id \\d+\\), got \"[^\"]*\" \\(id \\d+\\)");
     Document x = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(junit.toFile());
     assertThat(x.getElementsByTagName("failure").getLength()).isPositive();
+  }
+
+  @Test
+  void noiseOnAnMlpMatrixThatKeepsEveryTokenFailsAsDrift() throws Exception {
+    Path noisy = PerturbedModels.mlpNoise(dir.resolve("noisy"), 0.05);
+    Result r =
+        run(
+            "check",
+            spec("noisy", noisy.toString(), "[1]").toString(),
+            "--baseline",
+            baseline.toString());
+    assertThat(r.code()).as(r.out() + r.err()).isEqualTo(Main.CHANGED);
+    // Tokens unchanged, logits moved: judged by the baseline's floor (its tolerance, 1e-4).
+    assertThat(r.out())
+        .contains(
+            "CHANGED — 3 runs: 0 identical, 0 explained divergence(s) (budget 0), 0 unexplained,"
+                + " 3 drift beyond 0.000100");
+    assertThat(r.out()).containsPattern("DRIFT: prompt \"[^\"]+\" at device=cpu");
+  }
+
+  @Test
+  void aOneInTenMillionPerturbationPasses() throws Exception {
+    Path tiny = PerturbedModels.mlpNoise(dir.resolve("tiny"), 1e-7);
+    Result r =
+        run(
+            "check",
+            spec("tiny", tiny.toString(), "[1]").toString(),
+            "--baseline",
+            baseline.toString());
+    assertThat(r.code()).as(r.out() + r.err()).isZero();
+    assertThat(r.out()).contains("PASS — 3 runs: 3 identical").contains("0 drift beyond");
   }
 
   @Test
