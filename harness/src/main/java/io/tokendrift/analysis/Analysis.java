@@ -21,7 +21,7 @@ import java.util.function.IntFunction;
  * {@link AnalysisJson} writes it as {@code analysis.json}.
  */
 public final class Analysis {
-  public static final String SCHEMA = "tokendrift.analysis/1";
+  public static final String SCHEMA = "tokendrift.analysis/2";
 
   /** How many divergent runs get their tokens in context (worst first). */
   static final int CONTEXTS = 25;
@@ -51,7 +51,7 @@ public final class Analysis {
     this.temperature = temperature;
     this.axes = Axes.of(reference, runs);
     this.floors = Floors.of(runs, axes, options);
-    floors.settle(runs);
+    floors.settle(runs, FlipRule.Decoding.of(header));
   }
 
   static Analysis build(

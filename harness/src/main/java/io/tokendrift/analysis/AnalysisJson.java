@@ -51,7 +51,8 @@ public final class AnalysisJson {
     nearTies(root.putObject("near_ties"), a.nearTies());
     agreement(root.putObject("agreement"), a.agreement());
     ArrayNode divergences = root.putArray("divergences");
-    a.divergences().forEach(d -> divergence(divergences.addObject(), d));
+    FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
+    a.divergences().forEach(d -> divergence(divergences.addObject(), d, decoding));
     try {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
@@ -148,12 +149,17 @@ public final class AnalysisJson {
 
   private static void tests(ObjectNode t, MarginTests x) {
     MarginTests.MannWhitney m = x.mannWhitney();
-    ObjectNode mw = t.putObject("margins_at_divergence_vs_all_steps");
-    mw.put("test", "mann-whitney-u, one-sided: divergence margins smaller");
+    ObjectNode mw = t.putObject("margins_at_divergence_vs_other_steps");
+    mw.put(
+        "test",
+        "mann-whitney-u, one-sided: divergence margins smaller; one observation per distinct"
+            + " reference step; exact up to "
+            + RankTests.MW_EXACT_MAX
+            + " values");
     mw.put("n_divergence", m.nDivergence());
-    mw.put("n_all", m.nAll());
+    mw.put("n_other", m.nOther());
     num(mw, "median_divergence", m.medianDivergence());
-    num(mw, "median_all", m.medianAll());
+    num(mw, "median_other", m.medianOther());
     num(mw, "p", m.p());
     MarginTests.Histogram h = x.histogram();
     ObjectNode mh = t.putObject("margin_histogram");
@@ -209,7 +215,7 @@ public final class AnalysisJson {
     }
   }
 
-  private static void divergence(ObjectNode n, Divergence d) {
+  private static void divergence(ObjectNode n, Divergence d, FlipRule.Decoding decoding) {
     RunResult r = d.run();
     Comparison c = r.comparison();
     n.put("run", r.id());
@@ -226,6 +232,7 @@ public final class AnalysisJson {
     num(n, "drift_top1", c.driftTop1());
     num(n, "drift_top2", c.driftTop2());
     num(n, "draw_margin", c.drawMargin());
+    num(n, "needed_drift", FlipRule.neededDrift(c, decoding));
     num(n, "max_drift", c.maxDrift());
     n.put("length_diff", c.lengthDiff());
     n.put("prefix_only", c.prefixOnly());

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Reads traces and compares every run with its reference: the run of the same prompt and seed at
@@ -57,7 +56,7 @@ public final class Analyzer {
    *
    * @param comparison against its reference (null for the reference itself, failed or skipped runs)
    * @param threshold margin below which a divergence counts as explained (2 × the floor's upper
-   *     bound; for sampled steps the probability drift)
+   *     bound; sampled steps follow the same rule in logit units, see {@link FlipRule})
    */
   public record RunResult(
       String id,
@@ -171,8 +170,7 @@ public final class Analyzer {
           if (!seen.add(rec.id())) {
             continue; // a duplicate across shards counts once
           }
-          results.add(
-              first(rec, refs.get(refKey(rec.promptId(), rec.seed())), reference, temperature));
+          results.add(first(rec, refs.get(refKey(rec.promptId(), rec.seed())), reference));
         }
       }
     }
@@ -194,12 +192,14 @@ public final class Analyzer {
   }
 
   /** Compares; the verdict for divergent runs is settled once the floors are known. */
-  private static RunResult first(RunRecord rec, RunRecord ref, PointKey reference, double t) {
+  private static RunResult first(RunRecord rec, RunRecord ref, PointKey reference) {
     PointKey point = PointKey.of(rec.point());
     boolean sampled = false;
     if (rec.status() == RunRecord.Status.OK) {
+      // A sampled step records its draw margin (Gumbel draws record no uniform, so the margin,
+      // not the draw, tells sampled from greedy).
       for (int i = 0; i < rec.steps().size() && !sampled; i++) {
-        sampled = !Double.isNaN(rec.steps().draw(i));
+        sampled = !Float.isNaN(rec.steps().drawMargin(i));
       }
     }
     if (rec.status() != RunRecord.Status.OK) {
@@ -213,46 +213,7 @@ public final class Analyzer {
       return RunResult.of(rec, point, sampled, null, Verdict.REFERENCE, Double.NaN);
     }
     Comparison c = Comparison.of(ref, rec);
-    double threshold = Double.NaN;
-    if (sampled
-        && !c.identical()
-        && c.divIndex() < Math.min(ref.tokens().length, rec.tokens().length)) {
-      threshold = probabilityDrift(ref, rec, c.divIndex(), t);
-    }
     return RunResult.of(
-        rec, point, sampled, c, c.identical() ? Verdict.IDENTICAL : null, threshold);
-  }
-
-  /**
-   * Total variation between the two runs' sampling distributions at step i (softmax of logits / T,
-   * each over its own recorded top-K): how far a draw's CDF boundary can have moved.
-   */
-  static double probabilityDrift(RunRecord ref, RunRecord run, int i, double t) {
-    Map<Integer, double[]> p = new TreeMap<>();
-    add(p, ref.steps(), i, t, 0);
-    add(p, run.steps(), i, t, 1);
-    double tv = 0;
-    for (double[] v : p.values()) {
-      tv += Math.abs(v[0] - v[1]);
-    }
-    return tv / 2;
-  }
-
-  private static void add(
-      Map<Integer, double[]> p, io.tokendrift.trace.Steps s, int i, double t, int slot) {
-    double max = s.topLogit(i, 0);
-    double z = 0;
-    for (int j = 0; j < s.k(); j++) {
-      if (s.topId(i, j) >= 0) {
-        z += Math.exp((s.topLogit(i, j) - max) / t);
-      }
-    }
-    for (int j = 0; j < s.k(); j++) {
-      int id = s.topId(i, j);
-      if (id >= 0) {
-        p.computeIfAbsent(id, x -> new double[2])[slot] =
-            Math.exp((s.topLogit(i, j) - max) / t) / z;
-      }
-    }
+        rec, point, sampled, c, c.identical() ? Verdict.IDENTICAL : null, Double.NaN);
   }
 }

@@ -16,7 +16,8 @@ import java.util.TreeMap;
  *
  * @param referenceValue the reference point's value ("0" for repeat)
  * @param values one entry per value (none for repeat), numbers in numeric order
- * @param test Fisher's exact test for two values, chi-square for more, none for one
+ * @param test Fisher's exact test for two values, chi-square for more (a seeded permutation test
+ *     when expected counts are small, see {@link IndependenceTest}), none for one
  * @param single the single-axis attribution
  */
 record AxisStats(String axis, String referenceValue, List<Value> values, Test test, Single single) {
@@ -106,7 +107,7 @@ record AxisStats(String axis, String referenceValue, List<Value> values, Test te
           "fisher-exact (two-sided)",
           Stats.fisherExact(table[0][0], table[0][1], table[1][0], table[1][1]));
     } else if (table.length > 2) {
-      return new Test("chi-square independence", Stats.chiSquare(table));
+      return IndependenceTest.of(table);
     }
     return new Test("none (one value)", Double.NaN);
   }

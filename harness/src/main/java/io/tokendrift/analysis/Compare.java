@@ -95,6 +95,7 @@ public final class Compare {
     }
     // A's floor alone: B's noise must not raise the bar B is judged by.
     double threshold = 2 * a.experimentFloor();
+    FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
     double tolerance =
         Double.isNaN(driftTolerance) ? defaultTolerance(a.experimentFloor()) : driftTolerance;
     Map<String, Pair> out = new TreeMap<>();
@@ -115,7 +116,7 @@ public final class Compare {
           Analyzer.Verdict v =
               c.identical()
                   ? Analyzer.Verdict.IDENTICAL
-                  : !c.prefixOnly() && c.refMargin() <= threshold
+                  : FlipRule.explained(c, decoding, threshold)
                       ? Analyzer.Verdict.EXPLAINED
                       : Analyzer.Verdict.UNEXPLAINED;
           out.put(

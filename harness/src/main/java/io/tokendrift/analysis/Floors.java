@@ -82,26 +82,18 @@ record Floors(
   /**
    * Settles the divergent runs' verdicts. A greedy divergence is explained when the reference's
    * margin at that step is within twice the point's noise floor (upper bound): two logits each
-   * moving by the floor move their difference by up to twice it. A sampled divergence is explained
-   * when the draw sat closer to a CDF boundary than the distributions moved. Anything else is
-   * unexplained: the logits moved more than the condition moves them.
+   * moving by the floor move their difference by up to twice it. A sampled divergence follows the
+   * same rule in logit units ({@link FlipRule}). Anything else is unexplained: the logits moved
+   * more than the condition moves them.
    */
-  void settle(List<RunResult> runs) {
+  void settle(List<RunResult> runs, FlipRule.Decoding decoding) {
     for (int i = 0; i < runs.size(); i++) {
       RunResult r = runs.get(i);
       if (r.verdict() != null) {
         continue;
       }
-      Comparison c = r.comparison();
-      double threshold;
-      boolean explained;
-      if (r.sampled() && !Double.isNaN(r.threshold())) {
-        threshold = r.threshold();
-        explained = c.drawMargin() <= threshold;
-      } else {
-        threshold = threshold(r.point());
-        explained = !c.prefixOnly() && c.refMargin() <= threshold;
-      }
+      double threshold = threshold(r.point());
+      boolean explained = FlipRule.explained(r.comparison(), decoding, threshold);
       Analyzer.Verdict v = explained ? Analyzer.Verdict.EXPLAINED : Analyzer.Verdict.UNEXPLAINED;
       runs.set(i, r.settled(v, threshold));
     }

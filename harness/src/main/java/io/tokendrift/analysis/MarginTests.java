@@ -3,7 +3,12 @@ package io.tokendrift.analysis;
 import io.tokendrift.analysis.Analyzer.RunResult;
 import io.tokendrift.trace.RunRecord;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Do runs diverge where the reference was close to a tie? The reference's margins at divergence
@@ -20,9 +25,12 @@ record MarginTests(MannWhitney mannWhitney, Histogram histogram, List<FlipBin> f
   /** Half-decade log bins of the margin histogram: 1e-7 .. 1e3. */
   static final int LOG_BINS = 20;
 
-  /** Margins at divergence steps against margins at every reference step (one-sided). */
+  /**
+   * Margins at the distinct reference steps where a greedy run diverged, against the margins at
+   * every other reference step (one-sided: are the former smaller?).
+   */
   record MannWhitney(
-      int nDivergence, int nAll, double medianDivergence, double medianAll, double p) {}
+      int nDivergence, int nOther, double medianDivergence, double medianOther, double p) {}
 
   /**
    * Reference margins in half-decade bins.
@@ -36,30 +44,39 @@ record MarginTests(MannWhitney mannWhitney, Histogram histogram, List<FlipBin> f
 
   static MarginTests of(Analysis a) {
     List<RunResult> cmp = a.compared();
-    double[] atDiv =
-        cmp.stream()
-            .filter(
-                r ->
-                    !r.sampled()
-                        && !r.comparison().identical()
-                        && !Double.isNaN(r.comparison().refMargin()))
-            .mapToDouble(r -> r.comparison().refMargin())
-            .toArray();
-    List<Double> all = new ArrayList<>();
-    for (RunRecord ref : a.sortedRefs()) {
-      for (int i = 0; i < ref.steps().size(); i++) {
-        all.add((double) ref.steps().margin(i));
+    // One observation per distinct reference step where some greedy run diverged: two runs that
+    // leave the same reference at the same step are one near-tie, not two.
+    Map<String, Set<Integer>> divSteps = new TreeMap<>();
+    for (RunResult r : cmp) {
+      Comparison c = r.comparison();
+      if (!r.sampled() && !c.identical() && !c.prefixOnly() && !Double.isNaN(c.refMargin())) {
+        divSteps.computeIfAbsent(a.referenceOf(r).id(), k -> new TreeSet<>()).add(c.divIndex());
       }
     }
-    double[] allM = all.stream().mapToDouble(Double::doubleValue).toArray();
+    List<Double> atDivList = new ArrayList<>();
+    List<Double> other = new ArrayList<>();
+    for (RunRecord ref : a.sortedRefs()) {
+      Set<Integer> div = divSteps.getOrDefault(ref.id(), Set.of());
+      for (int i = 0; i < ref.steps().size(); i++) {
+        (div.contains(i) ? atDivList : other).add((double) ref.steps().margin(i));
+      }
+    }
+    double[] atDiv = atDivList.stream().mapToDouble(Double::doubleValue).toArray();
+    double[] otherM = other.stream().mapToDouble(Double::doubleValue).toArray();
     MannWhitney mw =
         new MannWhitney(
             atDiv.length,
-            allM.length,
+            otherM.length,
             atDiv.length == 0 ? Double.NaN : Stats.quantile(atDiv, 0.5),
-            allM.length == 0 ? Double.NaN : Stats.quantile(allM, 0.5),
-            Stats.mannWhitneyLess(atDiv, allM));
-    return new MarginTests(mw, histogram(allM, atDiv), flipRate(a, cmp));
+            otherM.length == 0 ? Double.NaN : Stats.quantile(otherM, 0.5),
+            Stats.mannWhitneyLess(atDiv, otherM));
+    return new MarginTests(mw, histogram(concat(atDiv, otherM), atDiv), flipRate(a, cmp));
+  }
+
+  private static double[] concat(double[] a, double[] b) {
+    double[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   private static Histogram histogram(double[] allM, double[] atDiv) {

@@ -3,7 +3,6 @@ package io.tokendrift.analysis;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.apache.commons.math3.distribution.HypergeometricDistribution;
-import org.apache.commons.math3.stat.inference.ChiSquareTest;
 import org.apache.commons.math3.stat.interval.ConfidenceInterval;
 import org.apache.commons.math3.stat.interval.WilsonScoreInterval;
 
@@ -138,28 +137,6 @@ public final class Stats {
       }
     }
     return Math.min(1.0, p);
-  }
-
-  /**
-   * Chi-square test of independence on a table of counts (rows: groups, columns: outcomes), or NaN
-   * when a row or column is all zero (the test is undefined).
-   */
-  public static double chiSquare(long[][] table) {
-    for (long[] row : table) {
-      if (Arrays.stream(row).sum() == 0) {
-        return Double.NaN;
-      }
-    }
-    for (int j = 0; j < table[0].length; j++) {
-      long col = 0;
-      for (long[] row : table) {
-        col += row[j];
-      }
-      if (col == 0) {
-        return Double.NaN;
-      }
-    }
-    return new ChiSquareTest().chiSquareTest(table);
   }
 
   /**

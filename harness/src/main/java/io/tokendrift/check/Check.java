@@ -4,6 +4,7 @@ import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.analysis.Compare;
 import io.tokendrift.analysis.Comparison;
+import io.tokendrift.analysis.FlipRule;
 import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
@@ -101,7 +102,14 @@ public final class Check {
     double tolerance =
         Double.isNaN(o.driftTolerance()) ? Compare.defaultTolerance(floor) : o.driftTolerance();
     Judge judge =
-        new Judge(base, baseReferences(base), 2 * floor, tolerance, text, new ArrayList<>());
+        new Judge(
+            base,
+            baseReferences(base),
+            FlipRule.Decoding.of(base.header()),
+            2 * floor,
+            tolerance,
+            text,
+            new ArrayList<>());
     List<RunVerdict> verdicts = new ArrayList<>();
     TraceHeader header;
     try (TraceReader r = TraceReader.open(current)) {
@@ -172,6 +180,7 @@ public final class Check {
   private record Judge(
       Baseline base,
       Map<String, RunRecord> baseRefs,
+      FlipRule.Decoding decoding,
       double threshold,
       double tolerance,
       IntFunction<String> text,
@@ -213,11 +222,14 @@ public final class Check {
       String verdict;
       if (c.identical()) {
         verdict = c.maxDrift() <= tolerance ? "identical" : "drift";
-      } else if (!c.prefixOnly() && c.refMargin() <= threshold && c.maxDrift() <= tolerance) {
+      } else if (FlipRule.explained(c, decoding, threshold) && c.maxDrift() <= tolerance) {
         verdict = "explained";
         explainedAt.add(index);
       } else {
-        verdict = c.maxDrift() > tolerance && c.refMargin() <= threshold ? "drift" : "unexplained";
+        verdict =
+            c.maxDrift() > tolerance && FlipRule.explained(c, decoding, threshold)
+                ? "drift"
+                : "unexplained";
       }
       boolean pass = verdict.equals("identical") || verdict.equals("explained");
       return new RunVerdict(

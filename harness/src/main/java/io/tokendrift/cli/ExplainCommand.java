@@ -124,7 +124,13 @@ final class ExplainCommand implements Callable<Integer> {
           out,
           s.topK() == 0
               ? "After top-k: disabled (k = 0)"
-              : "After top-k (k = " + s.topK() + "), renormalised",
+              : s.topK() >= v.length
+                  ? "After top-k (k = "
+                      + s.topK()
+                      + ", clamped to the vocabulary of "
+                      + v.length
+                      + ": nothing removed), renormalised"
+                  : "After top-k (k = " + s.topK() + "), renormalised",
           st.afterTopK(),
           st.afterTopK());
       stage(
@@ -220,6 +226,9 @@ final class ExplainCommand implements Callable<Integer> {
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("temperature", s.temperature());
     settings.put("top_k", s.topK());
+    if (s.topK() >= v.length) {
+      settings.put("top_k_effective", v.length);
+    }
     settings.put("top_p", s.topP());
     settings.put("method", s.method().name().toLowerCase(Locale.ROOT));
     root.put("settings", settings);

@@ -248,13 +248,13 @@ class AnalyzerTest {
             Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of())));
     assertThat(second).isEqualTo(first);
     String expected = "";
-    try (var in = AnalyzerTest.class.getResourceAsStream("/golden/analysis-v1.json")) {
+    try (var in = AnalyzerTest.class.getResourceAsStream("/golden/analysis-v2.json")) {
       if (in != null) {
         expected = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       }
     }
     if (!first.equals(expected)) {
-      Path out = Path.of("target", "golden-actual", "analysis-v1.json");
+      Path out = Path.of("target", "golden-actual", "analysis-v2.json");
       Files.createDirectories(out.getParent());
       Files.writeString(out, first);
     }

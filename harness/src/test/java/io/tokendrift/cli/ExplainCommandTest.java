@@ -123,4 +123,14 @@ class ExplainCommandTest {
     assertThat(ok.code()).isZero();
     assertThat(ok.out()).contains("0.7311");
   }
+
+  @Test
+  void aTopKAboveTheVocabularySaysItWasClamped() {
+    Result r = run("explain", "--logits", "3,2,1", "--top-k", "10");
+    assertThat(r.code()).isZero();
+    assertThat(r.out())
+        .contains("After top-k (k = 10, clamped to the vocabulary of 3: nothing removed)");
+    Result j = run("explain", "--logits", "3,2,1", "--top-k", "10", "--json");
+    assertThat(j.out()).contains("\"top_k_effective\"");
+  }
 }
