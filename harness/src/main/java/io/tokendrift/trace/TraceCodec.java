@@ -68,7 +68,8 @@ final class TraceCodec {
       st.put("entropy", Steps.floats(s.entropyColumn(), c));
       boolean sampled = false;
       for (int i = 0; i < c; i++) {
-        sampled |= !Double.isNaN(s.drawColumn()[i]);
+        // Gumbel draws have no uniform (NaN) but a score gap: either marks a sampled step.
+        sampled |= !Double.isNaN(s.drawColumn()[i]) || !Float.isNaN(s.marginColumn()[i]);
       }
       if (sampled) {
         st.put("draw", Steps.doubles(s.drawColumn(), c));
