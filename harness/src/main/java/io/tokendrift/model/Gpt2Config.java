@@ -19,6 +19,8 @@ import java.nio.file.Path;
  * @param layerNormEpsilon {@code layer_norm_epsilon}
  * @param tanhGelu true for GPT-2's tanh GELU ({@code gelu_new}), false for the erf form
  * @param eosTokenId {@code eos_token_id}, or -1
+ * @param tiedHead true when the LM head is {@code wte} ({@code tie_word_embeddings}, Hugging Face's
+ *     default); false when the checkpoint holds its own {@code lm_head.weight}
  */
 public record Gpt2Config(
     int vocabSize,
@@ -29,7 +31,47 @@ public record Gpt2Config(
     int inner,
     double layerNormEpsilon,
     boolean tanhGelu,
-    int eosTokenId) {
+    int eosTokenId,
+    boolean tiedHead) {
+
+  /** A config with the LM head tied to {@code wte}, as GPT-2's own checkpoints have it. */
+  public Gpt2Config(
+      int vocabSize,
+      int contextLength,
+      int width,
+      int layers,
+      int heads,
+      int inner,
+      double layerNormEpsilon,
+      boolean tanhGelu,
+      int eosTokenId) {
+    this(
+        vocabSize,
+        contextLength,
+        width,
+        layers,
+        heads,
+        inner,
+        layerNormEpsilon,
+        tanhGelu,
+        eosTokenId,
+        true);
+  }
+
+  /** The same config with the LM head tied or untied. */
+  public Gpt2Config withTiedHead(boolean tied) {
+    return new Gpt2Config(
+        vocabSize,
+        contextLength,
+        width,
+        layers,
+        heads,
+        inner,
+        layerNormEpsilon,
+        tanhGelu,
+        eosTokenId,
+        tied);
+  }
 
   public Gpt2Config {
     check(vocabSize >= 1, "vocab_size", vocabSize, ">= 1");
@@ -130,7 +172,8 @@ public record Gpt2Config(
           inner,
           root.path("layer_norm_epsilon").asDouble(1e-5),
           tanh,
-          root.path("eos_token_id").asInt(-1));
+          root.path("eos_token_id").asInt(-1),
+          root.path("tie_word_embeddings").asBoolean(true));
     } catch (ModelFormatException e) {
       throw new ModelFormatException(file + ": " + e.getMessage().replace("config.json: ", ""));
     }
@@ -161,7 +204,7 @@ public record Gpt2Config(
     n.put("activation_function", tanhGelu ? "gelu_new" : "gelu");
     n.put("bos_token_id", eosTokenId);
     n.put("eos_token_id", eosTokenId);
-    n.put("tie_word_embeddings", true);
+    n.put("tie_word_embeddings", tiedHead);
     n.put("torch_dtype", "float32");
     try {
       return m.writerWithDefaultPrettyPrinter().writeValueAsString(n) + "\n";

@@ -7,8 +7,10 @@ import java.util.Map;
 
 /**
  * A GPT-2 checkpoint's tensors, found by their Hugging Face names (with or without the {@code
- * transformer.} prefix) and checked against the config's shapes. The LM head is tied to {@code
- * wte}. Linear weights are in GPT-2's Conv1D layout, [in, out].
+ * transformer.} prefix) and checked against the config's shapes. The LM head is {@code wte} unless
+ * the config unties it ({@code tie_word_embeddings: false}); then it is the checkpoint's top-level
+ * {@code lm_head.weight} [V, C], as Hugging Face's GPT2LMHeadModel saves it. Linear weights are in
+ * GPT-2's Conv1D layout, [in, out].
  */
 public final class Gpt2Weights {
   private final Gpt2Config config;
@@ -49,6 +51,22 @@ public final class Gpt2Weights {
     return t;
   }
 
+  /** The untied LM head's tensor name: top level, never under {@code transformer.}. */
+  public static final String LM_HEAD = "lm_head.weight";
+
+  /** The LM head [V, C]: {@code wte} when tied, else {@code lm_head.weight}. */
+  public Tensor lmHead() {
+    if (config.tiedHead()) {
+      return get("wte.weight");
+    }
+    Tensor t = tensors.get(LM_HEAD);
+    if (t == null) {
+      throw new ModelFormatException(
+          file + ": tensor '" + LM_HEAD + "' is missing (config.json unties the head)");
+    }
+    return t;
+  }
+
   /** Names (without prefix) and shapes a GPT-2 of this config must have. */
   public static List<Map.Entry<String, long[]>> expectedShapes(Gpt2Config c) {
     long d = c.width();
@@ -75,9 +93,9 @@ public final class Gpt2Weights {
     return out;
   }
 
-  /** Parameters of a GPT-2 of this config (the tied LM head counted once). */
+  /** Parameters of a GPT-2 of this config (a tied LM head counted once, an untied one added). */
   public static long parameterCount(Gpt2Config c) {
-    long n = 0;
+    long n = c.tiedHead() ? 0 : (long) c.vocabSize() * c.width();
     for (Map.Entry<String, long[]> e : expectedShapes(c)) {
       n += Tensor.elementCount(e.getValue());
     }
@@ -85,6 +103,19 @@ public final class Gpt2Weights {
   }
 
   private void checkAll() {
+    if (!config.tiedHead()) {
+      long[] want = {config.vocabSize(), config.width()};
+      if (!Arrays.equals(lmHead().shape(), want)) {
+        throw new ModelFormatException(
+            file
+                + ": tensor '"
+                + LM_HEAD
+                + "' has shape "
+                + lmHead().shapeText()
+                + ", config.json implies "
+                + Arrays.toString(want));
+      }
+    }
     for (Map.Entry<String, long[]> e : expectedShapes(config)) {
       Tensor t = get(e.getKey());
       if (!Arrays.equals(t.shape(), e.getValue())) {

@@ -1,6 +1,7 @@
 package io.tokendrift.engine.djl;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.jni.JniUtils;
@@ -18,7 +19,7 @@ import java.util.TreeMap;
 
 /**
  * A GPT-2-family decoder on DJL's PyTorch engine: pre-norm blocks, tanh GELU, causal attention with
- * a KV cache, left-padded batches, tied LM head, and every knob of {@link EngineOptions}.
+ * a KV cache, left-padded batches, tied or untied LM head, and every knob of {@link EngineOptions}.
  */
 public final class DjlGpt2Engine implements Engine {
   final Gpt2Config config;
@@ -43,9 +44,10 @@ public final class DjlGpt2Engine implements Engine {
     applyThreads();
     try {
       graph = Gpt2Graph.forInference(weights, manager, dtype, options.summation());
-      // The LM head is tied to wte; transposed once into [C, V] so it is a linear layer like the
-      // others.
-      lmHead = new Linear(graph.wte.transpose().duplicate(), null, options.summation());
+      // The LM head (wte when tied, else lm_head.weight) transposed once into [C, V], so it is a
+      // linear layer like the others.
+      NDArray head = config.tiedHead() ? graph.wte : graph.untiedHead(weights);
+      lmHead = new Linear(head.transpose().duplicate(), null, options.summation());
     } catch (RuntimeException e) {
       manager.close();
       throw e;

@@ -92,6 +92,10 @@ public final class Gpt2Graph implements AutoCloseable {
    * training through the same forward code inference uses.
    */
   public static Gpt2Graph trainable(Gpt2Weights weights, NDManager parent) {
+    if (!weights.config().tiedHead()) {
+      throw new IllegalArgumentException(
+          "training runs the tied LM head only; untie after training");
+    }
     NDManager m = parent.newSubManager();
     try {
       return new Gpt2Graph(weights, m, DataType.FLOAT32, SummationOrder.NATIVE, true);
@@ -99,6 +103,16 @@ public final class Gpt2Graph implements AutoCloseable {
       m.close();
       throw e;
     }
+  }
+
+  /** The untied LM head [V, C] in this graph's precision (inference only). */
+  NDArray untiedHead(Gpt2Weights w) {
+    return array(w.lmHead());
+  }
+
+  private NDArray array(Tensor t) {
+    NDArray a = manager.create(t.data(), new Shape(t.shape()));
+    return dtype != DataType.FLOAT32 ? a.toType(dtype, false) : a;
   }
 
   private NDArray load(Gpt2Weights w, String name, boolean gradients) {

@@ -57,6 +57,43 @@ class DjlGpt2EngineTest extends EngineConformanceTest {
   }
 
   @Test
+  void anUntiedHeadIsReadFromLmHeadWeight() {
+    // The same body with a head of its own (another seed's wte) under lm_head.weight.
+    java.util.Map<String, io.tokendrift.model.Tensor> t =
+        TestCheckpoints.randomTensors(TestCheckpoints.TINY, 11, "transformer.");
+    io.tokendrift.model.Tensor other =
+        TestCheckpoints.randomTensors(TestCheckpoints.TINY, 12, "").get("wte.weight");
+    t.put(
+        Gpt2Weights.LM_HEAD,
+        new io.tokendrift.model.Tensor(Gpt2Weights.LM_HEAD, other.shape(), other.data()));
+    Gpt2Weights untied =
+        Gpt2Weights.of(t, TestCheckpoints.TINY.withTiedHead(false), java.nio.file.Path.of("x"));
+    int[] p = prompt(5, 3);
+    float[] got;
+    try (Engine e = new DjlGpt2Engine(untied, EngineOptions.DEFAULTS);
+        Batch b = e.start(List.of(p))) {
+      got = b.logits(0);
+    }
+    double[] want = new ReferenceGpt2(untied).lastLogits(p);
+    double[] tied = new ReferenceGpt2(WEIGHTS).lastLogits(p);
+    double worst = 0;
+    double apart = 0;
+    for (int i = 0; i < got.length; i++) {
+      worst = Math.max(worst, Math.abs(got[i] - want[i]));
+      apart = Math.max(apart, Math.abs(want[i] - tied[i]));
+    }
+    assertThat(worst).isLessThan(1e-4);
+    assertThat(apart).as("the untied head gives other logits than wte").isGreaterThan(0.1);
+    // Untied but without the tensor: a clear refusal.
+    t.remove(Gpt2Weights.LM_HEAD);
+    assertThatThrownBy(
+            () ->
+                Gpt2Weights.of(
+                    t, TestCheckpoints.TINY.withTiedHead(false), java.nio.file.Path.of("x")))
+        .hasMessage("x: tensor 'lm_head.weight' is missing (config.json unties the head)");
+  }
+
+  @Test
   void splitKWithOneChunkIsNativeBitForBit() {
     List<int[]> p = List.of(prompt(7, 1), prompt(3, 2));
     float[] nat = lastLogits(EngineOptions.DEFAULTS, p, 0);

@@ -41,11 +41,12 @@ final class ReferenceGpt2 {
       add(x, linear(m, h + "mlp.c_proj", c.inner(), d));
     }
     double[] last = layerNorm(new double[][] {x[t - 1]}, "ln_f")[0];
+    float[] head = w.lmHead().data(); // wte when tied
     double[] logits = new double[c.vocabSize()];
     for (int v = 0; v < logits.length; v++) {
       double s = 0;
       for (int j = 0; j < d; j++) {
-        s += last[j] * at("wte.weight", v * d + j);
+        s += last[j] * head[v * d + j];
       }
       logits[v] = s;
     }
