@@ -237,6 +237,39 @@ public final class Analysis {
     return MarginTests.of(this);
   }
 
+  /**
+   * Recall of the model's planted micro-ties.
+   *
+   * @param reached micro-ties some reference run reached
+   * @param flagged of those, how many the analysis marked at-risk (margin within twice a floor)
+   * @param flipped of those, how many some run diverged at
+   */
+  public record MicroTieRecall(long reached, long flagged, long flipped) {}
+
+  /** How many planted micro-ties the references reached, flagged at-risk and saw flipped. */
+  public MicroTieRecall microTieRecall() {
+    NearTies n = nearTies();
+    long flipped =
+        n.planted().stream()
+            .filter(p -> p.kind().equals("micro") && p.flipsAtThisStep() > 0)
+            .count();
+    return new MicroTieRecall(n.microReached(), n.microFlagged(), flipped);
+  }
+
+  /** The planted tie a divergence sits at (same prompt, step and path), or null. */
+  public String plantedAt(RunResult r) {
+    RunRecord ref = referenceOf(r);
+    for (Analyzer.PlantedTie t : options.nearTies()) {
+      if (ref != null
+          && r.comparison() != null
+          && t.step() == r.comparison().divIndex()
+          && t.reachedBy(ref)) {
+        return t.id();
+      }
+    }
+    return null;
+  }
+
   NearTies nearTies() {
     return NearTies.of(this);
   }

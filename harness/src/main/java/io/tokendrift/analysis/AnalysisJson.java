@@ -52,7 +52,8 @@ public final class AnalysisJson {
     agreement(root.putObject("agreement"), a.agreement());
     ArrayNode divergences = root.putArray("divergences");
     FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
-    a.divergences().forEach(d -> divergence(divergences.addObject(), d, decoding));
+    a.divergences()
+        .forEach(d -> divergence(divergences.addObject(), d, decoding, a.plantedAt(d.run())));
     try {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
@@ -190,11 +191,16 @@ public final class AnalysisJson {
       p.put("id", t.id());
       p.put("prefix", t.prefix());
       p.put("kind", t.kind());
+      p.put("step", t.step());
       num(p, "margin", t.margin());
       num(p, "top2_over_top1", t.top2OverTop1());
       p.put("near_tie", t.nearTie());
+      p.put("at_risk", t.atRisk());
       p.put("flips_at_this_step", t.flipsAtThisStep());
     }
+    ObjectNode micro = n.putObject("micro_ties");
+    micro.put("reached", x.microReached());
+    micro.put("flagged_at_risk", x.microFlagged());
   }
 
   private static void agreement(ObjectNode n, Agreement x) {
@@ -215,7 +221,8 @@ public final class AnalysisJson {
     }
   }
 
-  private static void divergence(ObjectNode n, Divergence d, FlipRule.Decoding decoding) {
+  private static void divergence(
+      ObjectNode n, Divergence d, FlipRule.Decoding decoding, String planted) {
     RunResult r = d.run();
     Comparison c = r.comparison();
     n.put("run", r.id());
@@ -242,6 +249,7 @@ public final class AnalysisJson {
     n.put("ref_text", d.ref().text());
     n.put("run_text", r.text());
     n.put("rank", d.rank());
+    n.put("planted", planted);
     if (d.context() != null) {
       context(n.putObject("context"), d.context());
     }

@@ -33,8 +33,34 @@ public final class Analyzer {
     }
   }
 
-  /** A planted near-tie: the prompt that ends at it and its kind (50/50, 70/30, 90/10). */
-  public record PlantedTie(String id, String prefix, String kind) {}
+  /**
+   * A planted near-tie of the model: reached from {@code prefix} (a prompt) after generating {@code
+   * path}, at generated step {@code step} (0 for the corpus's near-ties, which sit right after
+   * their prompt).
+   *
+   * @param kind "50/50", "70/30", "90/10", or "micro" for a planted micro-tie
+   */
+  public record PlantedTie(String id, String prefix, String kind, int step, int[] path) {
+    /** A near-tie right after its prompt. */
+    public PlantedTie(String id, String prefix, String kind) {
+      this(id, prefix, kind, 0, new int[0]);
+    }
+
+    /** True for a micro-tie (margin between 1e-7 and 1e-4 nats). */
+    public boolean micro() {
+      return kind.equals("micro");
+    }
+
+    /** Whether {@code ref} reaches this point: the right prompt, and its path before the step. */
+    boolean reachedBy(RunRecord ref) {
+      if (!ref.prompt().equals(prefix) || ref.steps() == null || ref.steps().size() <= step) {
+        return false;
+      }
+      int[] t = ref.tokens();
+      return t.length >= path.length
+          && java.util.Arrays.equals(java.util.Arrays.copyOf(t, path.length), path);
+    }
+  }
 
   /** Why a run is where it is. */
   public enum Verdict {

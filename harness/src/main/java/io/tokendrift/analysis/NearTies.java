@@ -1,7 +1,6 @@
 package io.tokendrift.analysis;
 
 import io.tokendrift.trace.RunRecord;
-import io.tokendrift.trace.Steps;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,15 +10,31 @@ import java.util.List;
  */
 record NearTies(double threshold, long referenceSteps, long nearTieSteps, List<Planted> planted) {
 
-  /** A planted near-tie found at the first step of the reference run of its prefix. */
+  /**
+   * A planted near-tie found on the reference run of its prompt.
+   *
+   * @param atRisk the reference margin there is within the explained threshold (twice the noise
+   *     floor) of some point that ran the prompt: the analysis expected flips there
+   */
   record Planted(
       String id,
       String prefix,
       String kind,
+      int step,
       double margin,
       double top2OverTop1,
       boolean nearTie,
+      boolean atRisk,
       long flipsAtThisStep) {}
+
+  /** Planted micro-ties reached by a reference run, and how many of those the analysis flagged. */
+  long microReached() {
+    return planted.stream().filter(p -> p.kind().equals("micro")).count();
+  }
+
+  long microFlagged() {
+    return planted.stream().filter(p -> p.kind().equals("micro") && p.atRisk()).count();
+  }
 
   static NearTies of(Analysis a) {
     double threshold = a.options.nearTie();
@@ -34,24 +49,28 @@ record NearTies(double threshold, long referenceSteps, long nearTieSteps, List<P
     }
     List<Planted> planted = new ArrayList<>();
     for (Analyzer.PlantedTie t : a.options.nearTies()) {
-      RunRecord ref =
-          refs.stream().filter(r -> r.prompt().equals(t.prefix())).findFirst().orElse(null);
-      if (ref == null || ref.steps().size() == 0) {
+      RunRecord ref = refs.stream().filter(t::reachedBy).findFirst().orElse(null);
+      if (ref == null) {
         continue;
       }
-      Steps s = ref.steps();
-      long flips =
-          a.compared().stream()
-              .filter(r -> r.prompt().equals(t.prefix()) && r.comparison().divIndex() == 0)
-              .count();
+      double m = ref.steps().margin(t.step());
+      List<Analyzer.RunResult> runs =
+          a.compared().stream().filter(r -> r.prompt().equals(t.prefix())).toList();
+      long flips = runs.stream().filter(r -> r.comparison().divIndex() == t.step()).count();
+      double risk = 0;
+      for (Analyzer.RunResult r : runs) {
+        risk = Math.max(risk, a.floors.threshold(r.point()));
+      }
       planted.add(
           new Planted(
               t.id(),
               t.prefix(),
               t.kind(),
-              s.margin(0),
-              Math.exp(-s.margin(0)),
-              s.margin(0) <= threshold,
+              t.step(),
+              m,
+              Math.exp(-m),
+              m <= threshold,
+              m <= risk,
               flips));
     }
     return new NearTies(threshold, total, near, planted);

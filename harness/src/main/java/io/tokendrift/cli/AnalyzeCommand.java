@@ -128,6 +128,9 @@ final class AnalyzeCommand implements Callable<Integer> {
       for (NearTiesFile.Entry e : NearTiesFile.read(file)) {
         ties.add(new Analyzer.PlantedTie(e.id(), e.prefix(), e.kind()));
       }
+      for (NearTiesFile.MicroTie m : NearTiesFile.readMicro(file)) {
+        ties.add(new Analyzer.PlantedTie(m.id(), m.prompt(), "micro", m.step(), m.path()));
+      }
     }
     return new Analyzer.Options(quantile, nearTie, 1000, ties);
   }

@@ -1,8 +1,12 @@
 package io.tokendrift.cli;
 
+import io.tokendrift.model.BundledModel;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.tiny.MicroTiePlanting;
 import io.tokendrift.tiny.TinyModelBuilder;
 import io.tokendrift.tiny.TinyTrainer;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -57,8 +61,20 @@ final class TrainTinyCommand implements Callable<Integer> {
       description = "PyTorch threads (default: ${DEFAULT-VALUE}; part of the recipe).")
   int threads = TinyTrainer.Settings.BUNDLED.threads();
 
+  @Option(
+      names = "--from",
+      paramLabel = "DIR",
+      description = {
+        "Skip training: copy the freshly trained (tied) model in DIR to --out and run only the last",
+        "stage, planting the micro-ties (what train-tiny does after training)."
+      })
+  Path from;
+
   @Override
   public Integer call() throws Exception {
+    if (from != null) {
+      return plantOnly();
+    }
     TinyTrainer.Settings b = TinyTrainer.Settings.BUNDLED;
     if (steps < 1 || documents < 1 || threads < 1) {
       throw new UserInputException("--steps, --documents and --threads must be >= 1");
@@ -119,6 +135,41 @@ final class TrainTinyCommand implements Callable<Integer> {
         r.initialHeldOutLoss(),
         r.tokensSeen(),
         (System.nanoTime() - t0) / 1e9);
+    return Main.OK;
+  }
+
+  private int plantOnly() throws Exception {
+    if (Files.exists(out)) {
+      try (var entries = Files.list(out)) {
+        if (entries.findAny().isPresent()) {
+          throw new UserInputException(
+              out + ": exists and is not empty; give a new folder (a model is never overwritten)");
+        }
+      }
+    }
+    Files.createDirectories(out);
+    for (String f :
+        new String[] {
+          ModelDir.CONFIG,
+          ModelDir.WEIGHTS,
+          ModelDir.TOKENIZER,
+          BundledModel.NEAR_TIES,
+          BundledModel.CARD
+        }) {
+      if (!Files.exists(from.resolve(f))) {
+        throw new UserInputException("--from " + from + ": " + f + " is missing");
+      }
+      Files.copy(from.resolve(f), out.resolve(f));
+    }
+    PrintWriter err = spec.commandLine().getErr();
+    MicroTiePlanting.plant(
+        out,
+        seed,
+        line -> {
+          err.println(line);
+          err.flush();
+        });
+    spec.commandLine().getOut().println("wrote " + out);
     return Main.OK;
   }
 }

@@ -43,10 +43,70 @@ public final class NearTiesFile {
    */
   public record Alternative(String text, double intended, int firstToken) {}
 
+  /**
+   * A planted micro-tie: a context on the float64 greedy path of a prompt where the top-1/top-2
+   * margin was set between 1e-7 and 1e-4 nats.
+   *
+   * @param id stable name
+   * @param prompt the prompt whose greedy path reaches it
+   * @param step the generated token's index at the tie (0 = first after the prompt)
+   * @param path the tokens generated before the tie
+   * @param top1 the token that wins in float64
+   * @param top2 the runner-up
+   * @param margin the float64 margin top1 − top2 (nats)
+   */
+  public record MicroTie(
+      String id, String prompt, int step, int[] path, int top1, int top2, double margin) {}
+
   private NearTiesFile() {}
 
-  /** Reads and checks the file; errors name the file and the field. */
-  public static List<Entry> read(Path file) {
+  /** The micro-ties of the file (none when it has no {@code micro_ties} array). */
+  public static List<MicroTie> readMicro(Path file) {
+    JsonNode list = root(file).path("micro_ties");
+    List<MicroTie> out = new ArrayList<>();
+    if (list.isMissingNode()) {
+      return out;
+    }
+    if (!list.isArray()) {
+      throw new ModelFormatException(file + ": field 'micro_ties' must be an array");
+    }
+    for (int i = 0; i < list.size(); i++) {
+      JsonNode n = list.get(i);
+      String at = "micro_ties[" + i + "]";
+      JsonNode path = n.path("path");
+      if (!path.isArray()) {
+        throw new ModelFormatException(file + ": " + at + ".path must be an array of token ids");
+      }
+      int[] ids = new int[path.size()];
+      for (int j = 0; j < ids.length; j++) {
+        ids[j] = path.get(j).asInt();
+      }
+      int step = (int) number(file, n, at, "step");
+      if (step != ids.length) {
+        throw new ModelFormatException(
+            file
+                + ": "
+                + at
+                + ".step ("
+                + step
+                + ") must equal the path's length ("
+                + ids.length
+                + ")");
+      }
+      out.add(
+          new MicroTie(
+              text(file, n, at, "id"),
+              text(file, n, at, "prompt"),
+              step,
+              ids,
+              (int) number(file, n.path("top1"), at + ".top1", "id"),
+              (int) number(file, n.path("top2"), at + ".top2", "id"),
+              number(file, n, at, "margin_float64")));
+    }
+    return out;
+  }
+
+  private static JsonNode root(Path file) {
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(Files.readString(file));
@@ -67,6 +127,12 @@ public final class NearTiesFile {
       throw new ModelFormatException(
           file + ": field 'schema' must be \"" + SCHEMA + "\", got " + root.get("schema"));
     }
+    return root;
+  }
+
+  /** Reads and checks the file; errors name the file and the field. */
+  public static List<Entry> read(Path file) {
+    JsonNode root = root(file);
     JsonNode list = root.path("near_ties");
     if (!list.isArray()) {
       throw new ModelFormatException(file + ": field 'near_ties' must be an array");

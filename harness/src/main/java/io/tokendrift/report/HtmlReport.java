@@ -139,7 +139,7 @@ public final class HtmlReport {
         continue;
       }
       shown++;
-      divergence(b, d, c, nearTie);
+      divergence(b, a, d, c, nearTie);
     }
     if (shown == 0) {
       b.append("<p>No run diverged from its reference.</p>\n");
@@ -147,7 +147,8 @@ public final class HtmlReport {
   }
 
   /** One divergent run: its reference's tokens shaded by margin, then its own tokens. */
-  private static void divergence(StringBuilder b, JsonNode d, JsonNode c, double nearTie) {
+  private static void divergence(
+      StringBuilder b, JsonNode a, JsonNode d, JsonNode c, double nearTie) {
     String verdict = d.get("verdict").asText();
     int at = d.get("div_index").asInt();
     b.append("<div class=\"run\"><h3><span class=\"")
@@ -164,6 +165,7 @@ public final class HtmlReport {
         .append(Html.text(Format.num(d.get("ref_margin"))))
         .append(" vs threshold ")
         .append(Html.text(Format.num(d.get("threshold"))))
+        .append(Html.text(MarkdownReport.planted(a, d).replace("`", "")))
         .append("</h3>");
     b.append("<div class=\"toks\" dir=\"auto\"><b>reference</b> ");
     JsonNode toks = c.get("ref_tokens");

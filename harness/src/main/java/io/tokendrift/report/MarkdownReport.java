@@ -115,7 +115,7 @@ public final class MarkdownReport {
       b.append(
           String.format(
               Locale.ROOT,
-              "%d. **%s** — prompt `%s`, %s, step %d: margin %s, threshold %s, drift %s / %s%n",
+              "%d. **%s** — prompt `%s`, %s, step %d: margin %s, threshold %s, drift %s / %s%s%n",
               shown,
               d.get("verdict").asText(),
               md(d.get("prompt_id").asText()),
@@ -124,12 +124,26 @@ public final class MarkdownReport {
               Format.num(d.get("ref_margin")),
               Format.num(d.get("threshold")),
               Format.num(d.get("drift_top1")),
-              Format.num(d.get("drift_top2"))));
+              Format.num(d.get("drift_top2")),
+              planted(a, d)));
       context(b, d);
     }
     if (shown == 0) {
       b.append("None: every compared run matched its reference.\n");
     }
+  }
+
+  /**
+   * Where the divergence sits among the model's planted ties: ", at planted `id`", ", unplanted",
+   * or nothing when the model has no planted ties.
+   */
+  static String planted(JsonNode a, JsonNode d) {
+    JsonNode p = d.get("planted");
+    if (p != null && !p.isNull()) {
+      return ", at planted `" + md(p.asText()) + "`";
+    }
+    JsonNode known = a.path("near_ties").path("planted");
+    return known.isArray() && known.size() > 0 ? ", unplanted" : "";
   }
 
   /** The competing tokens and the tokens around the divergence (or the whole texts). */

@@ -49,7 +49,22 @@ public final class Sentences {
                     + " the trace holds the reasons.",
                 skipped,
                 failed);
-    return verdict(a) + missing + tail;
+    return verdict(a) + missing + micro(a) + tail;
+  }
+
+  /** Recall of the planted micro-ties, when the model has any on the experiment's paths. */
+  static String micro(Analysis a) {
+    Analysis.MicroTieRecall m = a.microTieRecall();
+    if (m.reached() == 0) {
+      return "";
+    }
+    return String.format(
+            Locale.ROOT,
+            " Planted micro-ties flagged at-risk: %d of %d reached; %d flipped in some run.",
+            m.flagged(),
+            m.reached(),
+            m.flipped())
+        + (m.flipped() == 0 ? " No condition flipped a planted micro-tie on this machine." : "");
   }
 
   /** How many runs diverged, whether numerical noise explains them, and along which axes. */

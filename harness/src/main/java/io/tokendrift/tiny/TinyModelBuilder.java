@@ -139,6 +139,8 @@ public final class TinyModelBuilder {
         log.accept("sample: " + e.getKey() + " ->" + e.getValue().replace("\n", "\\n"));
       }
     }
+    // Last stage: micro-ties, planted into the trained model by editing an untied LM head.
+    MicroTiePlanting.plant(out, s.seed(), log);
     return r;
   }
 

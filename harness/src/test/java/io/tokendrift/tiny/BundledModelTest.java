@@ -52,9 +52,11 @@ class BundledModelTest {
     JsonNode config = new ObjectMapper().readTree(dir.dir().resolve("config.json").toFile());
     assertThat(config.get("model_type").asText()).isEqualTo("gpt2");
     assertThat(config.get("activation_function").asText()).isEqualTo("gelu_new");
+    // Hugging Face's GPT2LMHeadModel names; the head is untied (micro-ties edit it).
     assertThat(Safetensors.read(dir.dir().resolve("model.safetensors")).keySet())
-        .allMatch(n -> n.startsWith("transformer."))
-        .contains("transformer.wte.weight", "transformer.h.3.mlp.c_proj.bias");
+        .allMatch(n -> n.startsWith("transformer.") || n.equals("lm_head.weight"))
+        .contains("transformer.wte.weight", "transformer.h.3.mlp.c_proj.bias", "lm_head.weight");
+    assertThat(config.get("tie_word_embeddings").asBoolean()).isFalse();
     assertThat(dir.config().layers()).isEqualTo(4);
     assertThat(dir.config().width()).isEqualTo(128);
     assertThat(dir.config().contextLength()).isEqualTo(256);

@@ -7,17 +7,17 @@ import io.tokendrift.model.Gpt2Weights;
  * GPT-2's forward pass in plain Java float64, written from the paper and Hugging Face's modelling
  * code without DJL: the independent computation the engine is checked against.
  */
-final class ReferenceGpt2 {
+public final class ReferenceGpt2 {
   private final Gpt2Weights w;
   private final Gpt2Config c;
 
-  ReferenceGpt2(Gpt2Weights w) {
+  public ReferenceGpt2(Gpt2Weights w) {
     this.w = w;
     this.c = w.config();
   }
 
   /** Logits after the last token of {@code tokens}. */
-  double[] lastLogits(int[] tokens) {
+  public double[] lastLogits(int[] tokens) {
     int t = tokens.length;
     int d = c.width();
     double[][] x = new double[t][d];
@@ -121,11 +121,13 @@ final class ReferenceGpt2 {
 
   private double[][] linear(double[][] x, String name, int in, int out) {
     double[][] y = new double[x.length][out];
+    float[] bias = w.get(name + ".bias").data();
+    float[] weight = w.get(name + ".weight").data();
     for (int i = 0; i < x.length; i++) {
       for (int o = 0; o < out; o++) {
-        double s = at(name + ".bias", o);
+        double s = bias[o];
         for (int k = 0; k < in; k++) {
-          s += x[i][k] * at(name + ".weight", k * out + o);
+          s += x[i][k] * weight[k * out + o];
         }
         y[i][o] = s;
       }
