@@ -1,5 +1,6 @@
 package io.tokendrift.check;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -65,7 +66,33 @@ public record Baseline(Path dir, TraceHeader header, Map<String, RunRecord> runs
     if (runs.isEmpty()) {
       throw new BadBaselineException(trace + ": malformed baseline: it holds no completed run");
     }
+    checkManifest(dir.resolve(MANIFEST), header);
     return new Baseline(dir, header, runs);
+  }
+
+  /** manifest.json must exist, parse, and describe the same trace (its spec hash). */
+  private static void checkManifest(Path file, TraceHeader header) {
+    if (!Files.isRegularFile(file)) {
+      throw new BadBaselineException(
+          file.getParent() + ": malformed baseline: " + MANIFEST + " is missing (record it again)");
+    }
+    JsonNode n;
+    try {
+      n = new ObjectMapper().readTree(Files.readString(file));
+    } catch (IOException e) {
+      throw new BadBaselineException(
+          file
+              + ": malformed baseline: not readable JSON ("
+              + e.getMessage().lines().findFirst().orElse("")
+              + ")");
+    }
+    if (n == null || !n.isObject() || !header.specSha256().equals(n.path("spec_sha256").asText())) {
+      throw new BadBaselineException(
+          file
+              + ": malformed baseline: its spec_sha256 does not match "
+              + TRACE
+              + "'s header (record the baseline again)");
+    }
   }
 
   public Path trace() {

@@ -1,5 +1,6 @@
 package io.tokendrift.cli;
 
+import io.tokendrift.check.BadBaselineException;
 import io.tokendrift.check.Baseline;
 import io.tokendrift.check.Check;
 import io.tokendrift.check.CheckOutputs;
@@ -8,7 +9,6 @@ import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.TextTokenizer;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -59,6 +59,11 @@ final class CheckCommand implements Callable<Integer> {
   Double tolerance;
 
   @Option(
+      names = "--force",
+      description = "Replace an existing --trace file (never replaced otherwise).")
+  boolean force;
+
+  @Option(
       names = "--budget",
       defaultValue = "0.1",
       paramLabel = "SHARE",
@@ -70,8 +75,41 @@ final class CheckCommand implements Callable<Integer> {
     if (!(budget >= 0 && budget <= 1)) {
       throw new UserInputException("--budget (" + budget + ") must be in [0, 1]");
     }
+    if (tolerance != null && !(tolerance >= 0 && tolerance < Double.POSITIVE_INFINITY)) {
+      throw new UserInputException(
+          "--drift-tolerance (" + tolerance + ") must be a finite number >= 0");
+    }
     Baseline base = Baseline.open(baseline); // a malformed baseline stops us before any run
     ExperimentSpec s = ExperimentSpec.read(specFile);
+    // The same experiment: name, decoding and reference point. The model may differ: a changed
+    // model is what a check exists to catch.
+    var h = base.header();
+    boolean same =
+        h.experiment().equals(s.name())
+            && h.reference().equals(s.reference().key())
+            && h.decoding().equals(Runner.decodingMap(s.decoding()));
+    if (!same) {
+      throw new BadBaselineException(
+          baseline
+              + ": was recorded from another experiment ('"
+              + h.experiment()
+              + "', reference "
+              + h.reference()
+              + ") than "
+              + specFile
+              + " ('"
+              + s.name()
+              + "'): give the baseline of this spec, or record one with `tokendrift baseline"
+              + " record "
+              + specFile
+              + " --out DIR`");
+    }
+    if (trace != null && Files.exists(trace) && !force) {
+      throw new UserInputException(
+          "--trace " + trace + ": exists; it is never replaced without --force");
+    }
+    Outputs.checkWritable(junit, "--junit");
+    Outputs.checkWritable(markdown, "--markdown");
     Path t = trace != null ? trace : Files.createTempFile("tokendrift-check", ".jsonl");
     try {
       Runner.run(
@@ -95,10 +133,10 @@ final class CheckCommand implements Callable<Integer> {
         o.println("  " + v.message());
       }
       if (junit != null) {
-        Files.writeString(junit, CheckOutputs.junitXml(r), StandardCharsets.UTF_8);
+        Outputs.write(junit, CheckOutputs.junitXml(r));
       }
       if (markdown != null) {
-        Files.writeString(markdown, CheckOutputs.markdown(r), StandardCharsets.UTF_8);
+        Outputs.write(markdown, CheckOutputs.markdown(r));
       }
       return r.pass() ? Main.OK : Main.CHANGED;
     } finally {

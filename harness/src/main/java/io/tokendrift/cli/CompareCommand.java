@@ -4,8 +4,6 @@ import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.analysis.Compare;
 import io.tokendrift.report.Sentences;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -58,6 +56,10 @@ final class CompareCommand implements Callable<Integer> {
             List.of(b),
             AnalyzeCommand.options(a, 0.99, Math.log(2)),
             tolerance == null ? Double.NaN : tolerance);
+    if (c.pairs().isEmpty()) {
+      throw new UserInputException(
+          "no run of " + b + " has a twin (same run id) in " + a + ": nothing to compare");
+    }
     PrintWriter o = spec.commandLine().getOut();
     String summary = Sentences.compare(c);
     o.println(summary);
@@ -86,7 +88,7 @@ final class CompareCommand implements Callable<Integer> {
           Sentences.fmt(c.tolerance()));
     }
     if (json != null) {
-      Files.writeString(json, c.toJson(summary), StandardCharsets.UTF_8);
+      Outputs.write(json, c.toJson(summary));
       o.println("compare: " + json);
     }
     return c.changed() ? Main.CHANGED : Main.OK;

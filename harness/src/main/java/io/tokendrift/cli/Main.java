@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 /**
  * The {@code tokendrift} command line. Exit codes: 0 success or check passed, 1 a real change
  * (check failed; compare found an unexplained divergence or drift beyond tolerance), 2 bad input, 3
- * environment (a missing GPU, engine or model).
+ * environment (a missing GPU, engine or model; unreadable, unwritable or full disks) or an
+ * unexpected failure, 4 runs failed.
  */
 @Command(
     name = "tokendrift",
@@ -42,6 +43,57 @@ public final class Main {
   /** The environment cannot run the request (no GPU, no engine, no model). */
   public static final int ENVIRONMENT = 3;
 
+  /** Stack traces on errors: {@code TOKENDRIFT_VERBOSE=1} or {@code -Dtokendrift.verbose=true}. */
+  static boolean verbose() {
+    return "1".equals(System.getenv("TOKENDRIFT_VERBOSE"))
+        || Boolean.getBoolean("tokendrift.verbose");
+  }
+
+  /**
+   * Each failure kind has one exit code: bad input 2; environment, I/O (unreadable, unwritable or
+   * full) and anything unexpected 3 — never 1, which only a real change may return.
+   */
+  static int exitCode(Throwable ex) {
+    if (ex instanceof IllegalArgumentException
+        || ex instanceof UserInputException
+        || ex instanceof ModelFormatException) {
+      return BAD_INPUT;
+    }
+    return ENVIRONMENT;
+  }
+
+  /**
+   * One line: the failure's own message, or for I/O and unexpected errors what failed and where.
+   */
+  static String message(Throwable ex) {
+    Throwable t =
+        ex instanceof java.io.UncheckedIOException && ex.getCause() != null ? ex.getCause() : ex;
+    if (t instanceof java.nio.file.NoSuchFileException e) {
+      return e.getFile() + ": no such file or folder";
+    }
+    if (t instanceof java.nio.file.AccessDeniedException e) {
+      return e.getFile() + ": permission denied";
+    }
+    if (t instanceof java.nio.file.FileSystemException e) {
+      return e.getFile()
+          + ": "
+          + (e.getReason() == null ? e.getClass().getSimpleName() : e.getReason());
+    }
+    if (t instanceof java.io.IOException) {
+      return "I/O error: " + t.getMessage();
+    }
+    if (ex instanceof IllegalArgumentException
+        || ex instanceof UserInputException
+        || ex instanceof ModelFormatException
+        || ex instanceof io.tokendrift.model.ModelMissingException
+        || ex instanceof EnvironmentException) {
+      return ex.getMessage();
+    }
+    return "unexpected error (a bug; please report it with TOKENDRIFT_VERBOSE=1's stack trace): "
+        + ex.getClass().getSimpleName()
+        + (ex.getMessage() == null ? "" : ": " + ex.getMessage());
+  }
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -56,17 +108,13 @@ public final class Main {
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
-          if (ex instanceof IllegalArgumentException
-              || ex instanceof UserInputException
-              || ex instanceof ModelFormatException) {
-            cmd.getErr().println("tokendrift: " + ex.getMessage());
-            return BAD_INPUT;
+          int code = exitCode(ex);
+          cmd.getErr().println("tokendrift: " + message(ex));
+          if (verbose()) {
+            ex.printStackTrace(cmd.getErr());
           }
-          if (ex instanceof EnvironmentException) {
-            cmd.getErr().println("tokendrift: " + ex.getMessage());
-            return ENVIRONMENT;
-          }
-          throw ex;
+          cmd.getErr().flush();
+          return code;
         });
     return cl;
   }

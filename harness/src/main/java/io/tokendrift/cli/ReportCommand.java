@@ -43,6 +43,7 @@ final class ReportCommand implements Callable<Integer> {
       throw new UserInputException(analysis + ": no such file (give an analysis.json)");
     }
     String json = Files.readString(analysis);
+    Reports.checkSchema(analysis, json);
     Path dir = out != null ? out : analysis.toAbsolutePath().getParent();
     var formats = Reports.formats(format);
     if (dir.equals(analysis.toAbsolutePath().getParent())) {

@@ -101,9 +101,20 @@ public final class Runner {
     return ModelDir.open(p);
   }
 
-  /** How the manifest names the spec's model. */
+  /**
+   * How the manifest names the spec's model: the bundled model's name, or the folder's absolute
+   * path (resolved against the spec, as the runner read it), so that analyze finds its tokenizer
+   * and writes the same bytes from any working directory.
+   */
   static String modelName(ExperimentSpec spec) {
-    return ExperimentSpec.BUNDLED.equals(spec.model()) ? BundledModel.NAME : spec.model();
+    if (ExperimentSpec.BUNDLED.equals(spec.model())) {
+      return BundledModel.NAME;
+    }
+    Path p = Path.of(spec.model());
+    if (!p.isAbsolute()) {
+      p = spec.source().toAbsolutePath().getParent().resolve(p);
+    }
+    return p.normalize().toString();
   }
 
   /** The canonical form of everything that defines the runs, hashed into the trace header. */
@@ -125,7 +136,8 @@ public final class Runner {
     return Plan.sha256(b.toString());
   }
 
-  static Map<String, String> decodingMap(ExperimentSpec.Decoding d) {
+  /** The decoding settings as a trace header records them. */
+  public static Map<String, String> decodingMap(ExperimentSpec.Decoding d) {
     Map<String, String> m = new TreeMap<>();
     m.put("temperature", Double.toString(d.temperature()));
     m.put("top_k", Integer.toString(d.topK()));

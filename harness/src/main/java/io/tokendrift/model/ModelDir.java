@@ -22,6 +22,9 @@ public record ModelDir(Path dir, Gpt2Config config) {
 
   /** Checks the folder holds the three files and reads the config. */
   public static ModelDir open(Path dir) {
+    if (!Files.exists(dir)) {
+      throw new ModelMissingException(dir + ": no model here; a model is a folder with " + files());
+    }
     if (!Files.isDirectory(dir)) {
       throw new ModelFormatException(
           dir + ": not a directory; a model is a folder with " + files());

@@ -41,6 +41,34 @@ public final class Reports {
   }
 
   /**
+   * Refuses anything but an analysis.json of this version, naming the file and what it holds.
+   *
+   * @throws IllegalArgumentException (exit 2) otherwise
+   */
+  public static void checkSchema(Path file, String json) {
+    com.fasterxml.jackson.databind.JsonNode n;
+    try {
+      n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException(
+          file + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+    }
+    String schema = n == null ? "" : n.path("schema").asText("");
+    if (!schema.equals(Analysis.SCHEMA)) {
+      throw new IllegalArgumentException(
+          file
+              + ": not an analysis of this version (schema '"
+              + schema
+              + "', expected '"
+              + Analysis.SCHEMA
+              + "'"
+              + (schema.startsWith("tokendrift.analysis/")
+                  ? "); run `tokendrift analyze` on its traces again"
+                  : "); give the analysis.json that `tokendrift analyze` writes"));
+    }
+  }
+
+  /**
    * Writes the chosen formats of {@code analysisJson} into {@code dir} (each atomically); returns
    * the files written.
    */

@@ -47,6 +47,7 @@ class CompareAndCheckJudgeByTheBaselineTest {
     Files.createDirectories(d);
     Path t = d.resolve(Baseline.TRACE);
     SyntheticTraces.write(t, SyntheticTraces.header(2, "0"), experiment(batchDrift));
+    Baseline.writeManifest(d, SyntheticTraces.header(2, "0"));
     return t;
   }
 

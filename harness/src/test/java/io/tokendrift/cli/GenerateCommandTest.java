@@ -156,8 +156,10 @@ class GenerateCommandTest {
     assertThat(pos.err()).contains("--batch-position (2) must be in [0, 1] for --batch-size 2");
     ExplainCommandTest.Result missing =
         run("generate", "--model", dir.resolve("nope").toString(), "--prompt", "Hi");
-    assertThat(missing.code()).isEqualTo(2);
-    assertThat(missing.err()).contains("not a directory");
+    // A model that is not on this machine is an environment problem (3); a malformed one is bad
+    // input (2).
+    assertThat(missing.code()).isEqualTo(3);
+    assertThat(missing.err()).contains("no model here");
     String longPrompt = "x".repeat(64);
     ExplainCommandTest.Result tooLong =
         run("generate", "--model", model.toString(), "--prompt", longPrompt);
