@@ -34,6 +34,21 @@ public final class Analysis {
   final double temperature;
   final Axes axes;
   final Floors floors;
+  private final List<String> torn;
+
+  /** Traces whose last record was cut off (a crash mid-write), as {@code file:line}: ignored. */
+  public List<String> tornRecords() {
+    return torn;
+  }
+
+  /**
+   * Runs of the grid that the traces do not hold (0 for a shard's trace, which holds only its
+   * share): a trace left incomplete by a crash, a kill or a failed batch never analyses silently.
+   */
+  public long missingRuns() {
+    return header.shard().equals("all") ? Math.max(0, header.gridSize() - runs.size()) : 0;
+  }
+
   private IntFunction<String> tokenText;
 
   private Analysis(
@@ -42,7 +57,9 @@ public final class Analysis {
       Map<String, RunRecord> refs,
       List<RunResult> runs,
       Analyzer.Options options,
-      double temperature) {
+      double temperature,
+      List<String> torn) {
+    this.torn = List.copyOf(torn);
     this.header = header;
     this.reference = reference;
     this.refs = refs;
@@ -60,7 +77,8 @@ public final class Analysis {
       Map<String, RunRecord> refs,
       List<RunResult> results,
       Analyzer.Options o,
-      double temperature) {
+      double temperature,
+      List<String> torn) {
     // A fixed order: by point (as the trace lists axes), prompt, seed, repeat.
     List<RunResult> sorted = new ArrayList<>(results);
     sorted.sort(
@@ -68,7 +86,7 @@ public final class Analysis {
             .thenComparing(RunResult::promptId)
             .thenComparingLong(RunResult::seed)
             .thenComparingInt(RunResult::repeat));
-    return new Analysis(header, reference, refs, sorted, o, temperature);
+    return new Analysis(header, reference, refs, sorted, o, temperature, torn);
   }
 
   /** Decodes token ids for the divergence contexts (the trace's model tokenizer); optional. */

@@ -39,7 +39,7 @@ public final class AnalysisJson {
     new TreeMap<>(a.header.decoding()).forEach(dec::put);
     ObjectNode man = root.putObject("manifest");
     new TreeMap<>(a.header.manifest()).forEach(man::put);
-    headline(root.putObject("headline"), a.headline());
+    headline(root.putObject("headline"), a.headline(), a);
     root.put("summary", summary);
     ArrayNode points = root.putArray("points");
     a.points().forEach(p -> point(points.addObject(), p));
@@ -61,7 +61,7 @@ public final class AnalysisJson {
     }
   }
 
-  private static void headline(ObjectNode h, Headline x) {
+  private static void headline(ObjectNode h, Headline x, Analysis a) {
     h.put("runs", x.runs());
     h.put("compared", x.compared());
     h.put("references", x.references());
@@ -72,6 +72,9 @@ public final class AnalysisJson {
     h.put("failed", x.failed());
     h.put("skipped", x.skipped());
     h.put("no_reference", x.noReference());
+    h.put("missing_runs", a.missingRuns());
+    ArrayNode torn = h.putArray("torn_records");
+    a.tornRecords().forEach(torn::add);
     num(h, "median_div_index", x.medianDivIndex());
     h.put("unique_completions_max", x.uniqueCompletionsMax());
     prop(h.putObject("tarr"), x.tarr());

@@ -187,6 +187,7 @@ public final class Analyzer {
     }
     // Pass 2: compare every run with its reference.
     List<RunResult> results = new ArrayList<>();
+    List<String> torn = new ArrayList<>();
     java.util.Set<String> seen = new java.util.HashSet<>();
     double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
     for (Path p : traces) {
@@ -198,9 +199,12 @@ public final class Analyzer {
           }
           results.add(first(rec, refs.get(refKey(rec.promptId(), rec.seed())), reference));
         }
+        if (r.truncatedTail() != null) {
+          torn.add(p + ":" + r.truncatedTail().line());
+        }
       }
     }
-    return Analysis.build(header, reference, refs, results, o, temperature);
+    return Analysis.build(header, reference, refs, results, o, temperature, torn);
   }
 
   /** Whether a raw run line is an ok repeat-0 run at the reference point (its steps are kept). */

@@ -44,7 +44,7 @@ final class AnalyzeCommand implements Callable<Integer> {
   @Option(
       names = "--out",
       paramLabel = "DIR",
-      description = "Report folder (default: reports/EXPERIMENT).")
+      description = "Report folder (default: the first trace's folder).")
   Path out;
 
   @Option(
@@ -74,7 +74,9 @@ final class AnalyzeCommand implements Callable<Integer> {
     }
     Set<String> formats = Reports.formats(format);
     Analysis a = analyze(traces, options(traces.get(0), floorQuantile, nearTie));
-    Path dir = out != null ? out : Path.of("reports", a.header().experiment());
+    // Beside the input, never under the working directory: the same command gives the same files
+    // wherever it is run from.
+    Path dir = out != null ? out : traces.get(0).toAbsolutePath().getParent();
     PrintWriter o = spec.commandLine().getOut();
     o.println(Sentences.summary(a));
     for (Path p : Reports.write(dir, Reports.analysisJson(a), formats)) {

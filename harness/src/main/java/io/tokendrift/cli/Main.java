@@ -86,6 +86,7 @@ public final class Main {
         || ex instanceof UserInputException
         || ex instanceof ModelFormatException
         || ex instanceof io.tokendrift.model.ModelMissingException
+        || ex instanceof io.tokendrift.trace.TraceLockedException
         || ex instanceof EnvironmentException) {
       return ex.getMessage();
     }

@@ -12,6 +12,12 @@ import static io.tokendrift.decode.Require.require;
  * @param method how the token is drawn from the kept distribution
  */
 public record SamplingSettings(double temperature, int topK, double topP, DrawMethod method) {
+  /**
+   * The smallest positive temperature: the pipeline divides float32 logits by T as PyTorch does,
+   * and below this a logit of a few hundred overflows float32 (3.4e38) into infinities and NaN
+   * probabilities. Any T this small is greedy decoding in all but name.
+   */
+  public static final double MIN_TEMPERATURE = 1e-30;
 
   /** Greedy decoding: argmax, lowest id on a tie. */
   public static final SamplingSettings GREEDY =
@@ -21,6 +27,13 @@ public record SamplingSettings(double temperature, int topK, double topP, DrawMe
     require(
         !Double.isNaN(temperature) && temperature >= 0 && temperature != Double.POSITIVE_INFINITY,
         "temperature (" + temperature + ") must be a finite number >= 0 (0 means greedy)");
+    require(
+        temperature == 0 || temperature >= MIN_TEMPERATURE,
+        "temperature ("
+            + temperature
+            + ") must be 0 (greedy) or at least "
+            + MIN_TEMPERATURE
+            + ": logits / T in float32 overflow below it");
     require(topK >= 0, "top_k (" + topK + ") must be >= 0 (0 disables)");
     require(topP > 0 && topP <= 1, "top_p (" + topP + ") must be in (0, 1] (1 disables)");
     require(method != null, "method must be one of INVERSE_CDF, GUMBEL");

@@ -2,6 +2,7 @@ package io.tokendrift.experiment;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.decode.DrawMethod;
+import io.tokendrift.decode.SamplingSettings;
 import io.tokendrift.experiment.ExperimentSpec.Decoding;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +40,15 @@ final class DecodingReader {
     double temperature = f.number(n, at + ".temperature", 0.0);
     if (!(temperature >= 0) || Double.isInfinite(temperature)) {
       throw f.error(at + ".temperature", "(" + temperature + ") must be a finite number >= 0");
+    }
+    if (temperature > 0 && temperature < SamplingSettings.MIN_TEMPERATURE) {
+      throw f.error(
+          at + ".temperature",
+          "("
+              + temperature
+              + ") must be 0 (greedy) or at least "
+              + SamplingSettings.MIN_TEMPERATURE
+              + ": logits / T in float32 overflow below it");
     }
     int topK = f.integer(n, at + ".top_k", 0, 0, Integer.MAX_VALUE);
     double topP = f.number(n, at + ".top_p", 1.0);

@@ -40,8 +40,23 @@ public record ExperimentSpec(
   /** The model value that selects the bundled tiny model. */
   public static final String BUNDLED = "bundled";
 
-  /** A prompt and its id (given, or p1, p2, ... by position). */
-  public record Prompt(String id, String text) {}
+  /**
+   * A prompt and its id (given, or p1, p2, ... by position).
+   *
+   * @param where where the spec gives it ({@code file:line:column: prompts[i]}), for refusals found
+   *     later, e.g. a prompt longer than the model's context
+   */
+  public record Prompt(String id, String text, String where) {
+    public Prompt(String id, String text) {
+      this(id, text, "prompt '" + id + "'");
+    }
+  }
+
+  /**
+   * Most runs a spec may ask for: beyond it the grid alone would not fit in memory, and it would
+   * run for weeks on any machine.
+   */
+  public static final long MAX_RUNS = 1_000_000;
 
   /**
    * Decoding settings.

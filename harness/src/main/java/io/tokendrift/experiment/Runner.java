@@ -166,6 +166,7 @@ public final class Runner {
     TextTokenizer tok = dir.tokenizer();
     TraceSession session;
     try {
+      checkPrompts(spec, tok, dir.config().contextLength());
       session = TraceSession.open(spec, o, dir.hash(), () -> probeSettings(loader), provider, log);
     } catch (RuntimeException e) {
       tok.close();
@@ -214,6 +215,31 @@ public final class Runner {
       }
     }
     return tally.outcome(session.truncated(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /**
+   * Everything about the prompts that can be checked before the first forward pass is checked then:
+   * a prompt that encodes to nothing, or leaves no room in the context for one generated token,
+   * would otherwise fail every batch it shares with other prompts.
+   */
+  static void checkPrompts(ExperimentSpec spec, TextTokenizer tok, int context) {
+    for (ExperimentSpec.Prompt p : spec.prompts()) {
+      int n = tok.encode(p.text()).length;
+      if (n == 0) {
+        throw new IllegalArgumentException(p.where() + ": encodes to no tokens");
+      }
+      if (n >= context) {
+        throw new IllegalArgumentException(
+            String.format(
+                Locale.ROOT,
+                "%s: encodes to %,d tokens; the model's context holds %,d, so a prompt may have at"
+                    + " most %,d (one token must be left to generate)",
+                p.where(),
+                n,
+                context,
+                context - 1));
+      }
+    }
   }
 
   /** The engine's settings at the default options, for a new trace's manifest. */

@@ -80,6 +80,7 @@ final class SpecReader {
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
     axesReader.checkEngine(axes, engineSpec, provider);
+    checkSize(axes, prompts.size(), decoding.seeds().size());
     Recording record = record(root.get("record"));
     ExperimentSpec partial =
         new ExperimentSpec(
@@ -141,6 +142,34 @@ final class SpecReader {
     return spec;
   }
 
+  /** Refuses a grid over {@link ExperimentSpec#MAX_RUNS}, counted without building it. */
+  private void checkSize(Axes a, int prompts, int seeds) {
+    long points = 0;
+    for (int b : a.batchSizes()) {
+      points += a.positionsFor(b).size();
+    }
+    double runs =
+        (double) points
+            * a.devices().size()
+            * a.summations().size()
+            * a.precisions().size()
+            * a.threads().size()
+            * a.batchInvariant().size()
+            * prompts
+            * seeds
+            * a.repeats();
+    if (runs > ExperimentSpec.MAX_RUNS) {
+      throw f.error(
+          "axes",
+          String.format(
+              java.util.Locale.ROOT,
+              "the grid holds %.3g runs (points x prompts x seeds x repeats); at most %,d are"
+                  + " allowed: split it into several specs or shards of fewer axes",
+              runs,
+              ExperimentSpec.MAX_RUNS));
+    }
+  }
+
   private List<Prompt> prompts(JsonNode root) {
     List<Prompt> out = new ArrayList<>();
     JsonNode inline = root.get("prompts");
@@ -156,11 +185,17 @@ final class SpecReader {
         JsonNode n = inline.get(i);
         String path = "prompts[" + i + "]";
         if (n.isTextual()) {
-          out.add(new Prompt("p" + (out.size() + 1), nonEmpty(n.asText(), path)));
+          out.add(
+              new Prompt(
+                  "p" + (out.size() + 1), nonEmpty(n.asText(), path), f.t.at(path) + ": " + path));
         } else if (n.isObject()) {
           f.checkKeys(n, path, PROMPT);
           String id = f.string(n, path + ".id", "p" + (out.size() + 1));
-          out.add(new Prompt(id, nonEmpty(f.string(n, path + ".text", null), path + ".text")));
+          out.add(
+              new Prompt(
+                  id,
+                  nonEmpty(f.string(n, path + ".text", null), path + ".text"),
+                  f.t.at(path + ".text") + ": " + path + ".text"));
         } else {
           throw f.error(path, "must be a string or a mapping {id, text}; got " + f.kind(n));
         }
@@ -180,7 +215,7 @@ final class SpecReader {
       for (int i = 0; i < lines.size(); i++) {
         String l = lines.get(i);
         if (!l.isBlank() && !l.startsWith("#")) {
-          out.add(new Prompt("p" + (out.size() + 1), l));
+          out.add(new Prompt("p" + (out.size() + 1), l, p + ":" + (i + 1) + ": prompt"));
         }
       }
       if (out.isEmpty()) {

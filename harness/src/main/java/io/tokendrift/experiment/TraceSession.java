@@ -3,6 +3,7 @@ package io.tokendrift.experiment;
 import io.tokendrift.engine.EngineProvider;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
+import io.tokendrift.trace.TraceLock;
 import io.tokendrift.trace.TraceReader;
 import io.tokendrift.trace.TraceWriter;
 import java.nio.file.Files;
@@ -37,14 +38,22 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
       EngineProvider engine,
       Consumer<String> log) {
     String shard = shardLabel(o);
-    if (o.resume() && Files.exists(o.trace())) {
-      return resume(spec, o, shard, modelHash, log);
+    // The lock comes first: two runs must not both read, truncate or replace the same trace.
+    TraceLock lock = TraceLock.acquire(o.trace());
+    try {
+      if (o.resume() && Files.exists(o.trace())) {
+        return resume(spec, o, shard, modelHash, lock, log);
+      }
+      if (o.resume()) {
+        log.accept(o.trace() + ": no trace to resume; starting a new one");
+      }
+      TraceHeader header = header(spec, shard, modelHash, engineSettings.get(), gpus(engine));
+      return new TraceSession(
+          TraceWriter.create(o.trace(), header, o.force(), lock), Set.of(), null);
+    } catch (RuntimeException e) {
+      lock.close();
+      throw e;
     }
-    if (o.resume()) {
-      log.accept(o.trace() + ": no trace to resume; starting a new one");
-    }
-    TraceHeader header = header(spec, shard, modelHash, engineSettings.get(), gpus(engine));
-    return new TraceSession(TraceWriter.create(o.trace(), header, o.force()), Set.of(), null);
   }
 
   /** The GPUs the engine sees, for the manifest; a failing probe is recorded, not thrown. */
@@ -61,7 +70,12 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
   }
 
   private static TraceSession resume(
-      ExperimentSpec spec, Runner.Options o, String shard, String modelHash, Consumer<String> log) {
+      ExperimentSpec spec,
+      Runner.Options o,
+      String shard,
+      String modelHash,
+      TraceLock lock,
+      Consumer<String> log) {
     Set<String> done = new HashSet<>();
     TraceReader.Truncation truncated;
     long valid;
@@ -87,7 +101,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
               truncated.line(),
               truncated.bytes()));
     }
-    return new TraceSession(TraceWriter.append(o.trace(), valid), done, truncated);
+    return new TraceSession(TraceWriter.append(o.trace(), valid, lock), done, truncated);
   }
 
   private static void checkBelongs(

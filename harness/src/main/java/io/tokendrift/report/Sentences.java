@@ -49,7 +49,25 @@ public final class Sentences {
                     + " the trace holds the reasons.",
                 skipped,
                 failed);
-    return verdict(a) + missing + micro(a) + tail;
+    return verdict(a) + missing + incomplete(a) + micro(a) + tail;
+  }
+
+  /** Runs the grid asks for that the traces lack, and records cut off at their end. */
+  static String incomplete(Analysis a) {
+    StringBuilder b = new StringBuilder();
+    if (a.missingRuns() > 0) {
+      b.append(
+          String.format(
+              Locale.ROOT,
+              " Incomplete: %,d of the grid's %,d runs are not in the trace (`run --resume`"
+                  + " records them).",
+              a.missingRuns(),
+              a.header().gridSize()));
+    }
+    for (String t : a.tornRecords()) {
+      b.append(" The last record of ").append(t).append(" was cut off and is ignored.");
+    }
+    return b.toString();
   }
 
   /** Recall of the planted micro-ties, when the model has any on the experiment's paths. */

@@ -1,6 +1,10 @@
 package io.tokendrift.trace;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -37,6 +41,14 @@ public final class TraceMerge {
       if (p.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
         throw new IllegalArgumentException(out + ": the output must not be one of the inputs");
       }
+      // Every input is read (and its spec checked) before anything is written.
+      try (TraceReader r = TraceReader.open(p)) {
+        sameSpec(p, r.header(), inputs.get(0), first);
+      }
+    }
+    if (Files.exists(out) && !force) {
+      throw new IllegalArgumentException(
+          out + ": a trace is already there; --force replaces it (once the merge has succeeded)");
     }
     TraceHeader merged =
         new TraceHeader(
@@ -51,21 +63,12 @@ public final class TraceMerge {
     Set<String> seen = new HashSet<>();
     List<String> dups = new ArrayList<>();
     List<String> truncated = new ArrayList<>();
-    try (TraceWriter w = TraceWriter.create(out, merged, force)) {
+    // Written beside the output and renamed over it only when complete: a failed merge leaves the
+    // old output (or none), never a plausible partial trace.
+    Path tmp = out.resolveSibling(out.getFileName() + ".merging");
+    try (TraceWriter w = TraceWriter.create(tmp, merged, true, TraceLock.acquire(out))) {
       for (Path p : inputs) {
         try (TraceReader r = TraceReader.open(p)) {
-          TraceHeader h = r.header();
-          if (!h.specSha256().equals(first.specSha256())) {
-            throw new IllegalArgumentException(
-                p
-                    + ": recorded by a different spec than "
-                    + inputs.get(0)
-                    + " (spec_sha256 "
-                    + h.specSha256().substring(0, 12)
-                    + " vs "
-                    + first.specSha256().substring(0, 12)
-                    + "); only shards of one experiment can be merged");
-          }
           while (r.hasNext()) {
             RunRecord rec = r.next();
             if (seen.add(rec.id())) {
@@ -79,7 +82,38 @@ public final class TraceMerge {
           }
         }
       }
+    } catch (RuntimeException e) {
+      deleteQuietly(tmp);
+      throw e;
+    }
+    try {
+      Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      deleteQuietly(tmp);
+      throw new UncheckedIOException(out + ": cannot write the merged trace: " + e.getMessage(), e);
     }
     return new Result(seen.size(), dups, first.gridSize(), truncated);
+  }
+
+  private static void sameSpec(Path p, TraceHeader h, Path firstPath, TraceHeader first) {
+    if (!h.specSha256().equals(first.specSha256())) {
+      throw new IllegalArgumentException(
+          p
+              + ": recorded by a different spec than "
+              + firstPath
+              + " (spec_sha256 "
+              + h.specSha256().substring(0, 12)
+              + " vs "
+              + first.specSha256().substring(0, 12)
+              + "); only shards of one experiment can be merged");
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      // the original failure is what the user needs to see
+    }
   }
 }

@@ -17,11 +17,13 @@ import java.nio.file.StandardOpenOption;
 public final class TraceWriter implements AutoCloseable {
   private final Path file;
   private final FileChannel channel;
+  private final TraceLock lock;
   private boolean sync = true;
 
-  private TraceWriter(Path file, FileChannel channel) {
+  private TraceWriter(Path file, FileChannel channel, TraceLock lock) {
     this.file = file;
     this.channel = channel;
+    this.lock = lock;
   }
 
   /**
@@ -38,14 +40,29 @@ public final class TraceWriter implements AutoCloseable {
    * old file is replaced only once the new header is safely written.
    */
   public static TraceWriter create(Path file, TraceHeader header, boolean force) {
+    return create(file, header, force, TraceLock.acquire(file));
+  }
+
+  /**
+   * As {@link #create(Path, TraceHeader, boolean)}, under a lock the caller took (and hands over).
+   */
+  public static TraceWriter create(Path file, TraceHeader header, boolean force, TraceLock lock) {
     try {
       if (Files.exists(file) && !force) {
+        lock.close();
         throw new IllegalArgumentException(
             file + ": a trace is already there; --resume continues it, --force replaces it");
       }
       Path parent = file.toAbsolutePath().getParent();
       Files.createDirectories(parent);
       Path tmp = Files.createTempFile(parent, file.getFileName().toString(), ".new");
+      // Temporary files are created owner-only; a trace is as readable as any file the user makes.
+      try {
+        Files.setPosixFilePermissions(
+            tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+      } catch (UnsupportedOperationException e) {
+        // not a POSIX file system: its defaults apply
+      }
       Files.writeString(tmp, TraceCodec.header(header) + "\n", StandardCharsets.UTF_8);
       Files.move(
           tmp,
@@ -53,8 +70,9 @@ public final class TraceWriter implements AutoCloseable {
           java.nio.file.StandardCopyOption.REPLACE_EXISTING,
           java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       return new TraceWriter(
-          file, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+          file, FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND), lock);
     } catch (IOException e) {
+      lock.close();
       throw new UncheckedIOException(file + ": cannot create trace: " + e.getMessage(), e);
     }
   }
@@ -66,6 +84,11 @@ public final class TraceWriter implements AutoCloseable {
    * @param validLength the length through the last complete line, from {@link TraceReader}
    */
   public static TraceWriter append(Path file, long validLength) {
+    return append(file, validLength, TraceLock.acquire(file));
+  }
+
+  /** As {@link #append(Path, long)}, under a lock the caller took (and hands over). */
+  public static TraceWriter append(Path file, long validLength, TraceLock lock) {
     try {
       FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE);
       if (ch.size() > validLength) {
@@ -73,8 +96,9 @@ public final class TraceWriter implements AutoCloseable {
         ch.force(true);
       }
       ch.position(validLength);
-      return new TraceWriter(file, ch);
+      return new TraceWriter(file, ch, lock);
     } catch (IOException e) {
+      lock.close();
       throw new UncheckedIOException(file + ": cannot append: " + e.getMessage(), e);
     }
   }
@@ -105,6 +129,8 @@ public final class TraceWriter implements AutoCloseable {
       channel.close();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } finally {
+      lock.close();
     }
   }
 }

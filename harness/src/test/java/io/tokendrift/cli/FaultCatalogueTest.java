@@ -218,4 +218,107 @@ class FaultCatalogueTest {
     Files.writeString(s, "name: bad\nprompts: [a]\naxes:\n  batch: {sizes: [1, -4]}\n");
     refused(2, "bad.yaml:4:", "run", s.toString(), "--trace", dir.resolve("x.jsonl").toString());
   }
+
+  @Test
+  void aSecondWriterOfTheSameTraceIsRefusedNamingTheHolder() throws Exception {
+    Path t = dir.resolve("locked.jsonl");
+    try (io.tokendrift.trace.TraceLock held = io.tokendrift.trace.TraceLock.acquire(t)) {
+      refused(
+          3,
+          "another tokendrift process is writing this trace (pid " + ProcessHandle.current().pid(),
+          "run",
+          spec.toString(),
+          "--trace",
+          t.toString(),
+          "--force",
+          "--no-analyze");
+    }
+    assertThat(t).doesNotExist();
+  }
+
+  @Test
+  void aFailedMergeLeavesTheOldOutputUntouched() throws Exception {
+    Path out = dir.resolve("merged.jsonl");
+    var ok =
+        ExplainCommandTest.run(
+            "merge", baseline.resolve("trace.jsonl").toString(), "--out", out.toString());
+    assertThat(ok.code()).as(ok.err()).isZero();
+    refused(
+        2,
+        "no-such-shard.jsonl",
+        "merge",
+        baseline.resolve("trace.jsonl").toString(),
+        dir.resolve("no-such-shard.jsonl").toString(),
+        "--out",
+        out.toString(),
+        "--force");
+    assertThat(dir.resolve("merged.jsonl.merging")).doesNotExist();
+  }
+
+  @Test
+  void aPromptLongerThanTheContextIsRefusedBeforeAnythingRunsWithItsPlace() throws Exception {
+    Path s = dir.resolve("long.yaml");
+    Files.writeString(
+        s,
+        "name: long\nprompts:\n  - short\n  - \""
+            + "a b c d ".repeat(200)
+            + "\"\n"
+            + "decoding: {max_tokens: 2}\n");
+    Path t = dir.resolve("long.jsonl");
+    refused(
+        2, "long.yaml:4:5: prompts[1]: encodes to", "run", s.toString(), "--trace", t.toString());
+    assertThat(t).doesNotExist();
+  }
+
+  @Test
+  void aGridTooLargeToRunIsRefusedAtOnce() throws Exception {
+    Path s = dir.resolve("huge.yaml");
+    Files.writeString(
+        s,
+        "name: huge\nprompts: [a, b, c, d, e, f, g, h, i, j]\ndecoding: {seeds: ["
+            + java.util.stream.IntStream.range(0, 100)
+                .mapToObj(Integer::toString)
+                .collect(java.util.stream.Collectors.joining(", "))
+            + "]}\naxes: {threads: [1, 2, 3, 4, 5, 6, 7, 8], repeats: 1000}\n");
+    refused(2, "at most 1,000,000 are allowed", "run", s.toString(), "--dry-run");
+  }
+
+  @Test
+  void tracesAreReadableByOthersAndAnIncompleteOneIsSaidToBe() throws Exception {
+    Path t = baseline.resolve("trace.jsonl");
+    assertThat(
+            java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(t)))
+        .isEqualTo("rw-r--r--");
+    // Drop the last two records and cut the one before in half: analyze states both.
+    java.util.List<String> lines = Files.readAllLines(t);
+    Path cut = dir.resolve("cut").resolve("trace.jsonl");
+    Files.createDirectories(cut.getParent());
+    String partial = lines.get(lines.size() - 3);
+    Files.writeString(
+        cut,
+        String.join("\n", lines.subList(0, lines.size() - 3))
+            + "\n"
+            + partial.substring(0, partial.length() / 2));
+    var r = ExplainCommandTest.run("analyze", cut.toString(), "--format", "json");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out())
+        .contains("Incomplete: 3 of the grid's 4 runs are not in the trace")
+        .contains("was cut off and is ignored");
+  }
+
+  @Test
+  void aTemperatureSoSmallThatLogitsOverflowIsRefused() throws Exception {
+    // 1e-40 used to divide float32 logits into infinities and NaN probabilities.
+    refused(
+        2,
+        "must be 0 (greedy) or at least 1.0E-30",
+        "explain",
+        "--logits",
+        "3,2,1",
+        "--temperature",
+        "1e-40");
+    Path s = dir.resolve("cold.yaml");
+    Files.writeString(s, "name: cold\nprompts: [a]\ndecoding: {temperature: 1.0e-40}\n");
+    refused(2, "cold.yaml:3:", "run", s.toString(), "--dry-run");
+  }
 }
