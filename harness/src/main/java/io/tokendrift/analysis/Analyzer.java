@@ -161,6 +161,9 @@ public final class Analyzer {
     TraceHeader header = null;
     Map<String, RunRecord> refs = new HashMap<>();
     PointKey reference = null;
+    // Runs that completed in some record: a failed record of theirs was retried (resume), and
+    // the run is its completed record.
+    java.util.Set<String> completed = new java.util.HashSet<>();
     // Pass 1: the headers agree; keep the reference runs whole.
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
@@ -177,6 +180,9 @@ public final class Analyzer {
         }
         while (r.hasNext()) {
           RunRecord rec = r.next();
+          if (rec.status() != RunRecord.Status.FAILED) {
+            completed.add(rec.id());
+          }
           if (rec.status() == RunRecord.Status.OK
               && rec.repeat() == 0
               && PointKey.of(rec.point()).equals(reference)) {
@@ -194,6 +200,9 @@ public final class Analyzer {
       try (TraceReader r = TraceReader.open(p)) {
         while (r.hasNext()) {
           RunRecord rec = r.next();
+          if (rec.status() == RunRecord.Status.FAILED && completed.contains(rec.id())) {
+            continue; // failed, then run again by --resume: the later record is the run
+          }
           if (!seen.add(rec.id())) {
             continue; // a duplicate across shards counts once
           }

@@ -76,17 +76,31 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
       String modelHash,
       TraceLock lock,
       Consumer<String> log) {
+    // A failed run is run again: only ok and skipped records count as done. Its new record
+    // follows the failed one, and readers take a run's last record (docs/trace-format.md).
     Set<String> done = new HashSet<>();
+    int retried = 0;
     TraceReader.Truncation truncated;
     long valid;
     try (TraceReader r = TraceReader.open(o.trace())) {
       checkBelongs(r.header(), spec, o, shard, modelHash);
+      Set<String> failed = new HashSet<>();
       while (r.hasNext()) {
         RunRecord rec = r.next();
-        if (!done.add(rec.id())) {
+        if (done.contains(rec.id())) {
           throw new IllegalArgumentException(
               o.trace() + ": run " + rec.id() + " is recorded twice; the trace is damaged");
         }
+        if (rec.status() == RunRecord.Status.FAILED) {
+          failed.add(rec.id());
+        } else {
+          done.add(rec.id());
+          failed.remove(rec.id());
+        }
+      }
+      retried = failed.size();
+      if (retried > 0) {
+        log.accept(o.trace() + ": " + retried + " failed run(s) will be run again");
       }
       truncated = r.truncatedTail();
       valid = r.validLength();

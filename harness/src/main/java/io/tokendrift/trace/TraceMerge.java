@@ -60,6 +60,19 @@ public final class TraceMerge {
             first.recording(),
             "all",
             first.manifest());
+    // Runs completed in some input: their failed records (retried by --resume) are dropped.
+    Set<String> completed = new HashSet<>();
+    for (Path p : inputs) {
+      try (TraceReader r = TraceReader.open(p)) {
+        r.decodeStepsOnly(n -> false);
+        while (r.hasNext()) {
+          RunRecord rec = r.next();
+          if (rec.status() != RunRecord.Status.FAILED) {
+            completed.add(rec.id());
+          }
+        }
+      }
+    }
     Set<String> seen = new HashSet<>();
     List<String> dups = new ArrayList<>();
     List<String> truncated = new ArrayList<>();
@@ -71,6 +84,9 @@ public final class TraceMerge {
         try (TraceReader r = TraceReader.open(p)) {
           while (r.hasNext()) {
             RunRecord rec = r.next();
+            if (rec.status() == RunRecord.Status.FAILED && completed.contains(rec.id())) {
+              continue;
+            }
             if (seen.add(rec.id())) {
               w.write(rec);
             } else {

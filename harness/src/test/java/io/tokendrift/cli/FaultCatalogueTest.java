@@ -321,4 +321,47 @@ class FaultCatalogueTest {
     Files.writeString(s, "name: cold\nprompts: [a]\ndecoding: {temperature: 1.0e-40}\n");
     refused(2, "cold.yaml:3:", "run", s.toString(), "--dry-run");
   }
+
+  @Test
+  void resumeRunsFailedRunsAgainAndAnalysisCountsTheirLastRecord() throws Exception {
+    // A trace whose last run failed (as a crashed batch leaves it): its record kept, then retried.
+    Path t = dir.resolve("retry.jsonl");
+    var first =
+        ExplainCommandTest.run("run", spec.toString(), "--trace", t.toString(), "--no-analyze");
+    assertThat(first.code()).as(first.err()).isZero();
+    java.util.List<io.tokendrift.trace.RunRecord> recs = new java.util.ArrayList<>();
+    io.tokendrift.trace.TraceHeader header;
+    try (TraceReader r = TraceReader.open(t)) {
+      header = r.header();
+      r.forEachRemaining(recs::add);
+    }
+    var last = recs.remove(recs.size() - 1);
+    recs.add(
+        new io.tokendrift.trace.RunRecord(
+            last.id(),
+            io.tokendrift.trace.RunRecord.Status.FAILED,
+            last.promptId(),
+            last.prompt(),
+            last.point(),
+            last.seed(),
+            last.repeat(),
+            null,
+            "",
+            new int[0],
+            new int[0],
+            0,
+            last.batchRows(),
+            last.batchRow(),
+            "RuntimeException: injected",
+            null));
+    try (var w = io.tokendrift.trace.TraceWriter.create(t, header, true)) {
+      recs.forEach(w::write);
+    }
+    var resumed =
+        ExplainCommandTest.run("run", spec.toString(), "--trace", t.toString(), "--resume");
+    assertThat(resumed.code()).as(resumed.err()).isZero();
+    assertThat(resumed.err()).contains("1 failed run(s) will be run again");
+    assertThat(resumed.out()).contains("1 runs ok, 0 failed").doesNotContain("Incomplete");
+    assertThat(Files.readAllLines(t)).hasSize(1 + 4 + 1); // header, 4 runs, the retried one
+  }
 }
