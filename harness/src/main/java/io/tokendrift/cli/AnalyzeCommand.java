@@ -82,7 +82,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     for (Path p : Reports.write(dir, Reports.analysisJson(a), formats)) {
       o.printf(Locale.ROOT, "wrote %s%n", p);
     }
-    return Main.OK;
+    // Incomplete is never silent, in the exit code either: 4, as run and merge say it.
+    boolean incomplete =
+        a.missingRuns() > 0 || !a.tornRecords().isEmpty() || a.count(Analyzer.Verdict.FAILED) > 0;
+    return incomplete ? RunCommand.RUNS_FAILED : Main.OK;
   }
 
   /** Analyses, with token texts from the trace's model when it can be found. */

@@ -43,10 +43,20 @@ public final class Main {
   /** The environment cannot run the request (no GPU, no engine, no model). */
   public static final int ENVIRONMENT = 3;
 
-  /** Stack traces on errors: {@code TOKENDRIFT_VERBOSE=1} or {@code -Dtokendrift.verbose=true}. */
+  private static volatile boolean verboseFlag;
+
+  /** {@code --verbose}, accepted by every command: errors print their stack trace too. */
+  @CommandLine.Option(
+      names = "--verbose",
+      scope = CommandLine.ScopeType.INHERIT,
+      description = "Print the stack trace of an error (also: TOKENDRIFT_VERBOSE=1).")
+  void setVerbose(boolean v) {
+    verboseFlag = v;
+  }
+
+  /** Stack traces on errors: {@code --verbose} or {@code TOKENDRIFT_VERBOSE=1}. */
   static boolean verbose() {
-    return "1".equals(System.getenv("TOKENDRIFT_VERBOSE"))
-        || Boolean.getBoolean("tokendrift.verbose");
+    return verboseFlag || "1".equals(System.getenv("TOKENDRIFT_VERBOSE"));
   }
 
   /**
@@ -90,7 +100,7 @@ public final class Main {
         || ex instanceof EnvironmentException) {
       return ex.getMessage();
     }
-    return "unexpected error (a bug; please report it with TOKENDRIFT_VERBOSE=1's stack trace): "
+    return "unexpected error (a bug; please report it with the stack trace --verbose prints): "
         + ex.getClass().getSimpleName()
         + (ex.getMessage() == null ? "" : ": " + ex.getMessage());
   }
@@ -106,6 +116,7 @@ public final class Main {
 
   /** The configured picocli command line. */
   public static CommandLine commandLine() {
+    verboseFlag = false;
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {

@@ -300,7 +300,7 @@ class FaultCatalogueTest {
             + "\n"
             + partial.substring(0, partial.length() / 2));
     var r = ExplainCommandTest.run("analyze", cut.toString(), "--format", "json");
-    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.code()).as("incomplete: exit 4, as run and merge\n" + r.err()).isEqualTo(4);
     assertThat(r.out())
         .contains("Incomplete: 3 of the grid's 4 runs are not in the trace")
         .contains("was cut off and is ignored");
