@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       ReportCommand.class,
       BaselineCommand.class,
       CheckCommand.class,
+      ServeCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

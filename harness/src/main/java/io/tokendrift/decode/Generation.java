@@ -36,6 +36,11 @@ public final class Generation {
     this.start = nanoClock.getAsLong();
   }
 
+  /** The settings this generation follows. */
+  public DecodeSettings settings() {
+    return settings;
+  }
+
   /** True once a stop condition has fired. */
   public boolean done() {
     return stopReason != null;

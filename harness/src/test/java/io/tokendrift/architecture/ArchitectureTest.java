@@ -41,6 +41,7 @@ class ArchitectureTest {
     ALLOWED.put("report", List.of("analysis", "trace"));
     ALLOWED.put("check", List.of("report", "analysis", "trace"));
     ALLOWED.put("tiny", List.of("engine", "engine.djl", "decode", "model"));
+    ALLOWED.put("serve", List.of("engine", "decode", "model"));
     ALLOWED.put(
         "junit",
         List.of("check", "report", "analysis", "experiment", "engine", "model", "trace", "decode"));

@@ -1,0 +1,111 @@
+package io.tokendrift.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.hubspot.jinjava.Jinjava;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns chat messages into a prompt: the model folder's own Jinja chat template ({@code
+ * tokenizer_config.json}'s {@code chat_template}, rendered with Jinjava) when it has one, else the
+ * plain template the bundled model's dialogues use: one {@code Role: content} line per message
+ * (user → {@code Human}, assistant → {@code Assistant}, system → {@code System}), then {@code
+ * Assistant:}.
+ */
+final class ChatTemplate {
+  private final String template; // null: the plain one
+  private final Map<String, Object> tokens;
+
+  private ChatTemplate(String template, Map<String, Object> tokens) {
+    this.template = template;
+    this.tokens = tokens;
+  }
+
+  /** The template of the model folder {@code dir}. */
+  static ChatTemplate of(Path dir) {
+    Path cfg = dir.resolve("tokenizer_config.json");
+    if (!Files.isRegularFile(cfg)) {
+      return new ChatTemplate(null, Map.of());
+    }
+    try {
+      JsonNode n = new ObjectMapper().readTree(Files.readString(cfg));
+      JsonNode t = n.get("chat_template");
+      if (t == null || !t.isTextual()) {
+        return new ChatTemplate(null, Map.of());
+      }
+      Map<String, Object> special = new LinkedHashMap<>();
+      for (String k : List.of("bos_token", "eos_token")) {
+        JsonNode v = n.get(k);
+        special.put(k, v == null ? "" : v.isTextual() ? v.asText() : v.path("content").asText(""));
+      }
+      return new ChatTemplate(t.asText(), special);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(cfg + ": not readable JSON: " + e.getMessage(), e);
+    }
+  }
+
+  /** True when the model folder's own template is used. */
+  boolean fromModel() {
+    return template != null;
+  }
+
+  /**
+   * The prompt for {@code messages} (each {role, content}).
+   *
+   * @throws ApiException naming the message that is malformed
+   */
+  String render(JsonNode messages) {
+    if (messages == null || !messages.isArray() || messages.isEmpty()) {
+      throw ApiException.invalid("messages", "'messages' must be a non-empty array");
+    }
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (int i = 0; i < messages.size(); i++) {
+      JsonNode m = messages.get(i);
+      String role = m.path("role").asText("");
+      if (!List.of("system", "developer", "user", "assistant").contains(role)) {
+        throw ApiException.invalid(
+            "messages[" + i + "].role",
+            "messages["
+                + i
+                + "].role '"
+                + role
+                + "' is not allowed; allowed: system, developer,"
+                + " user, assistant");
+      }
+      JsonNode c = m.get("content");
+      if (c == null || !c.isTextual()) {
+        throw ApiException.invalid(
+            "messages[" + i + "].content", "messages[" + i + "].content must be a string");
+      }
+      Map<String, Object> e = new LinkedHashMap<>();
+      e.put("role", role);
+      e.put("content", c.asText());
+      list.add(e);
+    }
+    if (template == null) {
+      StringBuilder b = new StringBuilder();
+      for (Map<String, Object> m : list) {
+        String role = (String) m.get("role");
+        String label =
+            switch (role) {
+              case "user" -> "Human";
+              case "assistant" -> "Assistant";
+              default -> role.substring(0, 1).toUpperCase(Locale.ROOT) + role.substring(1);
+            };
+        b.append(label).append(": ").append(m.get("content")).append('\n');
+      }
+      return b.append("Assistant:").toString();
+    }
+    Map<String, Object> ctx = new LinkedHashMap<>(tokens);
+    ctx.put("messages", list);
+    ctx.put("add_generation_prompt", true);
+    return new Jinjava().render(template, ctx);
+  }
+}

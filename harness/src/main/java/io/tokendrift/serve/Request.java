@@ -1,0 +1,153 @@
+package io.tokendrift.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tokendrift.decode.DrawMethod;
+import io.tokendrift.decode.SamplingSettings;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A completions or chat request, read and checked field by field; a wrong field is a 400 naming it.
+ *
+ * @param chat true for /v1/chat/completions
+ * @param model the model asked for, or null
+ * @param prompt the prompt text (chat: after the template)
+ * @param maxTokens tokens to generate at most
+ * @param sampling temperature, top-k, top-p
+ * @param seed the draw seed (0 when not given: the same request, the same draws)
+ * @param stop stop sequences
+ * @param topLogprobs alternatives per token to report, -1 for no logprobs
+ * @param stream answer as server-sent events
+ */
+record Request(
+    boolean chat,
+    String model,
+    String prompt,
+    int maxTokens,
+    SamplingSettings sampling,
+    long seed,
+    List<String> stop,
+    int topLogprobs,
+    boolean stream) {
+
+  /** Largest top_logprobs, as OpenAI's API allows. */
+  static final int MAX_TOP_LOGPROBS = 20;
+
+  static Request parse(JsonNode n, boolean chat, ChatTemplate template) {
+    if (n == null || !n.isObject()) {
+      throw ApiException.invalid(null, "the body must be a JSON object");
+    }
+    String model = n.hasNonNull("model") ? text(n, "model") : null;
+    String prompt;
+    if (chat) {
+      prompt = template.render(n.get("messages"));
+    } else {
+      JsonNode p = n.get("prompt");
+      if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
+        p = p.get(0);
+      }
+      if (p == null || !p.isTextual() || p.asText().isEmpty()) {
+        throw ApiException.invalid(
+            "prompt", "'prompt' must be a non-empty string (or a list of one string)");
+      }
+      prompt = p.asText();
+    }
+    int n1 = integer(n, "n", 1, 1, 1);
+    int maxTokens =
+        chat && n.hasNonNull("max_completion_tokens")
+            ? integer(n, "max_completion_tokens", 16, 1, 100_000)
+            : integer(n, "max_tokens", chat ? 256 : 16, 1, 100_000);
+    double temperature = number(n, "temperature", 1.0, 0, 2);
+    double topP = number(n, "top_p", 1.0, Double.MIN_VALUE, 1);
+    int topK = integer(n, "top_k", 0, 0, Integer.MAX_VALUE);
+    if (temperature > 0 && temperature < SamplingSettings.MIN_TEMPERATURE) {
+      throw ApiException.invalid(
+          "temperature", "'temperature' must be 0 or at least " + SamplingSettings.MIN_TEMPERATURE);
+    }
+    long seed =
+        n.hasNonNull("seed") ? integer(n, "seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE) : 0;
+    List<String> stop = stop(n.get("stop"));
+    int top = logprobs(n, chat);
+    boolean stream = n.hasNonNull("stream") && bool(n, "stream");
+    SamplingSettings s =
+        temperature == 0
+            ? SamplingSettings.GREEDY
+            : new SamplingSettings(temperature, topK, topP, DrawMethod.INVERSE_CDF);
+    assert n1 == 1;
+    return new Request(chat, model, prompt, maxTokens, s, seed, stop, top, stream);
+  }
+
+  private static int logprobs(JsonNode n, boolean chat) {
+    if (chat) {
+      boolean want = n.hasNonNull("logprobs") && bool(n, "logprobs");
+      int top = integer(n, "top_logprobs", 0, 0, MAX_TOP_LOGPROBS);
+      if (n.hasNonNull("top_logprobs") && !want) {
+        throw ApiException.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+      }
+      return want ? top : -1;
+    }
+    return n.hasNonNull("logprobs") ? integer(n, "logprobs", 0, 0, MAX_TOP_LOGPROBS) : -1;
+  }
+
+  private static List<String> stop(JsonNode s) {
+    List<String> out = new ArrayList<>();
+    if (s == null || s.isNull()) {
+      return out;
+    }
+    if (s.isTextual()) {
+      out.add(s.asText());
+    } else if (s.isArray() && s.size() <= 4) {
+      for (JsonNode v : s) {
+        if (!v.isTextual()) {
+          throw ApiException.invalid("stop", "'stop' must be a string or a list of up to 4");
+        }
+        out.add(v.asText());
+      }
+    } else {
+      throw ApiException.invalid("stop", "'stop' must be a string or a list of up to 4 strings");
+    }
+    if (out.stream().anyMatch(String::isEmpty)) {
+      throw ApiException.invalid("stop", "'stop' sequences must not be empty");
+    }
+    return out;
+  }
+
+  private static String text(JsonNode n, String f) {
+    JsonNode v = n.get(f);
+    if (!v.isTextual()) {
+      throw ApiException.invalid(f, "'" + f + "' must be a string");
+    }
+    return v.asText();
+  }
+
+  private static boolean bool(JsonNode n, String f) {
+    JsonNode v = n.get(f);
+    if (!v.isBoolean()) {
+      throw ApiException.invalid(f, "'" + f + "' must be true or false");
+    }
+    return v.asBoolean();
+  }
+
+  private static int integer(JsonNode n, String f, int def, int min, int max) {
+    JsonNode v = n.get(f);
+    if (v == null || v.isNull()) {
+      return def;
+    }
+    if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min || v.asInt() > max) {
+      String range = min == max ? "only " + min + " is supported" : "allowed: " + min + ".." + max;
+      throw ApiException.invalid(f, "'" + f + "' is " + v + "; " + range);
+    }
+    return v.asInt();
+  }
+
+  private static double number(JsonNode n, String f, double def, double min, double max) {
+    JsonNode v = n.get(f);
+    if (v == null || v.isNull()) {
+      return def;
+    }
+    if (!v.isNumber() || !(v.asDouble() >= min && v.asDouble() <= max)) {
+      throw ApiException.invalid(f, "'" + f + "' is " + v + "; allowed: " + min + ".." + max);
+    }
+    return v.asDouble();
+  }
+}
