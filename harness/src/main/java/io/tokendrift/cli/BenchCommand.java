@@ -81,6 +81,20 @@ final class BenchCommand implements Callable<Integer> {
   int analysisRuns;
 
   @Option(
+      names = "--serve",
+      description = {
+        "Instead: load a local `serve` over loopback (--serve-clients x --serve-requests",
+        "completions of 16 tokens), continuous batching vs one at a time, both modes."
+      })
+  boolean serve;
+
+  @Option(names = "--serve-clients", defaultValue = "64", description = "Concurrent clients.")
+  int serveClients;
+
+  @Option(names = "--serve-requests", defaultValue = "8", description = "Requests per client.")
+  int serveRequests;
+
+  @Option(
       names = "--analysis-steps",
       defaultValue = "256",
       paramLabel = "N",
@@ -89,6 +103,9 @@ final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (serve) {
+      return ServeBench.run(spec.commandLine().getOut(), serveClients, serveRequests);
+    }
     if (analysisRuns > 0) {
       return analysisBench();
     }

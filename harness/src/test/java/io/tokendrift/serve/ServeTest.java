@@ -67,6 +67,7 @@ class ServeTest {
 
     @Override
     public void close() {
+      client.close(); // OkHttp's pools and threads go with it
       server.close();
       engine.close();
       tok.close();
@@ -170,6 +171,7 @@ class ServeTest {
               .build();
       assertThatThrownBy(() -> wrong.chat().completions().create(chat("hi", 2)))
           .isInstanceOf(UnauthorizedException.class);
+      wrong.close();
       assertThat(keyed.client().chat().completions().create(chat("hi", 2)).choices()).hasSize(1);
     }
   }
