@@ -58,6 +58,8 @@ public final class Server implements AutoCloseable {
   private final String fingerprint;
   private final Javalin app;
   private final AtomicLong ids = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicInteger inFlight =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /**
    * Starts serving {@code engine} (which it then owns, with the tokenizer) on o.host():o.port().
@@ -75,6 +77,9 @@ public final class Server implements AutoCloseable {
                   c.jetty.host = o.host();
                   c.jetty.port = o.port();
                   c.http.maxRequestSize = o.maxBodyBytes() + 1L;
+                  c.startup.showJavalinBanner = false;
+                  // Jetty must not stop on SIGTERM by itself: the serve command drains first.
+                  c.jetty.modifyServer(server -> server.setStopAtShutdown(false));
                   c.routes.get("/health", this::health);
                   c.routes.get("/v1/models", ctx -> guarded(ctx, () -> models(ctx)));
                   c.routes.post("/v1/completions", ctx -> guarded(ctx, () -> complete(ctx, false)));
@@ -98,7 +103,13 @@ public final class Server implements AutoCloseable {
   /** Stops taking requests (503), lets queued and running ones finish (up to the timeout). */
   public boolean drain(long millis) throws InterruptedException {
     scheduler.drain();
-    return scheduler.awaitIdle(millis);
+    long end = System.currentTimeMillis() + millis;
+    // Requests being read or answered count too, not only those the scheduler holds.
+    while (inFlight.get() > 0 && System.currentTimeMillis() < end) {
+      Thread.sleep(20);
+    }
+    return inFlight.get() == 0
+        && scheduler.awaitIdle(Math.max(0, end - System.currentTimeMillis()));
   }
 
   @Override
@@ -128,6 +139,7 @@ public final class Server implements AutoCloseable {
 
   /** Authorises, runs, and turns failures into OpenAI-shaped errors. */
   private void guarded(Context ctx, Body body) {
+    inFlight.incrementAndGet();
     try {
       authorise(ctx);
       body.run();
@@ -135,6 +147,8 @@ public final class Server implements AutoCloseable {
       send(ctx, e);
     } catch (Exception e) {
       send(ctx, new ApiException(500, "server_error", null, null, "internal error: " + e));
+    } finally {
+      inFlight.decrementAndGet();
     }
   }
 
