@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tokendrift.engine.EngineSpec;
 import io.tokendrift.engine.Engines;
 import io.tokendrift.engine.FixedAxesTestProvider;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -17,19 +16,11 @@ class EngineInSpecTest {
   @TempDir Path dir;
 
   private Path write(String yaml) throws Exception {
-    Path p = dir.resolve("spec.yaml");
-    Files.writeString(p, yaml);
-    return p;
+    return SpecFiles.write(dir, yaml);
   }
 
   private String refusal(String yaml) throws Exception {
-    Path p = write(yaml);
-    try {
-      ExperimentSpec.read(p);
-    } catch (SpecException e) {
-      return e.getMessage().replace(p.toString(), "SPEC");
-    }
-    throw new AssertionError("spec was accepted:\n" + yaml);
+    return SpecFiles.refusal(dir, yaml);
   }
 
   @Test

@@ -16,20 +16,11 @@ class ExperimentSpecTest {
   @TempDir Path dir;
 
   private Path write(String yaml) throws Exception {
-    Path p = dir.resolve("spec.yaml");
-    Files.writeString(p, yaml);
-    return p;
+    return SpecFiles.write(dir, yaml);
   }
 
-  /** The refusal's message, with the temporary path shown as SPEC. */
   private String refusal(String yaml) throws Exception {
-    Path p = write(yaml);
-    try {
-      ExperimentSpec.read(p);
-    } catch (SpecException e) {
-      return e.getMessage().replace(p.toString(), "SPEC");
-    }
-    throw new AssertionError("spec was accepted:\n" + yaml);
+    return SpecFiles.refusal(dir, yaml);
   }
 
   @Test

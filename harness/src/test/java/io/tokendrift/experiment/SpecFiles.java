@@ -1,0 +1,26 @@
+package io.tokendrift.experiment;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Spec files written into a test's temporary folder, and the refusals they earn. */
+final class SpecFiles {
+  private SpecFiles() {}
+
+  static Path write(Path dir, String yaml) throws Exception {
+    Path p = dir.resolve("spec.yaml");
+    Files.writeString(p, yaml);
+    return p;
+  }
+
+  /** The refusal's message, with the temporary path shown as SPEC. */
+  static String refusal(Path dir, String yaml) throws Exception {
+    Path p = write(dir, yaml);
+    try {
+      ExperimentSpec.read(p);
+    } catch (SpecException e) {
+      return e.getMessage().replace(p.toString(), "SPEC");
+    }
+    throw new AssertionError("spec was accepted:\n" + yaml);
+  }
+}
