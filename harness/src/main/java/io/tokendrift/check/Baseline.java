@@ -110,7 +110,14 @@ public record Baseline(Path dir, TraceHeader header, Map<String, RunRecord> runs
     ObjectNode man = n.putObject("manifest");
     new TreeMap<>(h.manifest()).forEach(man::put);
     try {
-      Files.writeString(dir.resolve(MANIFEST), m.writeValueAsString(n) + "\n");
+      // Whole or not at all: a temporary file renamed into place.
+      Path tmp = Files.createTempFile(dir, "." + MANIFEST, ".tmp");
+      Files.writeString(tmp, m.writeValueAsString(n) + "\n");
+      Files.move(
+          tmp,
+          dir.resolve(MANIFEST),
+          java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
