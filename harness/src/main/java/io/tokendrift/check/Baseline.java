@@ -111,7 +111,7 @@ public record Baseline(Path dir, TraceHeader header, Map<String, RunRecord> runs
     new TreeMap<>(h.manifest()).forEach(man::put);
     try {
       // Whole or not at all: a temporary file renamed into place.
-      Path tmp = Files.createTempFile(dir, "." + MANIFEST, ".tmp");
+      Path tmp = dir.resolve(MANIFEST + ".tmp");
       Files.writeString(tmp, m.writeValueAsString(n) + "\n");
       Files.move(
           tmp,
