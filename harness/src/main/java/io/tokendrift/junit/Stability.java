@@ -1,15 +1,7 @@
 package io.tokendrift.junit;
 
 import io.tokendrift.analysis.Analysis;
-import io.tokendrift.analysis.Analyzer;
-import io.tokendrift.check.CheckMessage;
 import io.tokendrift.experiment.ExperimentSpec;
-import io.tokendrift.experiment.Plan;
-import io.tokendrift.experiment.Runner;
-import io.tokendrift.model.TextTokenizer;
-import io.tokendrift.report.Reports;
-import io.tokendrift.report.Sentences;
-import io.tokendrift.trace.RunRecord;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -38,6 +30,10 @@ public final class Stability {
   private int[] threads = {0};
   private int maxTokens = 16;
   private int repeats = 1;
+  private Path specFile;
+  private Path baseline;
+  private boolean recordBaseline = Boolean.getBoolean("tokendrift.record");
+  private double budget = 0.1;
 
   Stability(Path dir, String name, BiConsumer<String, String> report) {
     this.dir = dir;
@@ -46,9 +42,71 @@ public final class Stability {
     this.report = report;
   }
 
-  /** A Hugging Face GPT-2 folder, or "bundled" (the default). */
+  /**
+   * A Hugging Face GPT-2 folder, or "bundled" (the default). A relative path is resolved against
+   * the project directory (the working directory of the test run), not the report folder.
+   */
   public Stability model(String m) {
-    this.model = m;
+    this.model = m.equals(ExperimentSpec.BUNDLED) ? m : Path.of(m).toAbsolutePath().toString();
+    return this;
+  }
+
+  /** A model folder. */
+  public Stability model(Path m) {
+    return model(m.toString());
+  }
+
+  /**
+   * Runs this spec file instead of the builder's settings (paths in it resolve against its own
+   * folder, as for {@code tokendrift run}).
+   */
+  public Stability spec(Path file) {
+    this.specFile = file.toAbsolutePath();
+    return this;
+  }
+
+  /**
+   * Compares every run with its golden twin in this baseline folder, by {@code tokendrift check}'s
+   * own verdicts, instead of conditions with their reference point. A missing baseline fails the
+   * test, unless recording is asked for ({@link #recordBaselineIfMissing()} or {@code
+   * -Dtokendrift.record=true}).
+   */
+  public Stability againstBaseline(Path dir) {
+    this.baseline = dir.toAbsolutePath();
+    return this;
+  }
+
+  /** With {@link #againstBaseline(Path)}: record the baseline when the folder does not exist. */
+  public Stability recordBaselineIfMissing() {
+    this.recordBaseline = true;
+    return this;
+  }
+
+  /** Share of runs that may diverge at explained near-ties in the lenient assertion (0.1). */
+  public Stability budget(double share) {
+    if (!(share >= 0 && share <= 1)) {
+      throw new IllegalArgumentException("Stability.budget(" + share + "): must be in [0, 1]");
+    }
+    this.budget = share;
+    return this;
+  }
+
+  /** Contraction orders, typed. */
+  public Stability summations(io.tokendrift.engine.SummationOrder... s) {
+    this.summations = java.util.Arrays.stream(s).map(Object::toString).toList();
+    return this;
+  }
+
+  /** Precisions, typed (bf16 is refused: DJL aborts on it). */
+  public Stability precisions(io.tokendrift.engine.Precision... p) {
+    for (io.tokendrift.engine.Precision x : p) {
+      if (x == io.tokendrift.engine.Precision.BF16) {
+        throw new IllegalArgumentException(
+            "Stability.precisions(BF16): not supported by the DJL engine (it aborts the JVM)");
+      }
+    }
+    this.precisions =
+        java.util.Arrays.stream(p).map(io.tokendrift.engine.Precision::label).toList();
     return this;
   }
 
@@ -89,59 +147,51 @@ public final class Stability {
   }
 
   /**
-   * Passes when every run is token-identical to its reference (first value of every axis) or
-   * diverges only at a near-tie within the noise floor of its condition; otherwise fails listing
-   * the unexplained runs. Returns the analysis for further assertions.
+   * Passes when every run is token-identical to its reference (first value of every axis) — or,
+   * with {@link #againstBaseline(Path)}, to its golden twin — or diverges only at an explained
+   * near-tie (within the budget against a baseline); otherwise fails listing each offending run:
+   * prompt (shortened), point, step, expected and actual tokens, margin, or a failed run's reason.
    */
   public Analysis assertIdenticalOrNearTiesOnly() {
-    if (prompts.isEmpty()) {
-      throw new IllegalArgumentException("Stability: give at least one prompt");
+    return check(false);
+  }
+
+  /** Passes only when every run is token-identical to its reference or golden twin. */
+  public Analysis assertIdentical() {
+    return check(true);
+  }
+
+  private Analysis check(boolean strict) {
+    if (prompts.isEmpty() && specFile == null) {
+      throw new IllegalArgumentException("Stability: give at least one prompt (or .spec(file))");
     }
     try {
       Files.createDirectories(dir);
-      Path spec = dir.resolve("spec.yaml");
-      Files.writeString(spec, yaml());
+      Path spec = specFile;
+      if (spec == null) {
+        spec = dir.resolve("spec.yaml");
+        Files.writeString(spec, yaml());
+      }
       ExperimentSpec s = ExperimentSpec.read(spec);
-      Path trace = dir.resolve("trace.jsonl");
-      Runner.run(
-          new Plan(s),
-          new Runner.Options(trace, false, true, false, 0, 1),
-          Runner.Progress.NONE,
-          line -> {});
-      Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
-      List<String> failures = new ArrayList<>();
-      try (TextTokenizer tok = Runner.model(s).tokenizer()) {
-        a.withTokenText(tok::tokenText);
-        Reports.write(dir, Reports.analysisJson(a), Reports.FORMATS);
-        for (Analyzer.RunResult r : a.runs()) {
-          if (r.verdict() == Analyzer.Verdict.UNEXPLAINED
-              || r.verdict() == Analyzer.Verdict.FAILED) {
-            RunRecord ref = a.referenceOf(r);
-            failures.add(
-                CheckMessage.of(
-                    r.prompt(),
-                    r.point().key(),
-                    ref == null ? new int[0] : ref.tokens(),
-                    r.tokens(),
-                    r.comparison(),
-                    r.verdict().label(),
-                    r.threshold(),
-                    Double.NaN,
-                    tok::tokenText));
-          }
-        }
-      }
-      report.accept("tokendrift.report", dir.resolve("report.html").toAbsolutePath().toString());
-      report.accept("tokendrift.summary", Sentences.summary(a));
-      if (!failures.isEmpty()) {
+      StabilityRun.Outcome o =
+          baseline == null
+              ? StabilityRun.againstReference(s, dir, strict)
+              : StabilityRun.againstBaseline(s, dir, baseline, recordBaseline, strict, budget);
+      String where = o.report().toAbsolutePath().toString();
+      report.accept("tokendrift.report", where);
+      report.accept("tokendrift.summary", o.summary());
+      System.out.println("tokendrift report: " + where); // visible in Maven's and IDEs' output
+      if (!o.failures().isEmpty()) {
         throw new AssertionFailedError(
-            failures.size()
-                + " run(s) changed beyond numerical noise (report: "
-                + dir.resolve("report.html")
+            o.failures().size()
+                + " run(s) "
+                + (strict ? "not identical" : "changed beyond numerical noise")
+                + " (report: "
+                + where
                 + "):\n"
-                + String.join("\n", failures));
+                + String.join("\n", o.failures()));
       }
-      return a;
+      return o.analysis();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -19,10 +19,16 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * }
  * }</pre>
  *
- * <p>Reports go to {@code target/tokendrift/CLASS/METHOD/} and are attached to the test result as a
- * report entry ({@code tokendrift.report}).
+ * <p>Reports go to {@code target/tokendrift/CLASS/METHOD/} (one sub-folder per invocation of a
+ * parameterized test), are printed and attached to the test result as a report entry ({@code
+ * tokendrift.report}). DJL is set offline and opted out of tracking before it first loads.
  */
 public final class TokenDriftExtension implements ParameterResolver {
+  static {
+    // A test library must not call home: DJL offline and untracked before it first loads.
+    io.tokendrift.model.Offline.ensure();
+  }
+
   @Override
   public boolean supportsParameter(ParameterContext p, ExtensionContext c) {
     return p.getParameter().getType() == Stability.class;
@@ -32,9 +38,13 @@ public final class TokenDriftExtension implements ParameterResolver {
   public Object resolveParameter(ParameterContext p, ExtensionContext c) {
     String cls = c.getRequiredTestClass().getSimpleName();
     String method = c.getRequiredTestMethod().getName();
-    return new Stability(
-        java.nio.file.Path.of("target", "tokendrift", cls, method),
-        cls + "-" + method,
-        c::publishReportEntry);
+    java.nio.file.Path dir = java.nio.file.Path.of("target", "tokendrift", cls, method);
+    // One folder per invocation: a parameterized or repeated test's invocations ("[1] fp16", ...)
+    // each keep their own report.
+    String shown = c.getDisplayName();
+    if (shown.startsWith("[") || shown.startsWith("repetition")) {
+      dir = dir.resolve(shown.replaceAll("[^A-Za-z0-9._-]+", "-"));
+    }
+    return new Stability(dir, cls + "-" + method, c::publishReportEntry);
   }
 }

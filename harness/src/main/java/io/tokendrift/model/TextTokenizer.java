@@ -9,6 +9,10 @@ import java.nio.file.Path;
  * padding and special tokens off: the prompt's ids are exactly its text's, however long.
  */
 public final class TextTokenizer implements AutoCloseable {
+  static {
+    Offline.ensure(); // before DJL's tokenizer library first loads
+  }
+
   private final HuggingFaceTokenizer tokenizer;
 
   private TextTokenizer(HuggingFaceTokenizer tokenizer) {

@@ -14,6 +14,10 @@ import java.util.Set;
  * logit itself and so can vary every axis.
  */
 public final class DjlEngineProvider implements EngineProvider {
+  static {
+    io.tokendrift.model.Offline.ensure(); // before DJL's engine first loads
+  }
+
   /** Rows per batch: the spec reader's own limit on batch sizes. */
   static final int MAX_BATCH = 256;
 

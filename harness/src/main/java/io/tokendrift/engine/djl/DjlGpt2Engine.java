@@ -22,6 +22,10 @@ import java.util.TreeMap;
  * a KV cache, left-padded batches, tied or untied LM head, and every knob of {@link EngineOptions}.
  */
 public final class DjlGpt2Engine implements Engine {
+  static {
+    io.tokendrift.model.Offline.ensure(); // also when constructed directly (tests, the trainer)
+  }
+
   final Gpt2Config config;
   final EngineOptions options;
   final NDManager manager;
