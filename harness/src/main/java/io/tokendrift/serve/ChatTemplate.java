@@ -20,6 +20,17 @@ import java.util.Map;
  * Assistant:}.
  */
 final class ChatTemplate {
+  /**
+   * As Hugging Face renders chat templates: {@code trim_blocks} and {@code lstrip_blocks} on, so a
+   * model's template gives the whitespace (and tokens) its reference servers give.
+   */
+  private static final Jinjava JINJA =
+      new Jinjava(
+          com.hubspot.jinjava.JinjavaConfig.newBuilder()
+              .withTrimBlocks(true)
+              .withLstripBlocks(true)
+              .build());
+
   private final String template; // null: the plain one
   private final Map<String, Object> tokens;
 
@@ -51,6 +62,31 @@ final class ChatTemplate {
     }
   }
 
+  /** A message's text: a string, null (an assistant turn without text), or text parts joined. */
+  private static String content(JsonNode c, int i) {
+    if (c == null || c.isNull()) {
+      return "";
+    }
+    if (c.isTextual()) {
+      return c.asText();
+    }
+    if (c.isArray()) {
+      StringBuilder b = new StringBuilder();
+      for (JsonNode part : c) {
+        if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+          throw ApiException.invalid(
+              "messages[" + i + "].content",
+              "messages[" + i + "].content parts must be {\"type\": \"text\", \"text\": ...}");
+        }
+        b.append(part.get("text").asText());
+      }
+      return b.toString();
+    }
+    throw ApiException.invalid(
+        "messages[" + i + "].content",
+        "messages[" + i + "].content must be a string or a list of text parts");
+  }
+
   /** True when the model folder's own template is used. */
   boolean fromModel() {
     return template != null;
@@ -79,14 +115,9 @@ final class ChatTemplate {
                 + "' is not allowed; allowed: system, developer,"
                 + " user, assistant");
       }
-      JsonNode c = m.get("content");
-      if (c == null || !c.isTextual()) {
-        throw ApiException.invalid(
-            "messages[" + i + "].content", "messages[" + i + "].content must be a string");
-      }
       Map<String, Object> e = new LinkedHashMap<>();
       e.put("role", role);
-      e.put("content", c.asText());
+      e.put("content", content(m.get("content"), i));
       list.add(e);
     }
     if (template == null) {
@@ -106,6 +137,6 @@ final class ChatTemplate {
     Map<String, Object> ctx = new LinkedHashMap<>(tokens);
     ctx.put("messages", list);
     ctx.put("add_generation_prompt", true);
-    return new Jinjava().render(template, ctx);
+    return JINJA.render(template, ctx);
   }
 }

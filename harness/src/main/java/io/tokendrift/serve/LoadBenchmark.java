@@ -71,23 +71,27 @@ public final class LoadBenchmark {
                             .put("temperature", 0)
                             .toString();
                     long s = System.nanoTime();
-                    HttpResponse<String> r =
-                        http.send(
-                            HttpRequest.newBuilder(
-                                    URI.create("http://127.0.0.1:" + port + "/v1/completions"))
-                                .header("Content-Type", "application/json")
-                                .POST(HttpRequest.BodyPublishers.ofString(body))
-                                .build(),
-                            HttpResponse.BodyHandlers.ofString());
-                    long lat = System.nanoTime() - s;
                     long tokens = -1;
-                    if (r.statusCode() == 200) {
-                      JsonNode n = Responses.JSON.readTree(r.body());
-                      tokens = n.path("usage").path("completion_tokens").asLong(-1);
-                      synchronized (ids) {
-                        ids.add(n.path("id").asText());
+                    try {
+                      HttpResponse<String> r =
+                          http.send(
+                              HttpRequest.newBuilder(
+                                      URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                                  .header("Content-Type", "application/json")
+                                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                                  .build(),
+                              HttpResponse.BodyHandlers.ofString());
+                      if (r.statusCode() == 200) {
+                        JsonNode n = Responses.JSON.readTree(r.body());
+                        tokens = n.path("usage").path("completion_tokens").asLong(-1);
+                        synchronized (ids) {
+                          ids.add(n.path("id").asText());
+                        }
                       }
+                    } catch (java.io.IOException e) {
+                      tokens = -1; // a lost request counts as invalid; the load goes on
                     }
+                    long lat = System.nanoTime() - s;
                     out.add(new long[] {lat, Math.max(0, tokens), tokens > 0 ? 1 : 0});
                   }
                   return out;

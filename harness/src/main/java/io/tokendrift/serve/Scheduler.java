@@ -169,6 +169,13 @@ final class Scheduler implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
+      // Whatever ended the loop (a stop, or an Error such as out-of-memory), nothing may wait for
+      // a scheduler that is gone: no new requests, and every queued one answered.
+      accepting = false;
+      Job left;
+      while ((left = queue.poll()) != null) {
+        left.events.add(new Job.Failed("the server stopped"));
+      }
       closeShared(shared);
       for (Row r : rows) {
         closeOwn(r);
@@ -262,8 +269,13 @@ final class Scheduler implements AutoCloseable {
   private void emit(Row r, Choice c, float[] logits) {
     var g = r.job.generation;
     String text = g.done() ? g.completion().text() : visibleText(r);
-    String delta = text.length() > r.emitted.length() ? text.substring(r.emitted.length()) : "";
-    r.emitted = text.length() > r.emitted.length() ? text : r.emitted;
+    // A delta only extends what was sent: text still ending in half a UTF-8 character (U+FFFD) or
+    // a possible stop sequence is held back until the next tokens settle it.
+    String delta = "";
+    if (text.startsWith(r.emitted) && text.length() > r.emitted.length()) {
+      delta = text.substring(r.emitted.length());
+      r.emitted = text;
+    }
     double lp = Double.NaN;
     List<Job.Top> top = List.of();
     if (r.job.topLogprobs >= 0) {
@@ -287,7 +299,9 @@ final class Scheduler implements AutoCloseable {
     int[] ids = r.tokens.stream().mapToInt(Integer::intValue).toArray();
     String text = tok.decode(ids);
     int hold = stopHold(r);
-    return text.substring(0, Math.max(0, text.length() - hold));
+    String visible = text.substring(0, Math.max(0, text.length() - hold));
+    int bad = visible.indexOf('\uFFFD');
+    return bad < 0 ? visible : visible.substring(0, bad);
   }
 
   private static int stopHold(Row r) {

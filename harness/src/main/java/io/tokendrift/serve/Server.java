@@ -312,17 +312,30 @@ public final class Server implements AutoCloseable {
     ctx.contentType("text/event-stream");
     ctx.header("Cache-Control", "no-cache");
     try {
-      OutputStream out = ctx.outputStream();
+      // The servlet's own stream, flushed per event: Javalin's output stream buffers (and may
+      // compress) until the request ends, which would hold every token back.
+      jakarta.servlet.http.HttpServletResponse res = ctx.res();
+      OutputStream out = res.getOutputStream();
+      Runnable flush =
+          () -> {
+            try {
+              res.flushBuffer();
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          };
       boolean first = true;
       while (true) {
         Job.Event e = job.events.poll(10, TimeUnit.MINUTES);
         if (e instanceof Job.TokenEvent t) {
           write(out, Responses.chunk(head, t.token(), null, r.topLogprobs(), first).toString());
+          flush.run();
           first = false;
         } else if (e instanceof Job.Done done) {
           String finish = Responses.finishReason(done.completion());
           write(out, Responses.chunk(head, null, finish, -1, first).toString());
           write(out, "[DONE]");
+          flush.run();
           return;
         } else {
           String why = e instanceof Job.Failed f ? f.message() : "timed out";
@@ -331,7 +344,7 @@ public final class Server implements AutoCloseable {
           return;
         }
       }
-    } catch (IOException gone) {
+    } catch (IOException | java.io.UncheckedIOException gone) {
       job.cancelled = true; // the client went away: the scheduler frees its slot
     }
   }

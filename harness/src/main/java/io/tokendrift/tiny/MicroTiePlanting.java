@@ -119,7 +119,6 @@ public final class MicroTiePlanting {
 
   private static void write(Path dir, MicroTies.Result r) throws IOException {
     Gpt2Weights w = r.weights();
-    atomicWrite(dir.resolve(ModelDir.CONFIG), w.config().toJson());
     List<Tensor> tensors = new ArrayList<>();
     for (Map.Entry<String, long[]> e : Gpt2Weights.expectedShapes(w.config())) {
       Tensor t = w.get(e.getKey());
@@ -137,6 +136,10 @@ public final class MicroTiePlanting {
         dir.resolve(ModelDir.WEIGHTS),
         StandardCopyOption.REPLACE_EXISTING,
         StandardCopyOption.ATOMIC_MOVE);
+    // The config last: until it unties the head, the folder is still the tied model it was (the
+    // extra lm_head.weight is ignored), so a crash in between leaves a folder that loads and
+    // plants.
+    atomicWrite(dir.resolve(ModelDir.CONFIG), w.config().toJson());
   }
 
   /**

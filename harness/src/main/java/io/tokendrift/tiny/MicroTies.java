@@ -186,8 +186,26 @@ final class MicroTies {
     DecompositionSolver cs = new CholeskyDecomposition(c).getSolver();
     List<double[]> fixed = new ArrayList<>();
     double[] planted = null;
-    for (int round = 0; round < 10; round++) {
-      planted = edit(head, cs, x, fixed, pair, before, sites, d);
+    for (int round = 0; ; round++) {
+      if (round == 10 || fixed.size() + n >= d) {
+        throw new IllegalStateException(
+            "micro-ties: the edit still tips protected steps after "
+                + round
+                + " rounds ("
+                + fixed.size()
+                + " held); choose sites with smaller natural margins");
+      }
+      try {
+        planted = edit(head, cs, x, fixed, pair, before, sites, d);
+      } catch (org.apache.commons.math3.linear.SingularMatrixException e) {
+        throw new IllegalStateException(
+            "micro-ties: the sites and held steps are linearly dependent ("
+                + (fixed.size() + n)
+                + " of "
+                + d
+                + " dimensions); choose other sites",
+            e);
+      }
       int added = 0;
       for (double[] h : watched.values()) {
         double[] a = Float64Gpt2.logits(head, h);

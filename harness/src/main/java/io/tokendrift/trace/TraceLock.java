@@ -18,10 +18,19 @@ import java.nio.file.StandardOpenOption;
  * a new one both believe they hold it).
  */
 public final class TraceLock implements AutoCloseable {
+  /**
+   * Lock files this JVM holds: a second lock in the same process is refused without opening the
+   * file again (on Linux, closing any channel to a file drops the process's locks on it).
+   */
+  private static final java.util.Set<Path> HELD =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
 
-  private TraceLock(FileChannel channel, FileLock lock) {
+  private TraceLock(Path file, FileChannel channel, FileLock lock) {
+    this.file = file;
     this.channel = channel;
     this.lock = lock;
   }
@@ -32,7 +41,14 @@ public final class TraceLock implements AutoCloseable {
    * @throws TraceLockedException when another writer holds it
    */
   public static TraceLock acquire(Path trace) {
-    Path file = trace.resolveSibling(trace.getFileName() + ".lock");
+    Path file = trace.resolveSibling(trace.getFileName() + ".lock").toAbsolutePath().normalize();
+    if (!HELD.add(file)) {
+      throw new TraceLockedException(
+          trace
+              + ": this process is already writing this trace (pid "
+              + ProcessHandle.current().pid()
+              + "); give another --trace / --out");
+    }
     try {
       Path parent = file.toAbsolutePath().getParent();
       Files.createDirectories(parent);
@@ -43,11 +59,12 @@ public final class TraceLock implements AutoCloseable {
       try {
         l = ch.tryLock();
       } catch (OverlappingFileLockException e) {
-        l = null; // this process already writes it
+        l = null; // not expected: this process's own locks are caught by HELD above
       }
       if (l == null) {
         String holder = Files.readString(file, StandardCharsets.UTF_8).strip();
         ch.close();
+        HELD.remove(file);
         throw new TraceLockedException(
             trace
                 + ": another tokendrift process is writing this trace"
@@ -58,8 +75,9 @@ public final class TraceLock implements AutoCloseable {
       ch.write(
           ByteBuffer.wrap(
               Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8)));
-      return new TraceLock(ch, l);
+      return new TraceLock(file, ch, l);
     } catch (IOException e) {
+      HELD.remove(file);
       throw new UncheckedIOException(file + ": cannot lock: " + e.getMessage(), e);
     }
   }
@@ -75,6 +93,8 @@ public final class TraceLock implements AutoCloseable {
       channel.close();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } finally {
+      HELD.remove(file);
     }
   }
 }

@@ -78,8 +78,12 @@ public final class TraceMerge {
     List<String> truncated = new ArrayList<>();
     // Written beside the output and renamed over it only when complete: a failed merge leaves the
     // old output (or none), never a plausible partial trace.
-    Path tmp = out.resolveSibling(out.getFileName() + ".merging");
-    try (TraceWriter w = TraceWriter.create(tmp, merged, true, TraceLock.acquire(out))) {
+    // The output's lock is held until the merged file is in place; the temporary file is this
+    // process's own (its name holds the pid), so a refused second merge cannot delete it.
+    TraceLock outLock = TraceLock.acquire(out);
+    Path tmp = out.resolveSibling(out.getFileName() + ".merging-" + ProcessHandle.current().pid());
+    try (outLock;
+        TraceWriter w = TraceWriter.create(tmp, merged, true, TraceLock.acquire(tmp))) {
       for (Path p : inputs) {
         try (TraceReader r = TraceReader.open(p)) {
           while (r.hasNext()) {

@@ -64,6 +64,10 @@ public final class TraceWriter implements AutoCloseable {
         // not a POSIX file system: its defaults apply
       }
       Files.writeString(tmp, TraceCodec.header(header) + "\n", StandardCharsets.UTF_8);
+      // On disk before it replaces anything: a crash must not leave an empty trace for an old one.
+      try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        c.force(true);
+      }
       Files.move(
           tmp,
           file,
@@ -106,7 +110,9 @@ public final class TraceWriter implements AutoCloseable {
   /** Writes one record as a line and forces it to disk. */
   public synchronized void write(RunRecord r) {
     byte[] bytes = (TraceCodec.run(r) + "\n").getBytes(StandardCharsets.UTF_8);
+    long start = -1;
     try {
+      start = channel.position();
       ByteBuffer b = ByteBuffer.wrap(bytes);
       while (b.hasRemaining()) {
         channel.write(b);
@@ -115,6 +121,15 @@ public final class TraceWriter implements AutoCloseable {
         channel.force(false);
       }
     } catch (IOException e) {
+      // A half-written line (a full disk) is cut back off, so the trace ends on a whole record
+      // and --resume can go on from it.
+      if (start >= 0) {
+        try {
+          channel.truncate(start);
+        } catch (IOException ignored) {
+          // the reader reports a cut-off tail, which --resume removes
+        }
+      }
       throw new UncheckedIOException(file + ": cannot write: " + e.getMessage(), e);
     }
   }

@@ -225,7 +225,7 @@ class FaultCatalogueTest {
     try (io.tokendrift.trace.TraceLock held = io.tokendrift.trace.TraceLock.acquire(t)) {
       refused(
           3,
-          "another tokendrift process is writing this trace (pid " + ProcessHandle.current().pid(),
+          "writing this trace (pid " + ProcessHandle.current().pid(),
           "run",
           spec.toString(),
           "--trace",
