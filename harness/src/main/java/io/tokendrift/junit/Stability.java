@@ -110,6 +110,7 @@ public final class Stability {
     return this;
   }
 
+  /** Adds prompts (each is run under every condition); call once or several times. */
   public Stability prompts(String... p) {
     prompts.addAll(List.of(p));
     return this;
@@ -121,26 +122,33 @@ public final class Stability {
     return this;
   }
 
+  /**
+   * Contraction orders as text ({@code native}, {@code splitk:S:ORDER}); see the typed overload.
+   */
   public Stability summations(String... s) {
     this.summations = List.of(s);
     return this;
   }
 
+  /** Precisions as text ({@code fp32}, {@code fp16}); see the typed overload. */
   public Stability precisions(String... p) {
     this.precisions = List.of(p);
     return this;
   }
 
+  /** PyTorch intra-op thread counts to try (0: the library default). */
   public Stability threads(int... t) {
     this.threads = t.clone();
     return this;
   }
 
+  /** Tokens generated per run (16 by default). */
   public Stability maxTokens(int n) {
     this.maxTokens = n;
     return this;
   }
 
+  /** Plain repeats of every run (1 by default): repeat 0 is the reference. */
   public Stability repeats(int n) {
     this.repeats = n;
     return this;
