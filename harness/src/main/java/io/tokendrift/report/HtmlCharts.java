@@ -31,6 +31,10 @@ final class HtmlCharts {
         hist[i] += h.get(i).asDouble();
       }
     }
+    if (java.util.Arrays.stream(hist).sum() == 0) {
+      empty(b, "No run diverged from its reference: there is no first-divergence histogram.");
+      return;
+    }
     List<Svg.Bar> hb = new ArrayList<>();
     double hmax = 1;
     for (int i = 0; i < hist.length; i++) {
@@ -48,8 +52,25 @@ final class HtmlCharts {
             false));
   }
 
+  /** A chart with nothing to show, said in one sentence instead. */
+  static void empty(StringBuilder b, String sentence) {
+    b.append("<p class=\"empty\">").append(Html.text(sentence)).append("</p>\n");
+  }
+
   /** Survival per value of each varied axis (the first three axes, to keep the page readable). */
   private static void survival(StringBuilder b, JsonNode a) {
+    boolean anyDrop = false;
+    for (JsonNode ax : a.get("axes")) {
+      for (JsonNode v : ax.get("values")) {
+        for (JsonNode y : v.get("survival")) {
+          anyDrop |= y.asDouble() < 1;
+        }
+      }
+    }
+    if (!anyDrop) {
+      empty(b, "No run diverged: every survival curve stays at 100%, so none is drawn.");
+      return;
+    }
     int shown = 0;
     for (JsonNode ax : a.get("axes")) {
       if (ax.get("axis").asText().equals("repeat") || shown == 3) {
@@ -115,6 +136,15 @@ final class HtmlCharts {
 
   /** Flip rate by margin with Wilson intervals. */
   private static void flipRate(StringBuilder b, JsonNode a) {
+    long flips = 0;
+    for (JsonNode f : a.get("tests").get("flip_rate_by_margin")) {
+      flips += f.get("flips").get("k").asLong();
+    }
+    if (flips == 0) {
+      empty(
+          b, "No aligned greedy step flipped its token: there is no flip rate to chart by margin.");
+      return;
+    }
     List<Svg.Bar> fb = new ArrayList<>();
     for (JsonNode f : a.get("tests").get("flip_rate_by_margin")) {
       String label =
@@ -140,11 +170,20 @@ final class HtmlCharts {
     int colour = 0;
     for (JsonNode ax : a.get("axes")) {
       for (JsonNode v : ax.get("values")) {
-        db.add(
+        Svg.Bar bar =
             rateBar(
                 ax.get("axis").asText() + "=" + v.get("value").asText(),
                 v.get("diverged"),
-                Svg.COLOURS[colour % Svg.COLOURS.length]));
+                Svg.COLOURS[colour % Svg.COLOURS.length]);
+        // Under the bar its value; the axis is the bar's colour and its tooltip.
+        db.add(
+            new Svg.Bar(
+                bar.label(),
+                v.get("value").asText(),
+                bar.value(),
+                bar.low(),
+                bar.high(),
+                bar.colour()));
       }
       colour++;
     }
@@ -152,7 +191,7 @@ final class HtmlCharts {
         Svg.bars(
             "chart-divergence-rate",
             "Divergence rate per axis value (95% Wilson intervals)",
-            "axis = value",
+            "value of each axis (one colour per axis; hover a bar for its axis)",
             "runs that diverged",
             db,
             1,

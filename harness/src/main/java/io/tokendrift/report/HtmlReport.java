@@ -21,8 +21,16 @@ public final class HtmlReport {
       .summary{font-size:16px;background:#f4f7fb;border-left:4px solid #3b6ea5;padding:10px 14px}
       table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;
         text-align:left;vertical-align:top}th{background:#f6f6f6}td.n{text-align:right}
-      .charts{display:flex;flex-wrap:wrap;gap:16px}
-      svg.chart{background:#fff;border:1px solid #e3e3e3;font-size:11px}
+      .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));
+        gap:16px}
+      .charts>*{min-width:0}
+      svg.chart{background:#fff;border:1px solid #e3e3e3;font-size:11px;width:100%;height:auto;
+        display:block}
+      .empty{border:1px dashed #ccc;padding:12px;color:#555;align-self:start}
+      table{max-width:100%;overflow-x:auto;display:block}
+      @media print{body{max-width:none;margin:0}.charts{display:block}
+        svg.chart{break-inside:avoid;page-break-inside:avoid;margin:8px 0;max-width:18cm}
+        .run{break-inside:avoid}h2{break-after:avoid}}
       svg .title{font-size:13px;font-weight:600}svg .label{font-size:12px}svg .tick{fill:#444}
       svg .axis{stroke:#555;stroke-width:1}svg .whisker{stroke:#222;stroke-width:1.2;fill:none}
       .run{border:1px solid #ddd;margin:10px 0;padding:8px 10px}
@@ -102,7 +110,8 @@ public final class HtmlReport {
           .append("<th>explained</th><th>unexplained</th></tr>");
       for (JsonNode v : ax.get("values")) {
         b.append("<tr>");
-        cell(b, v.get("value").asText(), false);
+        boolean ref = ax.get("reference_value").asText().equals(v.get("value").asText());
+        cell(b, v.get("value").asText() + (ref ? " (reference)" : ""), false);
         cell(b, v.get("runs").asText(), true);
         cell(b, Format.proportion(v.get("diverged")), false);
         cell(b, v.get("explained").asText(), true);

@@ -67,10 +67,20 @@ public final class MarkdownReport {
           .append(Format.num(test.get("p")));
     }
     b.append("\n\n");
-    if (!ax.get("values").isEmpty()) {
-      b.append("| value | runs | diverged (95% CI) | explained | unexplained |\n");
-      b.append("|---|---:|---|---:|---:|\n");
+    if (ax.get("values").isEmpty()) {
+      // As report.html says it: an axis compared at the reference point only has no table.
+      JsonNode one = ax.get("single_axis");
+      b.append("Compared at the reference point only: ")
+          .append(one.get("runs").asInt())
+          .append(" runs, diverged ")
+          .append(Format.proportion(one.get("diverged")))
+          .append(", noise floor ")
+          .append(Format.num(one.get("noise_floor").get("value")))
+          .append(".\n\n");
+      return;
     }
+    b.append("| value | runs | diverged (95% CI) | explained | unexplained |\n");
+    b.append("|---|---:|---|---:|---:|\n");
     for (JsonNode v : ax.get("values")) {
       b.append("| `")
           .append(md(v.get("value").asText()))
@@ -115,7 +125,8 @@ public final class MarkdownReport {
       b.append(
           String.format(
               Locale.ROOT,
-              "%d. **%s** — prompt `%s`, %s, step %d: margin %s, threshold %s, drift %s / %s%s%n",
+              "%d. **%s** — prompt `%s`, %s, step %d: margin %s, threshold %s, Δlogit of the"
+                  + " reference's top-1 / top-2 %s / %s%s%n",
               shown,
               d.get("verdict").asText(),
               md(d.get("prompt_id").asText()),

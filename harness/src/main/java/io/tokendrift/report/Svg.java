@@ -20,26 +20,39 @@ final class Svg {
 
   private Svg() {}
 
-  /** A bar. */
-  record Bar(String label, double value, double low, double high, String colour) {}
+  /**
+   * A bar.
+   *
+   * @param label the full name (the tooltip)
+   * @param tick the text under the bar (abbreviated to fit)
+   */
+  record Bar(String label, String tick, double value, double low, double high, String colour) {
+    Bar(String label, double value, double low, double high, String colour) {
+      this(label, label, value, low, high, colour);
+    }
+  }
 
   /** A series of points drawn as steps. */
   record Series(String label, double[] y) {}
 
   static String open(String id, String title) {
+    return open(id, title, H);
+  }
+
+  /**
+   * A chart {@code height} user units tall: only a viewBox, so it scales to its column (CSS gives
+   * it the column's width) and its text keeps its proportions.
+   */
+  static String open(String id, String title, int height) {
     return "<svg class=\"chart\" id=\""
         + Html.attr(id)
         + "\" role=\"img\" aria-label=\""
         + Html.attr(title)
-        + "\" width=\""
-        + W
-        + "\" height=\""
-        + H
         + "\" viewBox=\"0 0 "
         + W
         + " "
-        + H
-        + "\" xmlns=\"http://www.w3.org/2000/svg\">"
+        + height
+        + "\" preserveAspectRatio=\"xMidYMid meet\" xmlns=\"http://www.w3.org/2000/svg\">"
         + "<title>"
         + Html.text(title)
         + "</title>"
@@ -140,8 +153,18 @@ final class Svg {
                 cx + 4));
       }
       if (bars.size() <= 24) {
+        // Abbreviated to the bar's slot (about 6.5 user units a character at 11 px), the full
+        // label in a tooltip.
+        String shown = shorten(bar.tick(), (int) (slot / 6.8));
         b.append(
-            text(x + w / 2, y0 + 14, shorten(bar.label(), (int) (slot / 6)), "middle", "tick"));
+            String.format(
+                Locale.ROOT,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tick\"><title>%s</title>%s"
+                    + "</text>",
+                x + w / 2,
+                y0 + 14,
+                Html.text(bar.label()),
+                Html.text(shown)));
       }
     }
     return b.append("</svg>").toString();
@@ -149,7 +172,9 @@ final class Svg {
 
   /** Step lines over x = 0..n-1, y in [0, 1], with a legend. */
   static String steps(String id, String title, String xLabel, String yLabel, List<Series> series) {
-    StringBuilder b = new StringBuilder(open(id, title));
+    // The legend goes below the plot, two entries a row, never over the curves.
+    int rows = (series.size() + 1) / 2;
+    StringBuilder b = new StringBuilder(open(id, title, H + 8 + 16 * rows));
     b.append(axes(xLabel, yLabel, 1, true));
     int n = 1;
     for (Series s : series) {
@@ -180,14 +205,16 @@ final class Svg {
           .append("\" stroke-width=\"2\"><title>")
           .append(Html.text(s.label()))
           .append("</title></path>");
+      int lx = L + (i % 2) * ((W - L - R) / 2);
+      int ly = H + 4 + (i / 2) * 16;
       b.append(
           String.format(
               Locale.ROOT,
               "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>",
-              W - R - 170,
-              T + 4 + i * 14,
+              lx,
+              ly,
               colour));
-      b.append(text(W - R - 156, T + 13 + i * 14, shorten(s.label(), 26), "start", "tick"));
+      b.append(text(lx + 14, ly + 9, shorten(s.label(), 38), "start", "tick"));
     }
     return b.append("</svg>").toString();
   }

@@ -35,20 +35,38 @@ class HtmlReportBrowserTest {
 
   /** A probe the test adds (the report itself has no script): chart sizes and what ran. */
   static final String PROBE =
-      "<script>window.addEventListener('load',function(){var r=[];"
+      "<script>window.addEventListener('load',function(){var r=[],over=[];"
           + "document.querySelectorAll('svg.chart').forEach(function(s){var b=s.getBoundingClientRect();"
-          + "r.push({id:s.id,w:b.width,h:b.height});});var o=document.createElement('pre');"
-          + "o.id='probe';o.textContent=JSON.stringify({charts:r,title:document.title,"
+          + "r.push({id:s.id,w:b.width,h:b.height,right:b.right});"
+          + "var vb=s.viewBox.baseVal;s.querySelectorAll('text').forEach(function(t){"
+          + "var x=t.getBBox();var m=s.getScreenCTM().inverse().multiply(t.getScreenCTM());"
+          + "var p=[[x.x,x.y],[x.x+x.width,x.y],[x.x,x.y+x.height],[x.x+x.width,x.y+x.height]]"
+          + ".map(function(q){return new DOMPoint(q[0],q[1]).matrixTransform(m);});"
+          + "var xs=p.map(function(q){return q.x;}),ys=p.map(function(q){return q.y;});"
+          + "if(Math.min.apply(null,xs)<-1||Math.min.apply(null,ys)<-1"
+          + "||Math.max.apply(null,xs)>vb.width+1||Math.max.apply(null,ys)>vb.height+1)"
+          + "{over.push(s.id+': '+t.textContent);}});});"
+          + "var o=document.createElement('pre');"
+          + "o.id='probe';o.textContent=JSON.stringify({charts:r,overflow:over,"
+          + "viewport:window.innerWidth,pageWidth:document.documentElement.scrollWidth,"
+          + "title:document.title,"
           + "scripts:document.scripts.length,imgs:document.images.length});"
           + "document.body.appendChild(o);});</script>";
 
   @Test
   void reportLoadsWithoutErrorsChartsHaveSizeAndTextIsEscaped() throws Exception {
+    // A wide window (two chart columns) and a phone's width (one).
     String browser = chromium();
     Assumptions.assumeTrue(
         browser != null, "no chromium on PATH: install Debian's chromium (.ci/run does)");
     JsonNode a = ReportFixtures.analysis(dir);
     String html = HtmlReport.render(a);
+    for (int width : new int[] {1280, 390}) {
+      probeAt(browser, html, width);
+    }
+  }
+
+  private void probeAt(String browser, String html, int width) throws Exception {
     // Self-contained: no reference to another host (the SVG namespace is a name, not a request).
     assertThat(html.replace("http://www.w3.org/2000/svg", ""))
         .doesNotContain("http://", "https://");
@@ -67,7 +85,8 @@ class HtmlReportBrowserTest {
                 "--enable-logging=stderr",
                 "--v=0",
                 "--virtual-time-budget=5000",
-                "--user-data-dir=" + dir.resolve("profile"),
+                "--window-size=" + width + ",900",
+                "--user-data-dir=" + dir.resolve("profile-" + width),
                 "--dump-dom",
                 page.toUri().toString())
             .redirectOutput(dir.resolve("dom.html").toFile())
@@ -99,9 +118,19 @@ class HtmlReportBrowserTest {
                     .replace("&gt;", ">")
                     .replace("&amp;", "&"));
     assertThat(probe.get("charts").size()).isGreaterThanOrEqualTo(6);
+    double viewport = probe.get("viewport").asDouble();
     for (JsonNode c : probe.get("charts")) {
       assertThat(c.get("w").asDouble()).as(c.get("id").asText()).isPositive();
       assertThat(c.get("h").asDouble()).as(c.get("id").asText()).isPositive();
+      assertThat(c.get("right").asDouble())
+          .as("%s fits a %d px window", c.get("id").asText(), width)
+          .isLessThanOrEqualTo(viewport + 1);
+    }
+    assertThat(probe.get("overflow")).as("SVG text inside its chart at %d px", width).isEmpty();
+    if (width >= 1200) {
+      // Two columns on a wide window: some chart sits right of the first one's left edge.
+      double firstRight = probe.get("charts").get(0).get("right").asDouble();
+      assertThat(probe.get("charts").get(1).get("right").asDouble()).isGreaterThan(firstRight);
     }
     // The hostile prompt did not run: only the probe's script exists, no image was created.
     assertThat(probe.get("scripts").asInt()).isEqualTo(1);
