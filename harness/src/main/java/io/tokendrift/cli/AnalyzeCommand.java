@@ -29,12 +29,11 @@ import picocli.CommandLine.Spec;
 /** Analyses traces into analysis.json. */
 @Command(
     name = "analyze",
+    header = "Analyse traces: divergences, noise floors, verdicts and statistics.",
+    footer = {"", "Example:", "  tokendrift analyze reports/quickstart/trace.jsonl"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Compare every run with its reference run: first divergence, logit drift, margins, noise",
-      "floors, explained vs unexplained divergences, attribution to axes, statistics. Writes",
-      "DIR/analysis.json (byte-identical for the same traces)."
-    })
+    description =
+        "Compare every run with its reference run: first divergence, logit drift, margins, noise floors, explained vs unexplained divergences, attribution to axes, statistics. Writes DIR/analysis.json (byte-identical for the same traces).")
 final class AnalyzeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

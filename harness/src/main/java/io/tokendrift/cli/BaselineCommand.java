@@ -17,6 +17,12 @@ import picocli.CommandLine.Spec;
 /** {@code tokendrift baseline record SPEC --out DIR}: the golden trace a check compares against. */
 @Command(
     name = "baseline",
+    header = "Record golden traces for tokendrift check.",
+    footer = {
+      "",
+      "Example:",
+      "  tokendrift baseline record ci/check.yaml --out ci/baselines/bundled"
+    },
     mixinStandardHelpOptions = true,
     description = "Golden recordings for `tokendrift check`.",
     subcommands = {BaselineCommand.Record.class})
@@ -24,11 +30,15 @@ final class BaselineCommand {
 
   @Command(
       name = "record",
+      header = "Run a spec and keep its trace and manifest as the golden baseline.",
+      footer = {
+        "",
+        "Example:",
+        "  tokendrift baseline record ci/check.yaml --out ci/baselines/bundled"
+      },
       mixinStandardHelpOptions = true,
-      description = {
-        "Run SPEC and keep its trace as the baseline in DIR (trace.jsonl + manifest.json).",
-        "An existing baseline is replaced only with --force."
-      })
+      description =
+          "Run SPEC and keep its trace as the baseline in DIR (trace.jsonl + manifest.json). An existing baseline is replaced only with --force.")
   static final class Record implements Callable<Integer> {
     @Spec CommandSpec spec;
 

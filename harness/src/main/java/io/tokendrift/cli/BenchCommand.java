@@ -30,13 +30,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "bench",
+    header = "Measure decode, analysis or serving speed on this machine.",
+    footer = {"", "Example:", "  tokendrift bench --skip-gpt2-small"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Measure decode speed: tokens/s at batch 1 and 8 (KV cache vs full recompute), step cost at",
-      "position 16 vs 256, time outside the forward pass, batch-invariant mode's cost, and the",
-      "memory-bandwidth bound. Models: a tiny-shaped and a GPT-2-small-shaped checkpoint with seeded",
-      "random weights (not stored), or --model DIR."
-    })
+    description =
+        "Measure decode speed: tokens/s at batch 1 and 8 (KV cache vs full recompute), step cost at position 16 vs 256, time outside the forward pass, batch-invariant mode's cost, and the memory-bandwidth bound. Models: a tiny-shaped and a GPT-2-small-shaped checkpoint with seeded random weights (not stored), or --model DIR.")
 final class BenchCommand implements Callable<Integer> {
   @Mixin EngineFlags engineFlags = new EngineFlags();
 
@@ -74,18 +72,14 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--analysis-runs",
       paramLabel = "N",
-      description = {
-        "Instead: time the analysis of a generated trace of N runs x --analysis-steps at top-16",
-        "(the target: 10,000 x 256 in at most 15 s with -Xmx2g)."
-      })
+      description =
+          "Instead: time the analysis of a generated trace of N runs x --analysis-steps at top-16 (the target: 10,000 x 256 in at most 15 s with -Xmx2g).")
   int analysisRuns;
 
   @Option(
       names = "--serve",
-      description = {
-        "Instead: load a local `serve` over loopback (--serve-clients x --serve-requests",
-        "completions of 16 tokens), continuous batching vs one at a time, both modes."
-      })
+      description =
+          "Instead: load a local `serve` over loopback (--serve-clients x --serve-requests completions of 16 tokens), continuous batching vs one at a time, both modes.")
   boolean serve;
 
   @Option(names = "--serve-clients", defaultValue = "64", description = "Concurrent clients.")

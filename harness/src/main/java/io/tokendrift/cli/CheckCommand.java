@@ -21,12 +21,11 @@ import picocli.CommandLine.Spec;
 /** Runs a spec and compares every run with its golden twin in a baseline. */
 @Command(
     name = "check",
+    header = "Check a spec's outputs against a golden baseline, telling noise from change.",
+    footer = {"", "Example:", "  tokendrift check ci/check.yaml --baseline ci/baselines/bundled"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Run SPEC and compare every run with its golden twin in the baseline. Pass: token-identical,",
-      "or divergent only at explained near-ties within the budget, with drift within tolerance.",
-      "Exit codes: 0 pass, 1 changed, 2 bad input (spec, flags, malformed baseline), 3 environment."
-    })
+    description =
+        "Run SPEC and compare every run with its golden twin in the baseline. Pass: token-identical, or divergent only at explained near-ties within the budget, with drift within tolerance. Exit codes: 0 pass, 1 changed, 2 bad input (spec, flags, malformed baseline), 3 environment.")
 final class CheckCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -17,14 +17,15 @@ import picocli.CommandLine.Spec;
 /** Compares two experiments. */
 @Command(
     name = "compare",
+    header = "Compare two traces of one experiment run by run.",
+    footer = {
+      "",
+      "Example:",
+      "  tokendrift compare baseline.jsonl candidate.jsonl --json compare.json"
+    },
     mixinStandardHelpOptions = true,
-    description = {
-      "Compare experiment B with experiment A: divergence rates within each (Fisher exact),",
-      "Div_Index distributions (Kolmogorov-Smirnov), and every run of B against its twin in A",
-      "judged by A's noise floor only, and drift beyond A's tolerance (e.g. a changed model or",
-      "machine against a baseline).",
-      "Exit codes: 0 no change, 1 unexplained divergence or drift beyond tolerance, 2 bad input."
-    })
+    description =
+        "Compare experiment B with experiment A: divergence rates within each (Fisher exact), Div_Index distributions (Kolmogorov-Smirnov), and every run of B against its twin in A judged by A's noise floor only, and drift beyond A's tolerance (e.g. a changed model or machine against a baseline). Exit codes: 0 no change, 1 unexplained divergence or drift beyond tolerance, 2 bad input.")
 final class CompareCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -25,11 +25,11 @@ import picocli.CommandLine.Spec;
 /** The seed's "verify your understanding" made executable: every stage of the pipeline, printed. */
 @Command(
     name = "explain",
+    header = "Show what temperature, top-k and top-p do to a logit vector.",
+    footer = {"", "Example:", "  tokendrift explain --logits 3,2,1,0.5 --top-k 2"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Show what temperature, top-k and top-p do to a logit vector, stage by stage.",
-      "Example: tokendrift explain --logits 3,2,1,0.5 --top-k 2"
-    })
+    description =
+        "Show what temperature, top-k and top-p do to a logit vector, stage by stage. Example: tokendrift explain --logits 3,2,1,0.5 --top-k 2")
 final class ExplainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

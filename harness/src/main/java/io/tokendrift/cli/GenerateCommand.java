@@ -40,6 +40,12 @@ import picocli.CommandLine.Spec;
 /** Generates one completion under one set of conditions, optionally with a per-step table. */
 @Command(
     name = "generate",
+    header = "Generate one completion under stated conditions.",
+    footer = {
+      "",
+      "Example:",
+      "  tokendrift generate --prompt \"The cat sat on the\" --batch-size 8 --steps"
+    },
     mixinStandardHelpOptions = true,
     description =
         "Generate text from a prompt under stated conditions, printing every step if asked.")
@@ -52,10 +58,8 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       paramLabel = "DIR",
-      description = {
-        "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json).",
-        "Default (or 'bundled'): the bundled tiny model."
-      })
+      description =
+          "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json). Default (or 'bundled'): the bundled tiny model.")
   Path model;
 
   @Option(names = "--prompt", required = true, description = "The prompt text.")

@@ -15,11 +15,11 @@ import picocli.CommandLine.Spec;
 /** Joins shard traces into one. */
 @Command(
     name = "merge",
+    header = "Join the traces of an experiment's shards into one.",
+    footer = {"", "Example:", "  tokendrift merge shard-*.jsonl --out trace.jsonl"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Join the traces of an experiment's shards into one trace, reporting duplicate and missing",
-      "runs. Exit codes: 0 complete, 2 bad input, 4 runs missing."
-    })
+    description =
+        "Join the traces of an experiment's shards into one trace, reporting duplicate and missing runs. Exit codes: 0 complete, 2 bad input, 4 runs missing.")
 final class MergeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -13,11 +13,11 @@ import picocli.CommandLine.Spec;
 /** Renders an analysis.json as Markdown and a self-contained HTML page. */
 @Command(
     name = "report",
+    header = "Render an analysis as report.md and report.html.",
+    footer = {"", "Example:", "  tokendrift report reports/quickstart/analysis.json"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Render analysis.json as report.md (for CI summaries and PR comments, under 64 KB) and",
-      "report.html (one self-contained file: charts, token-level view, environment, methods)."
-    })
+    description =
+        "Render analysis.json as report.md (for CI summaries and PR comments, under 64 KB) and report.html (one self-contained file: charts, token-level view, environment, methods).")
 final class ReportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -19,12 +19,11 @@ import picocli.CommandLine.Spec;
 /** Runs an experiment spec: every prompt under every point of the grid, recorded to a trace. */
 @Command(
     name = "run",
+    header = "Run an experiment: every prompt under every combination of conditions.",
+    footer = {"", "Example:", "  tokendrift run experiments/quickstart.yaml"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Run an experiment: every prompt under every combination of conditions, every step recorded",
-      "to a trace (reports/NAME/trace.jsonl by default). Exit codes: 0 all runs ok, 2 bad spec or",
-      "flags, 3 environment (e.g. a GPU the spec needs is missing), 4 some runs failed."
-    })
+    description =
+        "Run an experiment: every prompt under every combination of conditions, every step recorded to a trace (reports/NAME/trace.jsonl by default). Exit codes: 0 all runs ok, 2 bad spec or flags, 3 environment (e.g. a GPU the spec needs is missing), 4 some runs failed.")
 final class RunCommand implements Callable<Integer> {
   /** Some runs were recorded as failed. */
   static final int RUNS_FAILED = 4;

@@ -22,11 +22,11 @@ import picocli.CommandLine.Spec;
 /** {@code tokendrift serve}: the local provider. */
 @Command(
     name = "serve",
+    header = "Serve a model over an OpenAI-compatible HTTP API with continuous batching.",
+    footer = {"", "Example:", "  tokendrift serve --port 8000 --batch-invariant"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Serve a model over an OpenAI-compatible HTTP API with continuous batching: requests join",
-      "the running batch, so temperature-0 answers depend on the load, unless --batch-invariant."
-    })
+    description =
+        "Serve a model over an OpenAI-compatible HTTP API with continuous batching: requests join the running batch, so temperature-0 answers depend on the load, unless --batch-invariant.")
 final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -21,12 +21,11 @@ import picocli.CommandLine.Spec;
 /** Trains the bundled tiny model from scratch: corpus, tokenizer, GPT-2, model card. */
 @Command(
     name = "train-tiny",
+    header = "Build the bundled tiny model from scratch.",
+    footer = {"", "Example:", "  tokendrift train-tiny --out /tmp/tiny"},
     mixinStandardHelpOptions = true,
-    description = {
-      "Generate the corpus (with planted near-ties), train a byte-level BPE tokenizer and a small",
-      "GPT-2 with DJL on the CPU, and write a Hugging Face model folder with near_ties.json and a",
-      "model card. The defaults rebuild the bundled model (about 15 minutes on 2 cores)."
-    })
+    description =
+        "Generate the corpus (with planted near-ties), train a byte-level BPE tokenizer and a small GPT-2 with DJL on the CPU, and write a Hugging Face model folder with near_ties.json and a model card. The defaults rebuild the bundled model (about 15 minutes on 2 cores).")
 final class TrainTinyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -64,10 +63,8 @@ final class TrainTinyCommand implements Callable<Integer> {
   @Option(
       names = "--from",
       paramLabel = "DIR",
-      description = {
-        "Skip training: copy the freshly trained (tied) model in DIR to --out and run only the last",
-        "stage, planting the micro-ties (what train-tiny does after training)."
-      })
+      description =
+          "Skip training: copy the freshly trained (tied) model in DIR to --out and run only the last stage, planting the micro-ties (what train-tiny does after training).")
   Path from;
 
   @Override
