@@ -108,9 +108,12 @@ final class HtmlCharts {
     }
     for (int i = 0; i < mh.get("all_steps").size(); i++) {
       String label = "1e" + Format.num(-7 + i * 0.5);
+      // A tick every second decade (1e-7, 1e-5, ... 1e3) under the bin it starts.
+      String tick = i % 4 == 0 ? "1e" + (-7 + i / 2) : "";
       mb.add(
           new Svg.Bar(
               label + " all steps",
+              tick,
               total == 0 ? 0 : mh.get("all_steps").get(i).asDouble() / total,
               Double.NaN,
               Double.NaN,
@@ -127,7 +130,7 @@ final class HtmlCharts {
         Svg.bars(
             "chart-margins",
             "Top-1/top-2 margin: all reference steps (blue) vs divergence steps (red)",
-            "margin, log10 nats (bins of half a decade, from 1e-7 to 1e3)",
+            "top-1/top-2 margin (nats, log scale; bins of half a decade)",
             "share of steps",
             mb,
             1,

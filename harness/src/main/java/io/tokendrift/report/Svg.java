@@ -152,10 +152,13 @@ final class Svg {
                 yh,
                 cx + 4));
       }
-      if (bars.size() <= 24) {
+      boolean ownTick = !bar.tick().equals(bar.label());
+      if ((bars.size() <= 24 || ownTick) && !bar.tick().isEmpty()) {
         // Abbreviated to the bar's slot (about 6.5 user units a character at 11 px), the full
         // label in a tooltip.
-        String shown = shorten(bar.tick(), (int) (slot / 6.8));
+        // Abbreviated to the slot unless the chart set its own sparse ticks (they have room).
+        String shown =
+            ownTick && bars.size() > 24 ? bar.tick() : shorten(bar.tick(), (int) (slot / 6.8));
         b.append(
             String.format(
                 Locale.ROOT,
