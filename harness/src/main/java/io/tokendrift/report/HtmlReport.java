@@ -26,6 +26,7 @@ public final class HtmlReport {
       .charts>*{min-width:0}
       svg.chart{background:#fff;border:1px solid #e3e3e3;font-size:11px;width:100%;height:auto;
         display:block}
+      code{overflow-wrap:anywhere}
       .empty{border:1px dashed #ccc;padding:12px;color:#555;align-self:start}
       table{max-width:100%;overflow-x:auto;display:block}
       @media print{body{max-width:none;margin:0}.charts{display:block}

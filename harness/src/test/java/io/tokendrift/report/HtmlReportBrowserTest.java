@@ -63,7 +63,36 @@ class HtmlReportBrowserTest {
     String html = HtmlReport.render(a);
     for (int width : new int[] {1280, 390}) {
       probeAt(browser, html, width);
+      screenshot(browser, html, width);
     }
+  }
+
+  /** A screenshot at this width, kept under target/ for a person to look at. */
+  private void screenshot(String browser, String html, int width) throws Exception {
+    Path page = dir.resolve("shot.html");
+    Files.writeString(page, html, StandardCharsets.UTF_8);
+    Path png = Path.of("target", "report-" + width + ".png").toAbsolutePath();
+    Files.createDirectories(png.getParent());
+    Files.deleteIfExists(png);
+    Process p =
+        new ProcessBuilder(
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--hide-scrollbars",
+                "--window-size=" + width + ",1600",
+                "--user-data-dir=" + dir.resolve("shot-profile-" + width),
+                "--screenshot=" + png,
+                page.toUri().toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("shot-" + width + ".txt").toFile())
+            .start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("chromium finished").isTrue();
+    assertThat(png).exists();
+    assertThat(Files.size(png)).as("a %d px screenshot", width).isGreaterThan(10_000);
   }
 
   private void probeAt(String browser, String html, int width) throws Exception {
