@@ -67,6 +67,20 @@ class HtmlReportBrowserTest {
     }
   }
 
+  /** Chromium headless, offline, with a fresh profile: the flags every run here shares. */
+  private List<String> headless(String browser, int width, int height, String profile) {
+    return new java.util.ArrayList<>(
+        List.of(
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--window-size=" + width + "," + height,
+            "--user-data-dir=" + dir.resolve(profile)));
+  }
+
   /** A screenshot at this width, kept under target/ for a person to look at. */
   private void screenshot(String browser, String html, int width) throws Exception {
     Path page = dir.resolve("shot.html");
@@ -74,19 +88,10 @@ class HtmlReportBrowserTest {
     Path png = Path.of("target", "report-" + width + ".png").toAbsolutePath();
     Files.createDirectories(png.getParent());
     Files.deleteIfExists(png);
+    List<String> cmd = headless(browser, width, 1600, "shot-profile-" + width);
+    cmd.addAll(List.of("--hide-scrollbars", "--screenshot=" + png, page.toUri().toString()));
     Process p =
-        new ProcessBuilder(
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--hide-scrollbars",
-                "--window-size=" + width + ",1600",
-                "--user-data-dir=" + dir.resolve("shot-profile-" + width),
-                "--screenshot=" + png,
-                page.toUri().toString())
+        new ProcessBuilder(cmd)
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("shot-" + width + ".txt").toFile())
             .start();
@@ -103,21 +108,16 @@ class HtmlReportBrowserTest {
     assertThat(html).contains(ReportFixtures.RTL);
     Path page = dir.resolve("report.html");
     Files.writeString(page, html.replace("</body>", PROBE + "</body>"), StandardCharsets.UTF_8);
+    List<String> cmd = headless(browser, width, 900, "profile-" + width);
+    cmd.addAll(
+        List.of(
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            page.toUri().toString()));
     Process p =
-        new ProcessBuilder(
-                browser,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--virtual-time-budget=5000",
-                "--window-size=" + width + ",900",
-                "--user-data-dir=" + dir.resolve("profile-" + width),
-                "--dump-dom",
-                page.toUri().toString())
+        new ProcessBuilder(cmd)
             .redirectOutput(dir.resolve("dom.html").toFile())
             .redirectError(dir.resolve("stderr.txt").toFile())
             .start();
