@@ -124,7 +124,9 @@ public final class Main {
           int code = exitCode(ex);
           cmd.getErr().println("tokendrift: " + message(ex));
           if (verbose()) {
-            ex.printStackTrace(cmd.getErr());
+            java.io.StringWriter trace = new java.io.StringWriter();
+            ex.printStackTrace(new java.io.PrintWriter(trace)); // asked for with --verbose
+            cmd.getErr().print(trace);
           }
           cmd.getErr().flush();
           return code;

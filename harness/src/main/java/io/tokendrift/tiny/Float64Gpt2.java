@@ -3,6 +3,8 @@ package io.tokendrift.tiny;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
 import io.tokendrift.model.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * GPT-2's forward pass in float64 over the checkpoint's float32 values, for planting micro-ties: a
@@ -202,5 +204,68 @@ final class Float64Gpt2 {
         x[i][j] += y[i][j];
       }
     }
+  }
+
+  /** Float64 greedy decoding of up to {@code steps} tokens (stopping at EOS, not included). */
+  static int[] greedy(Float64Gpt2 f, double[] head, int[] prompt, int steps, int eos) {
+    int[] seq = prompt.clone();
+    List<Integer> out = new ArrayList<>();
+    for (int s = 0; s < steps; s++) {
+      double[][] h = f.hidden(seq);
+      int next = topTwo(Float64Gpt2.logits(head, h[h.length - 1]))[0];
+      if (next == eos) {
+        break;
+      }
+      out.add(next);
+      seq = concat(seq, new int[] {next});
+    }
+    return out.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** The largest and second-largest logits' ids, lowest id first on a tie (as argmax). */
+  static int[] topTwo(double[] v) {
+    int best = 0;
+    for (int i = 1; i < v.length; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    int second = best == 0 ? 1 : 0;
+    for (int i = 0; i < v.length; i++) {
+      if (i != best && v[i] > v[second]) {
+        second = i;
+      }
+    }
+    return new int[] {best, second};
+  }
+
+  /** Mean next-token cross-entropy (nats) over the held-out sample. */
+  static double loss(double[] head, List<double[][]> hidden, List<int[]> tokens) {
+    double sum = 0;
+    long count = 0;
+    for (int i = 0; i < hidden.size(); i++) {
+      double[][] h = hidden.get(i);
+      int[] t = tokens.get(i);
+      for (int p = 0; p + 1 < t.length; p++) {
+        double[] lg = Float64Gpt2.logits(head, h[p]);
+        double max = Double.NEGATIVE_INFINITY;
+        for (double v : lg) {
+          max = Math.max(max, v);
+        }
+        double z = 0;
+        for (double v : lg) {
+          z += Math.exp(v - max);
+        }
+        sum += Math.log(z) + max - lg[t[p + 1]];
+        count++;
+      }
+    }
+    return sum / count;
+  }
+
+  static int[] concat(int[] a, int[] b) {
+    int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 }

@@ -125,14 +125,14 @@ final class MicroTies {
     for (int k = 0; k < n; k++) {
       Site s = sites.get(k);
       int[] prompt = tok.encode(s.prompt());
-      int[] path = greedy(f, head, prompt, s.step(), eos);
+      int[] path = Float64Gpt2.greedy(f, head, prompt, s.step(), eos);
       if (path.length != s.step()) {
         throw new IllegalStateException(s.id() + ": the greedy path ends before step " + s.step());
       }
-      double[][] h = f.hidden(concat(prompt, path));
+      double[][] h = f.hidden(Float64Gpt2.concat(prompt, path));
       x[k] = h[h.length - 1];
       double[] logits = Float64Gpt2.logits(head, x[k]);
-      pair[k] = topTwo(logits);
+      pair[k] = Float64Gpt2.topTwo(logits);
       before[k] = logits[pair[k][0]] - logits[pair[k][1]];
       paths.add(path);
     }
@@ -145,13 +145,14 @@ final class MicroTies {
     java.util.Set<String> tieKeys = new java.util.HashSet<>();
     for (int k = 0; k < n; k++) {
       tieKeys.add(
-          java.util.Arrays.toString(concat(tok.encode(sites.get(k).prompt()), paths.get(k))));
+          java.util.Arrays.toString(
+              Float64Gpt2.concat(tok.encode(sites.get(k).prompt()), paths.get(k))));
     }
     for (String p : protectedPrompts) {
       int[] prompt = tok.encode(p);
-      int[] path = greedy(f, head, prompt, protectedSteps, eos);
+      int[] path = Float64Gpt2.greedy(f, head, prompt, protectedSteps, eos);
       protectedPaths.add(path);
-      int[] seq = concat(prompt, path);
+      int[] seq = Float64Gpt2.concat(prompt, path);
       double[][] h = f.hidden(seq);
       accumulate(c, h, 10.0); // the paths users see weigh ten times a held-out position
       for (int i = prompt.length - 1; i < h.length; i++) {
@@ -210,9 +211,9 @@ final class MicroTies {
       for (double[] h : watched.values()) {
         double[] a = Float64Gpt2.logits(head, h);
         double[] b = Float64Gpt2.logits(planted, h);
-        int[] top = topTwo(a);
+        int[] top = Float64Gpt2.topTwo(a);
         double m = a[top[0]] - a[top[1]];
-        int[] now = topTwo(b);
+        int[] now = Float64Gpt2.topTwo(b);
         // Held when the edit would change the winner or take more than half of its lead.
         boolean tipped = now[0] != top[0] || b[now[0]] - b[now[1]] < m / 2;
         if (tipped && !fixed.contains(h)) {
@@ -230,7 +231,7 @@ final class MicroTies {
     List<Planted> ties = new ArrayList<>();
     for (int k = 0; k < n; k++) {
       double[] lg = Float64Gpt2.logits(finalHead, x[k]);
-      int[] top = topTwo(lg);
+      int[] top = Float64Gpt2.topTwo(lg);
       if (top[0] != pair[k][0] || top[1] != pair[k][1]) {
         throw new IllegalStateException(sites.get(k).id() + ": the top two tokens changed");
       }
@@ -241,8 +242,8 @@ final class MicroTies {
     double collateral =
         checkProtected(
             f, head, finalHead, tok, protectedPrompts, protectedPaths, protectedSteps, eos);
-    double lossBefore = loss(head, heldHidden, heldTokens);
-    double lossAfter = loss(finalHead, heldHidden, heldTokens);
+    double lossBefore = Float64Gpt2.loss(head, heldHidden, heldTokens);
+    double lossAfter = Float64Gpt2.loss(finalHead, heldHidden, heldTokens);
     if (Math.abs(lossAfter - lossBefore) > 0.01 * lossBefore) {
       throw new IllegalStateException(
           String.format(
@@ -356,12 +357,12 @@ final class MicroTies {
     double worst = 0;
     for (int i = 0; i < prompts.size(); i++) {
       int[] prompt = tok.encode(prompts.get(i));
-      int[] now = greedy(f, planted, prompt, steps, eos);
+      int[] now = Float64Gpt2.greedy(f, planted, prompt, steps, eos);
       if (!java.util.Arrays.equals(now, paths.get(i))) {
         throw new IllegalStateException(
             "planting changed the greedy path of \"" + prompts.get(i) + "\"");
       }
-      for (double[] h : f.hidden(concat(prompt, now))) {
+      for (double[] h : f.hidden(Float64Gpt2.concat(prompt, now))) {
         double[] a = Float64Gpt2.logits(head, h);
         double[] b = Float64Gpt2.logits(planted, h);
         for (int v = 0; v < a.length; v++) {
@@ -370,63 +371,6 @@ final class MicroTies {
       }
     }
     return worst;
-  }
-
-  /** Mean next-token cross-entropy (nats) over the held-out sample. */
-  private static double loss(double[] head, List<double[][]> hidden, List<int[]> tokens) {
-    double sum = 0;
-    long count = 0;
-    for (int i = 0; i < hidden.size(); i++) {
-      double[][] h = hidden.get(i);
-      int[] t = tokens.get(i);
-      for (int p = 0; p + 1 < t.length; p++) {
-        double[] lg = Float64Gpt2.logits(head, h[p]);
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : lg) {
-          max = Math.max(max, v);
-        }
-        double z = 0;
-        for (double v : lg) {
-          z += Math.exp(v - max);
-        }
-        sum += Math.log(z) + max - lg[t[p + 1]];
-        count++;
-      }
-    }
-    return sum / count;
-  }
-
-  /** Float64 greedy decoding of up to {@code steps} tokens (stopping at EOS, not included). */
-  static int[] greedy(Float64Gpt2 f, double[] head, int[] prompt, int steps, int eos) {
-    int[] seq = prompt.clone();
-    List<Integer> out = new ArrayList<>();
-    for (int s = 0; s < steps; s++) {
-      double[][] h = f.hidden(seq);
-      int next = topTwo(Float64Gpt2.logits(head, h[h.length - 1]))[0];
-      if (next == eos) {
-        break;
-      }
-      out.add(next);
-      seq = concat(seq, new int[] {next});
-    }
-    return out.stream().mapToInt(Integer::intValue).toArray();
-  }
-
-  /** The largest and second-largest logits' ids, lowest id first on a tie (as argmax). */
-  static int[] topTwo(double[] v) {
-    int best = 0;
-    for (int i = 1; i < v.length; i++) {
-      if (v[i] > v[best]) {
-        best = i;
-      }
-    }
-    int second = best == 0 ? 1 : 0;
-    for (int i = 0; i < v.length; i++) {
-      if (i != best && v[i] > v[second]) {
-        second = i;
-      }
-    }
-    return new int[] {best, second};
   }
 
   private static void accumulate(RealMatrix c, double[][] h, double weight) {
@@ -460,12 +404,6 @@ final class MicroTies {
         Gpt2Weights.LM_HEAD,
         new Tensor(Gpt2Weights.LM_HEAD, new long[] {cfg.vocabSize(), cfg.width()}, head));
     return Gpt2Weights.of(t, cfg.withTiedHead(false), java.nio.file.Path.of("<planted>"));
-  }
-
-  static int[] concat(int[] a, int[] b) {
-    int[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
   }
 
   private static double[] toDouble(float[] f) {

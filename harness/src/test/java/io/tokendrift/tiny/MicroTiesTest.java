@@ -38,9 +38,9 @@ class MicroTiesTest {
     double hi = 0;
     try (TextTokenizer tok = DIR.tokenizer()) {
       for (NearTiesFile.MicroTie t : ties) {
-        int[] context = MicroTies.concat(tok.encode(t.prompt()), t.path());
+        int[] context = Float64Gpt2.concat(tok.encode(t.prompt()), t.path());
         double[] logits = ref.lastLogits(context);
-        int[] top = MicroTies.topTwo(logits);
+        int[] top = Float64Gpt2.topTwo(logits);
         assertThat(top).as(t.id()).containsExactly(t.top1(), t.top2());
         double margin = logits[t.top1()] - logits[t.top2()];
         assertThat(margin).as(t.id()).isBetween(1e-7, 1e-4);
@@ -76,7 +76,7 @@ class MicroTiesTest {
             b.step(new int[] {t.path()[i]}, new boolean[] {true});
           }
           float[] at = b.logits(0);
-          int[] top = MicroTies.topTwo(toDouble(at));
+          int[] top = Float64Gpt2.topTwo(toDouble(at));
           assertThat(new int[] {Math.min(top[0], top[1]), Math.max(top[0], top[1])})
               .as(t.id())
               .isEqualTo(new int[] {Math.min(t.top1(), t.top2()), Math.max(t.top1(), t.top2())});
