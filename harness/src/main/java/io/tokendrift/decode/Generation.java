@@ -41,6 +41,11 @@ public final class Generation {
     return settings;
   }
 
+  /** The text generated so far (cut at a stop sequence once one is found). */
+  public String text() {
+    return text;
+  }
+
   /** True once a stop condition has fired. */
   public boolean done() {
     return stopReason != null;

@@ -1,5 +1,7 @@
 package io.tokendrift.decode;
 
+import java.util.Arrays;
+
 /** Checks and orderings over a raw logit vector, shared by every stage of the pipeline. */
 public final class Logits {
   private Logits() {}
@@ -65,5 +67,72 @@ public final class Logits {
   /** The token id held in a {@link #rankKey}. */
   public static int idOf(long rankKey) {
     return (int) rankKey;
+  }
+
+  /**
+   * The ids of the k largest logits, largest first (lowest id first on a tie, as {@link #argmax}):
+   * one pass with a k-element heap, no sort of the vocabulary.
+   */
+  public static int[] topIds(float[] logits, int k) {
+    long[] keys = topKeys(logits, k);
+    int[] ids = new int[keys.length];
+    for (int j = 0; j < keys.length; j++) {
+      ids[j] = idOf(keys[j]);
+    }
+    return ids;
+  }
+
+  /** The k best rank keys (logit descending, id ascending), best first. */
+  static long[] topKeys(float[] logits, int k) {
+    int m = Math.min(k, logits.length);
+    long[] heap = new long[m]; // the m smallest keys, as a max-heap on key
+    int size = 0;
+    for (int i = 0; i < logits.length; i++) {
+      long key = rankKey(logits[i], i);
+      if (size < m) {
+        heap[size] = key;
+        siftUp(heap, size++);
+      } else if (key < heap[0]) {
+        heap[0] = key;
+        siftDown(heap, m);
+      }
+    }
+    Arrays.sort(heap);
+    return heap;
+  }
+
+  private static void siftUp(long[] h, int i) {
+    while (i > 0) {
+      int p = (i - 1) / 2;
+      if (h[p] >= h[i]) {
+        return;
+      }
+      long t = h[p];
+      h[p] = h[i];
+      h[i] = t;
+      i = p;
+    }
+  }
+
+  private static void siftDown(long[] h, int n) {
+    int i = 0;
+    while (true) {
+      int l = 2 * i + 1;
+      int r = l + 1;
+      int big = i;
+      if (l < n && h[l] > h[big]) {
+        big = l;
+      }
+      if (r < n && h[r] > h[big]) {
+        big = r;
+      }
+      if (big == i) {
+        return;
+      }
+      long t = h[big];
+      h[big] = h[i];
+      h[i] = t;
+      i = big;
+    }
   }
 }

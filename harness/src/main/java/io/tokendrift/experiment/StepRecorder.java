@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 
 /** Records every step of one run into {@link Steps}: top-K, statistics, draw and digest. */
 final class StepRecorder implements StepObserver {
@@ -34,11 +33,9 @@ final class StepRecorder implements StepObserver {
 
   @Override
   public void onStep(int step, float[] logits, Choice c) {
-    long[] keys = topKeys(logits, k);
-    int[] ids = new int[keys.length];
-    float[] values = new float[keys.length];
-    for (int j = 0; j < keys.length; j++) {
-      ids[j] = Logits.idOf(keys[j]);
+    int[] ids = Logits.topIds(logits, k);
+    float[] values = new float[ids.length];
+    for (int j = 0; j < ids.length; j++) {
       values[j] = logits[ids[j]];
     }
     LogitStats s = LogitStats.of(logits);
@@ -52,60 +49,6 @@ final class StepRecorder implements StepObserver {
         c.sampled() ? (float) c.drawMargin() : Float.NaN,
         digest(logits),
         steps.hasFullLogits() ? logits : null);
-  }
-
-  /** The k best rank keys (logit descending, id ascending), best first. */
-  static long[] topKeys(float[] logits, int k) {
-    int m = Math.min(k, logits.length);
-    long[] heap = new long[m]; // the m smallest keys, as a max-heap on key
-    int size = 0;
-    for (int i = 0; i < logits.length; i++) {
-      long key = Logits.rankKey(logits[i], i);
-      if (size < m) {
-        heap[size] = key;
-        siftUp(heap, size++);
-      } else if (key < heap[0]) {
-        heap[0] = key;
-        siftDown(heap, m);
-      }
-    }
-    Arrays.sort(heap);
-    return heap;
-  }
-
-  private static void siftUp(long[] h, int i) {
-    while (i > 0) {
-      int p = (i - 1) / 2;
-      if (h[p] >= h[i]) {
-        return;
-      }
-      long t = h[p];
-      h[p] = h[i];
-      h[i] = t;
-      i = p;
-    }
-  }
-
-  private static void siftDown(long[] h, int n) {
-    int i = 0;
-    while (true) {
-      int l = 2 * i + 1;
-      int r = l + 1;
-      int big = i;
-      if (l < n && h[l] > h[big]) {
-        big = l;
-      }
-      if (r < n && h[r] > h[big]) {
-        big = r;
-      }
-      if (big == i) {
-        return;
-      }
-      long t = h[big];
-      h[big] = h[i];
-      h[i] = t;
-      i = big;
-    }
   }
 
   /** First 8 bytes (big-endian) of SHA-256 over the float32 little-endian bits. */

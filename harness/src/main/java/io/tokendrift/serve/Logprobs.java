@@ -1,6 +1,7 @@
 package io.tokendrift.serve;
 
-import java.util.Arrays;
+import io.tokendrift.decode.LogitStats;
+import io.tokendrift.decode.Logits;
 
 /**
  * Log-probabilities of the raw logits (log-softmax before temperature and filtering, as vLLM
@@ -14,27 +15,11 @@ import java.util.Arrays;
 record Logprobs(int[] ids, double[] values, double logSumExp, float[] logits) {
 
   static Logprobs of(float[] logits, int k) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : logits) {
-      max = Math.max(max, v);
-    }
-    double z = 0;
-    for (float v : logits) {
-      z += Math.exp(v - max);
-    }
-    double lse = max + Math.log(z);
-    int n = Math.min(k, logits.length);
-    Integer[] order = new Integer[logits.length];
-    for (int i = 0; i < order.length; i++) {
-      order[i] = i;
-    }
-    Arrays.sort(
-        order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : a - b);
-    int[] ids = new int[n];
-    double[] values = new double[n];
-    for (int i = 0; i < n; i++) {
-      ids[i] = order[i];
-      values[i] = logits[order[i]] - lse;
+    double lse = LogitStats.of(logits).logSumExp();
+    int[] ids = Logits.topIds(logits, k);
+    double[] values = new double[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      values[i] = logits[ids[i]] - lse;
     }
     return new Logprobs(ids, values, lse, logits);
   }

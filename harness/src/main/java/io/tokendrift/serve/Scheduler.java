@@ -296,8 +296,7 @@ final class Scheduler implements AutoCloseable {
    * next tokens show it is not one).
    */
   private String visibleText(Row r) {
-    int[] ids = r.tokens.stream().mapToInt(Integer::intValue).toArray();
-    String text = tok.decode(ids);
+    String text = r.job.generation.text(); // decoded once, by the generation itself
     int hold = stopHold(r);
     String visible = text.substring(0, Math.max(0, text.length() - hold));
     int bad = visible.indexOf('\uFFFD');
