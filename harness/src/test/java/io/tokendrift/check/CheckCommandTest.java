@@ -2,13 +2,12 @@ package io.tokendrift.check;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokendrift.cli.ExplainCommandTest;
 import io.tokendrift.cli.Main;
 import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.PerturbedModels;
 import io.tokendrift.model.Safetensors;
 import io.tokendrift.model.Tensor;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +17,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.w3c.dom.Document;
-import picocli.CommandLine;
 
 class CheckCommandTest {
   @TempDir Path dir;
@@ -38,16 +36,8 @@ class CheckCommandTest {
         threads: [1]
       """;
 
-  record Result(int code, String out, String err) {}
-
-  static Result run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    int code = cl.execute(args);
-    return new Result(code, out.toString(), err.toString());
+  static ExplainCommandTest.Result run(String... args) {
+    return ExplainCommandTest.run(args);
   }
 
   Path spec(String name, String model, String sizes) throws Exception {
@@ -59,7 +49,7 @@ class CheckCommandTest {
   @BeforeEach
   void record() throws Exception {
     baseline = dir.resolve("baseline");
-    Result r =
+    ExplainCommandTest.Result r =
         run(
             "baseline",
             "record",
@@ -75,7 +65,7 @@ class CheckCommandTest {
   void sameSpecSameMachinePassesAndWritesJunitAndMarkdown() throws Exception {
     Path junit = dir.resolve("check.xml");
     Path md = dir.resolve("check.md");
-    Result r =
+    ExplainCommandTest.Result r =
         run(
             "check",
             spec("base", "bundled", "[1]").toString(),
@@ -95,7 +85,7 @@ class CheckCommandTest {
 
   @Test
   void aBatchSizeOnlyChangePassesAgainstTheReferenceTwins() throws Exception {
-    Result r =
+    ExplainCommandTest.Result r =
         run(
             "check",
             spec("wider", "bundled", "[1, 4, 8]").toString(),
@@ -119,7 +109,7 @@ class CheckCommandTest {
     t.put(bias.name(), new Tensor(bias.name(), bias.shape(), v));
     Safetensors.write(nudged.resolve("model.safetensors"), t.values(), Map.of("format", "pt"));
     Path junit = dir.resolve("check.xml");
-    Result r =
+    ExplainCommandTest.Result r =
         run(
             "check",
             spec("nudged", nudged.toString(), "[1]").toString(),
@@ -140,7 +130,7 @@ class CheckCommandTest {
   @Test
   void noiseOnAnMlpMatrixThatKeepsEveryTokenFailsAsDrift() throws Exception {
     Path noisy = PerturbedModels.mlpNoise(dir.resolve("noisy"), 0.05);
-    Result r =
+    ExplainCommandTest.Result r =
         run(
             "check",
             spec("noisy", noisy.toString(), "[1]").toString(),
@@ -158,7 +148,7 @@ class CheckCommandTest {
   @Test
   void aOneInTenMillionPerturbationPasses() throws Exception {
     Path tiny = PerturbedModels.mlpNoise(dir.resolve("tiny"), 1e-7);
-    Result r =
+    ExplainCommandTest.Result r =
         run(
             "check",
             spec("tiny", tiny.toString(), "[1]").toString(),
@@ -173,12 +163,12 @@ class CheckCommandTest {
     List<String> lines = Files.readAllLines(baseline.resolve("trace.jsonl"));
     lines.set(1, lines.get(1).substring(0, 40));
     Files.write(baseline.resolve("trace.jsonl"), lines);
-    Result r =
+    ExplainCommandTest.Result r =
         run("check", spec("base", "bundled", "[1]").toString(), "--baseline", baseline.toString());
     assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
     assertThat(r.err())
         .contains("malformed baseline: " + baseline.resolve("trace.jsonl") + ":2: corrupt record");
-    Result missing =
+    ExplainCommandTest.Result missing =
         run(
             "check",
             spec("base", "bundled", "[1]").toString(),

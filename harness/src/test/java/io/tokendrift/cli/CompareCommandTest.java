@@ -8,13 +8,10 @@ import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.PerturbedModels;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** compare on real runs of the bundled model and perturbed copies: drift is a change. */
 class CompareCommandTest {
@@ -35,19 +32,11 @@ class CompareCommandTest {
         repeats: 2
       """;
 
-  record Result(int code, String out, String err) {}
-
-  static Result compare(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = Main.commandLine();
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
+  static ExplainCommandTest.Result compare(String... args) {
     String[] all = new String[args.length + 1];
     all[0] = "compare";
     System.arraycopy(args, 0, all, 1, args.length);
-    int code = cl.execute(all);
-    return new Result(code, out.toString(), err.toString());
+    return ExplainCommandTest.run(all);
   }
 
   Path trace(String name, String model) throws Exception {
@@ -71,7 +60,7 @@ class CompareCommandTest {
     Path a = trace("a", "bundled");
     Path b = trace("b", PerturbedModels.mlpNoise(dir.resolve("noisy"), NOISE).toString());
     Path json = dir.resolve("compare.json");
-    Result r = compare(a.toString(), b.toString(), "--json", json.toString());
+    ExplainCommandTest.Result r = compare(a.toString(), b.toString(), "--json", json.toString());
     JsonNode x = across(json);
     // The perturbation was chosen so that no greedy token changes: only the logits moved.
     assertThat(x.get("divergences")).as(r.out()).isEmpty();
@@ -87,7 +76,8 @@ class CompareCommandTest {
     assertThat(r.out()).contains("0 unexplained; 6 drift beyond tolerance").contains("B changed.");
     assertThat(r.out()).containsPattern("DRIFT: run \\S+ \\(prompt (france|cat|story)\\) at ");
     // An explicit tolerance above the drift is honoured.
-    Result loose = compare(a.toString(), b.toString(), "--drift-tolerance", "10");
+    ExplainCommandTest.Result loose =
+        compare(a.toString(), b.toString(), "--drift-tolerance", "10");
     assertThat(loose.code()).as(loose.out()).isEqualTo(Main.OK);
     assertThat(loose.out()).contains("0 drift beyond tolerance (10").contains("No change.");
   }
@@ -97,7 +87,7 @@ class CompareCommandTest {
     Path a = trace("a", "bundled");
     Path b = trace("b", PerturbedModels.mlpNoise(dir.resolve("tiny"), 1e-7).toString());
     Path json = dir.resolve("compare.json");
-    Result r = compare(a.toString(), b.toString(), "--json", json.toString());
+    ExplainCommandTest.Result r = compare(a.toString(), b.toString(), "--json", json.toString());
     assertThat(r.code()).as(r.out() + r.err()).isEqualTo(Main.OK);
     JsonNode x = across(json);
     assertThat(x.get("beyond_tolerance").asInt()).isZero();
@@ -108,7 +98,7 @@ class CompareCommandTest {
   @Test
   void aNegativeToleranceIsBadInput() throws Exception {
     Path a = trace("a", "bundled");
-    Result r = compare(a.toString(), a.toString(), "--drift-tolerance", "-1");
+    ExplainCommandTest.Result r = compare(a.toString(), a.toString(), "--drift-tolerance", "-1");
     assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
     assertThat(r.err()).contains("--drift-tolerance");
   }

@@ -12,10 +12,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-class ExplainCommandTest {
-  record Result(int code, String out, String err) {}
+public class ExplainCommandTest {
+  /** The exit code of a command and what it printed. */
+  public record Result(int code, String out, String err) {}
 
-  static Result run(String... args) {
+  /** Runs the real CLI in-process: the helper every command test shares. */
+  public static Result run(String... args) {
     CommandLine cl = Main.commandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
