@@ -95,9 +95,32 @@ public final class Analysis {
     return this;
   }
 
-  /** A token's text, or "#id" without a tokenizer. */
+  /** A token's text: the provider's (its traces carry them), the tokenizer's, or "#id". */
   String text(int id) {
+    String t = providerTexts.get(id);
+    if (t != null) {
+      return t;
+    }
     return tokenText == null ? "#" + id : tokenText.apply(id);
+  }
+
+  private Map<Integer, String> providerTexts = Map.of();
+
+  /** The token texts a provider's trace carries (ids are hashes of the texts). */
+  Analysis withProviderTexts(Map<Integer, String> texts, ProviderSummary summary) {
+    this.providerTexts = Map.copyOf(texts);
+    this.providerSummary = summary;
+    return this;
+  }
+
+  private ProviderSummary providerSummary;
+
+  /**
+   * What the provider's runs say beyond their tokens (fingerprints, within vs across), or null for
+   * a local engine's trace.
+   */
+  public ProviderSummary provider() {
+    return providerSummary;
   }
 
   // --- accessors -------------------------------------------------------------------------------

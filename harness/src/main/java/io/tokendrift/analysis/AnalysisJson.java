@@ -50,6 +50,9 @@ public final class AnalysisJson {
     tests(root.putObject("tests"), a.tests());
     nearTies(root.putObject("near_ties"), a.nearTies());
     agreement(root.putObject("agreement"), a.agreement());
+    if (a.provider() != null) {
+      provider(root.putObject("provider"), a.provider());
+    }
     ArrayNode divergences = root.putArray("divergences");
     FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
     a.divergences()
@@ -59,6 +62,26 @@ public final class AnalysisJson {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static void provider(ObjectNode n, ProviderSummary p) {
+    n.put(
+        "logits",
+        "not available: margins and drift are in logprob units, from the provider's top "
+            + p.maxTop
+            + " logprobs per token (stored as float32)");
+    ObjectNode f = n.putObject("fingerprints");
+    p.fingerprints.forEach(f::put);
+    ObjectNode m = n.putObject("models");
+    p.models.forEach(m::put);
+    ObjectNode w = n.putObject("within_fingerprint");
+    w.put("compared", p.withinCompared);
+    w.put("diverged", p.withinDiverged);
+    ObjectNode x = n.putObject("across_fingerprints");
+    x.put("compared", p.acrossCompared);
+    x.put("diverged", p.acrossDiverged);
+    n.put("runs_retried", p.retried);
+    n.put("runs_text_only", p.textOnly);
   }
 
   private static void headline(ObjectNode h, Headline x, Analysis a) {

@@ -196,6 +196,7 @@ public final class Analyzer {
     List<String> torn = new ArrayList<>();
     java.util.Set<String> seen = new java.util.HashSet<>();
     double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
+    ProviderSummary provider = null;
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
         while (r.hasNext()) {
@@ -206,14 +207,46 @@ public final class Analyzer {
           if (!seen.add(rec.id())) {
             continue; // a duplicate across shards counts once
           }
-          results.add(first(rec, refs.get(refKey(rec.promptId(), rec.seed())), reference));
+          RunRecord ref = refs.get(refKey(rec.promptId(), rec.seed()));
+          RunResult result = first(rec, ref, reference);
+          results.add(result);
+          if (rec.provider() != null) {
+            if (provider == null) {
+              provider = new ProviderSummary();
+            }
+            provider.add(rec, ref, result);
+          }
         }
         if (r.truncatedTail() != null) {
           torn.add(p + ":" + r.truncatedTail().line());
         }
       }
     }
-    return Analysis.build(header, reference, refs, results, o, temperature, torn);
+    return Analysis.build(header, reference, refs, results, o, temperature, torn)
+        .withProviderTexts(providerTexts(refs.values()), provider);
+  }
+
+  /**
+   * A provider's token texts by id, from the reference runs' steps (chosen tokens and their
+   * alternatives): what the reports show where a local model's tokenizer would decode.
+   */
+  private static Map<Integer, String> providerTexts(java.util.Collection<RunRecord> refs) {
+    Map<Integer, String> m = new HashMap<>();
+    for (RunRecord r : refs) {
+      var s = r.steps();
+      if (s == null || !s.hasTexts()) {
+        continue;
+      }
+      for (int i = 0; i < s.size(); i++) {
+        m.putIfAbsent(r.tokens()[i], s.text(i));
+        for (int j = 0; j < s.k(); j++) {
+          if (s.topId(i, j) >= 0 && s.topText(i, j) != null) {
+            m.putIfAbsent(s.topId(i, j), s.topText(i, j));
+          }
+        }
+      }
+    }
+    return m;
   }
 
   /** Whether a raw run line is an ok repeat-0 run at the reference point (its steps are kept). */
@@ -251,7 +284,8 @@ public final class Analyzer {
     if (ref.id().equals(rec.id())) {
       return RunResult.of(rec, point, sampled, null, Verdict.REFERENCE, Double.NaN);
     }
-    Comparison c = Comparison.of(ref, rec);
+    Comparison c =
+        rec.textOnly() || ref.textOnly() ? Comparison.ofText(ref, rec) : Comparison.of(ref, rec);
     return RunResult.of(
         rec, point, sampled, c, c.identical() ? Verdict.IDENTICAL : null, Double.NaN);
   }

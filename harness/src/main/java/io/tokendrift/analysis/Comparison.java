@@ -102,6 +102,49 @@ public record Comparison(
   }
 
   /**
+   * Compares by text a run recorded without token logprobs (a provider asked without them), or
+   * against such a reference: identical when the texts are; otherwise the divergence is placed at
+   * the reference's token holding the first differing character (when the reference has token
+   * texts), and its margin there decides as for any divergence. No drift is measured: nothing is
+   * aligned.
+   */
+  public static Comparison ofText(RunRecord ref, RunRecord run) {
+    String a = ref.text();
+    String b = run.text();
+    if (a.equals(b)) {
+      return new Comparison(-1, 0, 0, new float[0], 0, 0, 0, NaN, NaN, NaN, NaN, false);
+    }
+    int n = Math.min(a.length(), b.length());
+    int c = 0;
+    while (c < n && a.charAt(c) == b.charAt(c)) {
+      c++;
+    }
+    Steps sa = ref.steps();
+    int div = -1;
+    double margin = NaN;
+    if (!ref.textOnly() && sa != null && sa.hasTexts()) {
+      int at = 0;
+      for (int i = 0; i < sa.size(); i++) {
+        String t = sa.text(i) == null ? "" : sa.text(i);
+        if (c < at + t.length()) {
+          div = i;
+          break;
+        }
+        at += t.length();
+      }
+      if (div < 0) {
+        div = sa.size(); // the run went on past the reference's end
+      } else {
+        margin = sa.margin(div);
+      }
+    }
+    return new Comparison(
+        Math.max(div, 0), 0, 0, new float[0], 0, 0, 0, margin, NaN, NaN, NaN, c == n);
+  }
+
+  private static final double NaN = Double.NaN;
+
+  /**
    * Step i: the largest |Δlogit| over the reference's top-K ids the run also recorded, and the
    * largest in units in the last place of the reference value.
    *

@@ -57,6 +57,12 @@ record Floors(
   /** Twice the point's floor (upper bound), 0 where it has none: the greedy explained margin. */
   double threshold(PointKey p) {
     Stats.Estimate f = byPoint.get(p);
+    if ((f == null || Double.isNaN(f.high())) && "false".equals(p.values().get("logprobs"))) {
+      // Runs without logprobs measure no drift: the same point with logprobs on stands in.
+      java.util.Map<String, String> on = new java.util.LinkedHashMap<>(p.values());
+      on.put("logprobs", "true");
+      f = byPoint.get(PointKey.of(on));
+    }
     return f == null || Double.isNaN(f.high()) ? 0 : 2 * f.high();
   }
 

@@ -85,7 +85,7 @@ final class CheckCommand implements Callable<Integer> {
     var h = base.header();
     boolean same =
         h.experiment().equals(s.name())
-            && h.reference().equals(s.reference().key())
+            && h.reference().equals(s.referenceKey())
             && h.decoding().equals(Runner.decodingMap(s.decoding()));
     if (!same) {
       throw new BadBaselineException(

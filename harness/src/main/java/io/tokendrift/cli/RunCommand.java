@@ -3,6 +3,8 @@ package io.tokendrift.cli;
 import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Point;
+import io.tokendrift.experiment.ProviderPlan;
+import io.tokendrift.experiment.ProviderRunner;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.report.Reports;
 import java.io.PrintWriter;
@@ -55,6 +57,22 @@ final class RunCommand implements Callable<Integer> {
   boolean failFast;
 
   @Option(
+      names = "--yes",
+      description =
+          "Confirm a provider run above the cost guard (more than "
+              + COST_GUARD_REQUESTS
+              + " requests or "
+              + COST_GUARD_TOKENS
+              + " generated tokens at most).")
+  boolean yes;
+
+  /** A provider run sending more requests than this needs --yes. */
+  static final long COST_GUARD_REQUESTS = 1_000;
+
+  /** A provider run that may generate more tokens than this needs --yes. */
+  static final long COST_GUARD_TOKENS = 100_000;
+
+  @Option(
       names = "--no-analyze",
       description = "Only record; do not write analysis.json next to the trace.")
   boolean noAnalyze;
@@ -72,27 +90,39 @@ final class RunCommand implements Callable<Integer> {
     }
     int[] sh = parseShard(shard);
     ExperimentSpec s = ExperimentSpec.read(specFile);
-    Plan plan = new Plan(s);
     PrintWriter o = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
+    Plan plan = s.remote() ? null : new Plan(s);
+    ProviderPlan remote = s.remote() ? new ProviderPlan(s) : null;
     if (dryRun) {
-      printGrid(o, s, plan, sh);
+      if (remote != null) {
+        ProviderCommands.printGrid(o, s, remote, sh);
+      } else {
+        printGrid(o, s, plan, sh);
+      }
       return Main.OK;
     }
+    if (remote != null) {
+      ProviderCommands.guard(s, remote, sh, yes, COST_GUARD_REQUESTS, COST_GUARD_TOKENS);
+    }
     Path traceFile = traceFile(s);
-    long mine = plan.shard(sh[0], sh[1]).stream().mapToLong(b -> b.runs().size()).sum();
+    long mine =
+        remote != null
+            ? remote.shard(sh[0], sh[1]).stream().mapToLong(w -> w.runs().size()).sum()
+            : plan.shard(sh[0], sh[1]).stream().mapToLong(b -> b.runs().size()).sum();
     Runner.Outcome r;
+    Runner.Options ro = new Runner.Options(traceFile, resume, force, failFast, sh[0], sh[1]);
+    java.util.function.Consumer<String> log =
+        line -> {
+          err.println(line);
+          err.flush();
+        };
     try (RunProgress progress =
         new RunProgress(s.name(), traceFile, err, System.console() != null)) {
       r =
-          Runner.run(
-              plan,
-              new Runner.Options(traceFile, resume, force, failFast, sh[0], sh[1]),
-              progress,
-              line -> {
-                err.println(line);
-                err.flush();
-              });
+          remote != null
+              ? ProviderRunner.run(remote, ro, progress, log)
+              : Runner.run(plan, ro, progress, log);
     }
     long bytes;
     try {
@@ -103,7 +133,7 @@ final class RunCommand implements Callable<Integer> {
     o.printf(
         Locale.ROOT,
         "%s: %d runs ok, %d failed, %d skipped%s (shard %s of %d runs in the grid); %,d steps in"
-            + " %.1f s (%.2f runs/s, %d forward batches)%n",
+            + " %.1f s (%.2f runs/s, %d %s)%n",
         s.name(),
         r.ok(),
         r.failed(),
@@ -114,7 +144,8 @@ final class RunCommand implements Callable<Integer> {
         r.steps(),
         r.seconds(),
         r.seconds() > 0 ? (r.ok() + r.failed()) / r.seconds() : 0.0,
-        r.forwardBatches());
+        r.forwardBatches(),
+        remote != null ? "waves of concurrent requests" : "forward batches");
     o.printf(Locale.ROOT, "trace: %s (%,d bytes)%n", traceFile, bytes);
     if (!noAnalyze && sh[1] == 1) {
       var a =

@@ -13,7 +13,23 @@ public enum Axis {
   SUMMATION,
   PRECISION,
   THREADS,
-  BATCH_INVARIANT;
+  BATCH_INVARIANT,
+  /** Requests in flight together at an HTTP provider: its batch, as the client can shape it. */
+  CONCURRENCY,
+  /** Whether the request asks for logprobs (does asking change the tokens?). */
+  LOGPROBS,
+  /** Whether the request sends the sampling seed. */
+  SEED,
+  /** Which API a provider is asked through: chat or completions. */
+  API;
+
+  /** The axes of an engine that computes logits itself. */
+  public static final java.util.Set<Axis> LOCAL =
+      java.util.Collections.unmodifiableSet(java.util.EnumSet.range(DEVICE, BATCH_INVARIANT));
+
+  /** The axes of a provider reached over HTTP. */
+  public static final java.util.Set<Axis> PROVIDER =
+      java.util.Collections.unmodifiableSet(java.util.EnumSet.range(CONCURRENCY, API));
 
   /** The name used in specs, traces and reports, e.g. {@code batch_size}. */
   public String label() {

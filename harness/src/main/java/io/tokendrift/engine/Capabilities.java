@@ -22,8 +22,8 @@ public record Capabilities(
     Set<Axis> axes,
     int maxBatch) {
 
-  /** Every axis: an engine that computes logits itself can change all of them. */
-  public static final Set<Axis> ALL_AXES = Set.copyOf(EnumSet.allOf(Axis.class));
+  /** Every local axis: an engine that computes logits itself can change all of them. */
+  public static final Set<Axis> ALL_AXES = Set.copyOf(Axis.LOCAL);
 
   public Capabilities {
     axes = axes.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(axes));

@@ -16,6 +16,35 @@ public interface EngineProvider {
   /** The conditions this kind of engine can vary; a spec varying any other is refused. */
   Set<Axis> axes();
 
+  /** The conditions this engine, with these options, can vary (by default {@link #axes()}). */
+  default Set<Axis> axes(EngineSpec spec) {
+    return axes();
+  }
+
+  /**
+   * True for a provider reached over HTTP, which samples for itself: the runner sends it whole
+   * requests ({@link #openRemote}) instead of running forward passes.
+   */
+  default boolean remote() {
+    return false;
+  }
+
+  /**
+   * Opens a remote engine.
+   *
+   * @throws IllegalArgumentException when this kind runs a local model, or an option is wrong
+   */
+  default RemoteEngine openRemote(EngineSpec spec) {
+    throw new IllegalArgumentException("engine '" + kind() + "' runs a local model");
+  }
+
+  /**
+   * Checks the options' values (the keys are checked against {@link #optionKeys()}).
+   *
+   * @throws IllegalArgumentException naming the option and what is allowed
+   */
+  default void checkOptions(EngineSpec spec) {}
+
   /** The most rows one batch may hold. */
   int maxBatch();
 

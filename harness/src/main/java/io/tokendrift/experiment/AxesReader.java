@@ -16,7 +16,18 @@ import java.util.Set;
 final class AxesReader {
   static final Set<String> AXES =
       SpecFields.keys(
-          "device", "batch", "summation", "precision", "threads", "batch_invariant", "repeats");
+          "device",
+          "batch",
+          "summation",
+          "precision",
+          "threads",
+          "batch_invariant",
+          "repeats",
+          "concurrency",
+          "logprobs",
+          "seed",
+          "api",
+          "interval_seconds");
   private static final Set<String> DEVICE = SpecFields.keys("values", "optional");
   private static final Set<String> BATCH = SpecFields.keys("sizes", "positions");
 
@@ -167,7 +178,7 @@ final class AxesReader {
    * sizes must fit the engine's largest batch.
    */
   void checkEngine(ExperimentSpec.Axes a, EngineSpec engine, EngineProvider p) {
-    Set<Axis> can = p.axes();
+    Set<Axis> can = p.axes(engine);
     ExperimentSpec.Axes def = read(null);
     check(can, Axis.DEVICE, a.devices(), def.devices(), "axes.device", engine);
     check(can, Axis.BATCH_SIZE, a.batchSizes(), def.batchSizes(), "axes.batch.sizes", engine);
@@ -201,6 +212,75 @@ final class AxesReader {
                 + "]");
       }
     }
+  }
+
+  /**
+   * Reads the provider axes of a remote engine's spec; for a local engine, refuses them.
+   *
+   * @param defaultApi the engine's {@code api} option
+   * @param local whether the experiment starts its own server (then batch_invariant is its mode)
+   */
+  ProviderAxes provider(
+      JsonNode n,
+      EngineSpec engine,
+      boolean remote,
+      String defaultApi,
+      boolean local,
+      ExperimentSpec.Axes a) {
+    String at = "axes";
+    if (!remote) {
+      if (n != null && n.isObject()) {
+        for (String k : ProviderAxes.KEYS) {
+          if (n.has(k)) {
+            throw f.error(
+                at + "." + k,
+                "applies to an HTTP provider (engine: {kind: openai, ...}); engine '"
+                    + engine.kind()
+                    + "' runs forward passes itself: vary batch sizes and positions instead");
+          }
+        }
+      }
+      return null;
+    }
+    if (n == null) {
+      n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    }
+    List<Integer> conc = f.integers(n.get("concurrency"), at + ".concurrency", List.of(1), 1, 4096);
+    List<Boolean> lp = bools(n.get("logprobs"), at + ".logprobs", List.of(true));
+    List<String> seeds = f.strings(n.get("seed"), at + ".seed", List.of("sent"), "sent, omitted");
+    List<Boolean> sent = new ArrayList<>();
+    for (int i = 0; i < seeds.size(); i++) {
+      String s = seeds.get(i);
+      if (!s.equals("sent") && !s.equals("omitted")) {
+        throw f.error(at + ".seed[" + i + "]", "'" + s + "' is not known; allowed: sent, omitted");
+      }
+      if (sent.contains(s.equals("sent"))) {
+        throw f.error(at + ".seed[" + i + "]", "'" + s + "' is listed twice");
+      }
+      sent.add(s.equals("sent"));
+    }
+    List<String> apis =
+        f.strings(n.get("api"), at + ".api", List.of(defaultApi), "chat, completions");
+    for (int i = 0; i < apis.size(); i++) {
+      if (!apis.get(i).equals("chat") && !apis.get(i).equals("completions")) {
+        throw f.error(
+            at + ".api[" + i + "]",
+            "'" + apis.get(i) + "' is not known; allowed: chat, completions");
+      }
+      if (apis.indexOf(apis.get(i)) != i) {
+        throw f.error(at + ".api[" + i + "]", "'" + apis.get(i) + "' is listed twice");
+      }
+    }
+    double interval = f.number(n, at + ".interval_seconds", 0);
+    if (!(interval >= 0 && interval <= 86_400)) {
+      throw f.error(at + ".interval_seconds", "must be in [0, 86400] seconds");
+    }
+    return new ProviderAxes(
+        apis, local ? a.batchInvariant() : List.of(), conc, lp, sent, interval, null);
+  }
+
+  private List<Boolean> bools(JsonNode bi, String at, List<Boolean> def) {
+    return bi == null ? def : invariant(bi, at);
   }
 
   private void check(

@@ -5,6 +5,7 @@ import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.EngineSpec;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
+import io.tokendrift.trace.PointKey;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -25,6 +26,7 @@ import java.util.Set;
  * @param reference the reference point (every axis at its reference value)
  * @param record what each step records
  * @param source the file it came from
+ * @param provider the axes of an HTTP provider (engine {@code openai}), or null for a local engine
  */
 public record ExperimentSpec(
     String name,
@@ -35,7 +37,31 @@ public record ExperimentSpec(
     Axes axes,
     Point reference,
     Recording record,
-    Path source) {
+    Path source,
+    ProviderAxes provider) {
+
+  public ExperimentSpec(
+      String name,
+      String model,
+      EngineSpec engine,
+      List<Prompt> prompts,
+      Decoding decoding,
+      Axes axes,
+      Point reference,
+      Recording record,
+      Path source) {
+    this(name, model, engine, prompts, decoding, axes, reference, record, source, null);
+  }
+
+  /** Whether the runs go to an HTTP provider (whole requests) instead of local forward passes. */
+  public boolean remote() {
+    return provider != null;
+  }
+
+  /** The reference point's key, as the trace header records it. */
+  public String referenceKey() {
+    return remote() ? PointKey.keyOf(provider.reference()) : reference.key();
+  }
 
   /** The model value that selects the bundled tiny model. */
   public static final String BUNDLED = "bundled";
@@ -157,7 +183,8 @@ public record ExperimentSpec(
 
   /** Runs in the grid: points × prompts × seeds × repeats. */
   public long gridSize() {
-    return (long) points().size() * prompts.size() * decoding.seeds().size() * axes.repeats();
+    long points = remote() ? provider.points().size() : points().size();
+    return points * prompts.size() * decoding.seeds().size() * axes.repeats();
   }
 
   /** Reads and checks a spec file. */

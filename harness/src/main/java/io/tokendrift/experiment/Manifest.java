@@ -35,11 +35,17 @@ public final class Manifest {
     m.put("os.arch", System.getProperty("os.arch"));
     m.put("cpu.model", cpuModel());
     m.put("cpu.cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
-    m.put("djl.version", engine.getOrDefault("djl.version", "?"));
-    m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
-    m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));
-    m.put("pytorch.interop_threads", engine.getOrDefault("interop_threads", "?"));
-    m.put("gpus.visible", gpus);
+    if ("true".equals(engine.get("remote"))) {
+      // A provider's settings (base URL without credentials, model, API, limits): the model's
+      // library and hardware are the provider's, and its responses' fingerprints say what it ran.
+      engine.forEach((k, v) -> m.put(k, v));
+    } else {
+      m.put("djl.version", engine.getOrDefault("djl.version", "?"));
+      m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
+      m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));
+      m.put("pytorch.interop_threads", engine.getOrDefault("interop_threads", "?"));
+      m.put("gpus.visible", gpus);
+    }
     for (String k : System.getProperties().stringPropertyNames()) {
       if (k.startsWith("ai.djl.")) {
         m.put("property." + k, System.getProperty(k));

@@ -172,11 +172,16 @@ public final class Plan {
   }
 
   static String runId(ExperimentSpec.Prompt p, Point pt, long seed, int repeat, String decoding) {
+    return runId(p, pt.key(), seed, repeat, decoding);
+  }
+
+  static String runId(
+      ExperimentSpec.Prompt p, String pointKey, long seed, int repeat, String decoding) {
     return sha256(
             "prompt="
                 + p.text()
                 + "\npoint="
-                + pt.key()
+                + pointKey
                 + "\nseed="
                 + seed
                 + "\nrepeat="

@@ -107,6 +107,15 @@ public final class Runner {
    * and writes the same bytes from any working directory.
    */
   static String modelName(ExperimentSpec spec) {
+    if (spec.remote()) {
+      // Behind an API: the model as asked for (a local serve names its model folder too).
+      String m = spec.engine().options().getOrDefault("model", "");
+      return "provider:"
+          + (m.isEmpty() ? LocalServers.MODEL_ID : m)
+          + ("local".equals(spec.engine().options().get("base_url"))
+              ? " (local serve of " + spec.model() + ")"
+              : "");
+    }
     if (ExperimentSpec.BUNDLED.equals(spec.model())) {
       return BundledModel.NAME;
     }
@@ -131,7 +140,23 @@ public final class Runner {
     }
     b.append("decoding=").append(Plan.decodingKey(s.decoding())).append(s.decoding().seeds());
     b.append('\n').append("axes=").append(s.axes()).append('\n');
-    b.append("reference=").append(s.reference().key()).append('\n');
+    if (s.remote()) {
+      ProviderAxes p = s.provider();
+      b.append("provider=api")
+          .append(p.apis())
+          .append(",batch_invariant")
+          .append(p.serverInvariant())
+          .append(",concurrency")
+          .append(p.concurrency())
+          .append(",logprobs")
+          .append(p.logprobs())
+          .append(",seed_sent")
+          .append(p.seedSent())
+          .append(",interval=")
+          .append(p.intervalSeconds())
+          .append('\n');
+    }
+    b.append("reference=").append(s.referenceKey()).append('\n');
     b.append("record=").append(s.record()).append('\n');
     return Plan.sha256(b.toString());
   }

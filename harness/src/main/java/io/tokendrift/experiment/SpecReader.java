@@ -80,14 +80,108 @@ final class SpecReader {
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
     axesReader.checkEngine(axes, engineSpec, provider);
-    checkSize(axes, prompts.size(), decoding.seeds().size());
+    ProviderAxes remote =
+        axesReader.provider(
+            root.get("axes"),
+            engineSpec,
+            provider.remote(),
+            engineSpec.options().getOrDefault("api", "chat"),
+            "local".equals(engineSpec.options().get("base_url")),
+            axes);
     Recording record = record(root.get("record"));
+    if (remote != null) {
+      checkRemote(remote, engineSpec, axes, prompts.size(), decoding, record);
+      remote = remote.withReference(providerReference(root.get("reference"), remote));
+      return new ExperimentSpec(
+          name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, remote);
+    }
+    checkSize(axes, prompts.size(), decoding.seeds().size());
     ExperimentSpec partial =
         new ExperimentSpec(
             name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file);
     Point reference = reference(root.get("reference"), partial);
     return new ExperimentSpec(
         name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file);
+  }
+
+  /** What only an HTTP provider's spec must satisfy. */
+  private void checkRemote(
+      ProviderAxes p, EngineSpec engine, Axes axes, int prompts, Decoding d, Recording record) {
+    int most;
+    try {
+      Engines.provider(engine.kind()).checkOptions(engine);
+      most = Integer.parseInt(engine.options().getOrDefault("max_concurrency", "64"));
+    } catch (IllegalArgumentException e) {
+      String m = e.getMessage();
+      String field = m.startsWith("engine.") ? m.substring(0, m.indexOf(':')) : "engine";
+      throw f.error(field, m.startsWith("engine.") ? m.substring(m.indexOf(':') + 2) : m);
+    }
+    for (int i = 0; i < p.concurrency().size(); i++) {
+      if (p.concurrency().get(i) > most) {
+        throw f.error(
+            "axes.concurrency[" + i + "]",
+            p.concurrency().get(i)
+                + " requests in flight is more than engine.max_concurrency ("
+                + most
+                + "); raise max_concurrency if the provider allows it");
+      }
+    }
+    if (d.topK() != 0) {
+      throw f.error(
+          "decoding.top_k",
+          "OpenAI's API has no top_k; a provider samples with temperature and top_p only (use 0)");
+    }
+    if (d.method() != io.tokendrift.decode.DrawMethod.INVERSE_CDF) {
+      throw f.error("decoding.method", "a provider samples its own way; leave method out");
+    }
+    if (record.fullLogits()) {
+      throw f.error(
+          "record.full_logits",
+          "a provider returns only its top logprobs (set top_logprobs in the engine), not logits");
+    }
+    double runs = (double) p.points().size() * prompts * d.seeds().size() * axes.repeats();
+    if (runs > ExperimentSpec.MAX_RUNS) {
+      throw f.error(
+          "axes",
+          String.format(
+              java.util.Locale.ROOT,
+              "the grid holds %.3g runs; at most %,d are allowed",
+              runs,
+              ExperimentSpec.MAX_RUNS));
+    }
+  }
+
+  private static final Set<String> PROVIDER_REFERENCE =
+      SpecFields.keys("api", "batch_invariant", "concurrency", "logprobs", "seed");
+
+  /** The reference point of a provider spec: given values over the defaults, in the grid. */
+  private Map<String, String> providerReference(JsonNode n, ProviderAxes p) {
+    Map<String, String> ref = new java.util.LinkedHashMap<>(p.defaultReference());
+    if (n == null) {
+      return ref;
+    }
+    String at = "reference";
+    if (!n.isObject()) {
+      throw f.error(at, "must be a mapping with keys " + String.join(", ", PROVIDER_REFERENCE));
+    }
+    f.checkKeys(n, at, PROVIDER_REFERENCE);
+    var it = n.fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (e.getKey().equals("batch_invariant") && !ref.containsKey("batch_invariant")) {
+        throw f.error(
+            at + ".batch_invariant", "applies only to base_url: local (the server it starts)");
+      }
+      ref.put(e.getKey(), e.getValue().asText());
+    }
+    if (!p.points().contains(ref)) {
+      throw f.error(
+          at,
+          "the point "
+              + io.tokendrift.trace.PointKey.keyOf(ref)
+              + " is not in the grid; the reference must be one of its points");
+    }
+    return ref;
   }
 
   /**

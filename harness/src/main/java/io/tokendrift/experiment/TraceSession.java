@@ -147,7 +147,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
         spec.name(),
         Runner.specHash(spec),
         spec.gridSize(),
-        spec.reference().key(),
+        spec.referenceKey(),
         Runner.decodingMap(spec.decoding()),
         recording,
         shard,

@@ -62,6 +62,7 @@ public final class HtmlReport {
         .append("</p>\n");
     headline(b, a.get("headline"));
     HtmlCharts.render(b, a);
+    ProviderSection.html(b, a);
     axes(b, a);
     divergences(b, a);
     manifest(b, a);

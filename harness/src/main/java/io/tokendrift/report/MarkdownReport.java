@@ -35,6 +35,7 @@ public final class MarkdownReport {
             Format.num(h.get("median_div_index")),
             h.get("unique_completions_max").asInt()));
     b.append("Reference point: `").append(a.get("reference").asText()).append("`\n\n");
+    ProviderSection.markdown(b, a);
     axes(b, a);
     divergences(b, a);
     b.append("\n<sub>tokendrift ")

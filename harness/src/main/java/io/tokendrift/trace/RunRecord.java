@@ -21,6 +21,7 @@ import java.util.Map;
  * @param batchRow its row
  * @param error failure message or skip reason, else null
  * @param steps per-step recordings (empty unless ok)
+ * @param provider what an HTTP provider said about the request (schema 2), or null
  */
 public record RunRecord(
     String id,
@@ -38,7 +39,54 @@ public record RunRecord(
     int batchRows,
     int batchRow,
     String error,
-    Steps steps) {
+    Steps steps,
+    ProviderCall provider) {
+
+  /** A run of a local engine. */
+  public RunRecord(
+      String id,
+      Status status,
+      String promptId,
+      String prompt,
+      Map<String, String> point,
+      long seed,
+      int repeat,
+      String stopReason,
+      String text,
+      int[] promptTokens,
+      int[] tokens,
+      double elapsedMs,
+      int batchRows,
+      int batchRow,
+      String error,
+      Steps steps) {
+    this(
+        id,
+        status,
+        promptId,
+        prompt,
+        point,
+        seed,
+        repeat,
+        stopReason,
+        text,
+        promptTokens,
+        tokens,
+        elapsedMs,
+        batchRows,
+        batchRow,
+        error,
+        steps,
+        null);
+  }
+
+  /**
+   * True for a provider run recorded without logprobs: its text is all there is (no tokens, no
+   * steps), so it compares with its reference by text.
+   */
+  public boolean textOnly() {
+    return provider != null && !provider.logprobs();
+  }
 
   /** What happened to a run. */
   public enum Status {

@@ -26,6 +26,10 @@ public final class Steps {
   private float[] drawMargin; // NaN on greedy steps
   private long[] digest;
   private float[][] full; // null unless recorded
+  // A provider's steps (schema 2): the chosen token's text and bytes, the alternatives' texts.
+  private String[] texts; // null for a local engine's steps
+  private String[] topTexts; // n * k, null pads
+  private String[] bytes; // base64 of the chosen token's bytes, or null per step
 
   /** An empty recording with top-{@code k} per step. */
   public Steps(int k, boolean fullLogits) {
@@ -92,6 +96,70 @@ public final class Steps {
       full[n] = fullVector.clone();
     }
     n++;
+  }
+
+  /**
+   * Appends one step of a provider (logprobs instead of logits, token texts instead of a
+   * vocabulary): {@code logits} are the alternatives' logprobs, {@code ids} their {@code
+   * RemoteToken.idOf} text ids.
+   *
+   * @param text the chosen token's text
+   * @param tokenBytes its bytes as the API gave them, or null
+   * @param alternatives the alternatives' texts, in the order of {@code ids}
+   */
+  public void addText(
+      float chosen,
+      int[] ids,
+      float[] logits,
+      String text,
+      byte[] tokenBytes,
+      String[] alternatives) {
+    if (texts == null) {
+      if (n > 0) {
+        throw new IllegalStateException("a recording holds either local or provider steps");
+      }
+      texts = new String[chosenLogit.length];
+      topTexts = new String[chosenLogit.length * k];
+      bytes = new String[chosenLogit.length];
+    }
+    int at = n;
+    add(chosen, ids, logits, 0f, Float.NaN, Double.NaN, Float.NaN, 0L, null);
+    if (texts.length < chosenLogit.length) {
+      texts = Arrays.copyOf(texts, chosenLogit.length);
+      topTexts = Arrays.copyOf(topTexts, chosenLogit.length * k);
+      bytes = Arrays.copyOf(bytes, chosenLogit.length);
+    }
+    texts[at] = text;
+    bytes[at] = tokenBytes == null ? null : Base64.getEncoder().encodeToString(tokenBytes);
+    for (int j = 0; j < k; j++) {
+      topTexts[at * k + j] = j < alternatives.length ? alternatives[j] : null;
+    }
+  }
+
+  /** Whether these are a provider's steps (token texts, logprobs for logits). */
+  public boolean hasTexts() {
+    return texts != null;
+  }
+
+  /** The chosen token's text at step i (provider steps), else null. */
+  public String text(int i) {
+    return texts == null ? null : texts[check(i)];
+  }
+
+  /** The j-th alternative's text at step i (provider steps), else null. */
+  public String topText(int i, int j) {
+    return topTexts == null ? null : topTexts[check(i) * k + j];
+  }
+
+  /** The chosen token's bytes at step i as base64, when the provider gave them; else null. */
+  public String bytes(int i) {
+    return bytes == null ? null : bytes[check(i)];
+  }
+
+  void setTexts(String[] texts, String[] topTexts, String[] bytes) {
+    this.texts = texts;
+    this.topTexts = topTexts;
+    this.bytes = bytes;
   }
 
   private void grow() {

@@ -83,6 +83,32 @@ final class TraceCodec {
           full.add(Steps.floats(v, v.length));
         }
       }
+      if (s.hasTexts()) {
+        ArrayNode texts = st.putArray("texts");
+        ArrayNode bytes = st.putArray("bytes");
+        ArrayNode tops = st.putArray("top_texts");
+        for (int i = 0; i < c; i++) {
+          texts.add(s.text(i));
+          bytes.add(s.bytes(i));
+          for (int j = 0; j < s.k(); j++) {
+            tops.add(s.topText(i, j));
+          }
+        }
+      }
+    }
+    ProviderCall pc = r.provider();
+    if (pc != null) {
+      ObjectNode o = n.putObject("provider");
+      o.put("response_id", pc.responseId());
+      o.put("model", pc.model());
+      o.put("system_fingerprint", pc.systemFingerprint());
+      o.put("finish_reason", pc.finishReason());
+      o.put("prompt_tokens", pc.promptTokens());
+      o.put("completion_tokens", pc.completionTokens());
+      o.put("latency_ms", Math.round(pc.latencyMs() * 1000) / 1000.0);
+      o.put("http_status", pc.httpStatus());
+      o.put("attempts", pc.attempts());
+      o.put("logprobs", pc.logprobs());
     }
     return write(n);
   }
@@ -113,13 +139,13 @@ final class TraceCodec {
     if (!schema.startsWith("tokendrift.trace/")) {
       throw new TraceFormatException(where + ": not a tokendrift trace (schema " + schema + ")");
     }
-    if (!schema.equals(TraceHeader.SCHEMA)) {
+    if (!TraceHeader.READS.contains(schema)) {
       throw new TraceFormatException(
           where
               + ": schema "
               + schema
               + " is not supported; this version reads "
-              + TraceHeader.SCHEMA);
+              + String.join(", ", TraceHeader.READS));
     }
     return new TraceHeader(
         text(n, "experiment", where),
@@ -170,6 +196,25 @@ final class TraceCodec {
             where + ": " + tokens.length + " tokens but " + steps.size() + " recorded steps");
       }
     }
+    ProviderCall provider = null;
+    JsonNode pc = n.get("provider");
+    if (pc != null) {
+      if (!pc.isObject()) {
+        throw new TraceFormatException(where + ": field 'provider' is not an object");
+      }
+      provider =
+          new ProviderCall(
+              textOrNull(pc.get("response_id")),
+              textOrNull(pc.get("model")),
+              textOrNull(pc.get("system_fingerprint")),
+              textOrNull(pc.get("finish_reason")),
+              pc.path("prompt_tokens").asInt(-1),
+              pc.path("completion_tokens").asInt(-1),
+              pc.path("latency_ms").asDouble(),
+              pc.path("http_status").asInt(0),
+              pc.path("attempts").asInt(1),
+              pc.path("logprobs").asBoolean(true));
+    }
     return new RunRecord(
         text(n, "id", where),
         status,
@@ -186,7 +231,23 @@ final class TraceCodec {
         (int) number(n, "batch_rows", where),
         (int) number(n, "batch_row", where),
         error,
-        steps);
+        steps,
+        provider);
+  }
+
+  private static String textOrNull(JsonNode v) {
+    return v == null || !v.isTextual() ? null : v.asText();
+  }
+
+  private static String[] strings(JsonNode a, int count, String where) {
+    if (a == null || !a.isArray() || a.size() != count) {
+      throw new TraceFormatException(where + " must be a list of " + count + " strings or nulls");
+    }
+    String[] out = new String[count];
+    for (int i = 0; i < count; i++) {
+      out[i] = a.get(i).isNull() ? null : a.get(i).asText();
+    }
+    return out;
   }
 
   private static Steps readSteps(JsonNode s, String where) {
@@ -217,18 +278,26 @@ final class TraceCodec {
           full[i] = Steps.floats(b64, bytes / 4, "full_logits[" + i + "]");
         }
       }
-      return Steps.of(
-          k,
-          n,
-          Steps.floats(text(s, "chosen_logit", where), n, "chosen_logit"),
-          Steps.varints(text(s, "top_ids", where), n * k, "top_ids"),
-          Steps.floats(text(s, "top_logits", where), n * k, "top_logits"),
-          Steps.floats(text(s, "logsumexp", where), n, "logsumexp"),
-          Steps.floats(text(s, "entropy", where), n, "entropy"),
-          draws,
-          margins,
-          Steps.longs(text(s, "digest", where), n, "digest"),
-          full);
+      Steps out =
+          Steps.of(
+              k,
+              n,
+              Steps.floats(text(s, "chosen_logit", where), n, "chosen_logit"),
+              Steps.varints(text(s, "top_ids", where), n * k, "top_ids"),
+              Steps.floats(text(s, "top_logits", where), n * k, "top_logits"),
+              Steps.floats(text(s, "logsumexp", where), n, "logsumexp"),
+              Steps.floats(text(s, "entropy", where), n, "entropy"),
+              draws,
+              margins,
+              Steps.longs(text(s, "digest", where), n, "digest"),
+              full);
+      if (s.has("texts")) {
+        out.setTexts(
+            strings(s.get("texts"), n, where + ".texts"),
+            strings(s.get("top_texts"), n * k, where + ".top_texts"),
+            strings(s.get("bytes"), n, where + ".bytes"));
+      }
+      return out;
     } catch (TraceFormatException e) {
       throw e;
     } catch (IllegalArgumentException e) {

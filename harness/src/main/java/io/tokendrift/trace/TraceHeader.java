@@ -23,8 +23,15 @@ public record TraceHeader(
     Map<String, String> recording,
     String shard,
     Map<String, String> manifest) {
-  /** Current schema; readers refuse other major versions. */
-  public static final String SCHEMA = "tokendrift.trace/1";
+  /**
+   * Current schema. Version 2 adds, for runs of an HTTP provider, the {@code provider} object and
+   * the steps' token texts; a local engine's records are as in version 1.
+   */
+  public static final String SCHEMA = "tokendrift.trace/2";
+
+  /** Every schema this version reads. */
+  public static final java.util.List<String> READS =
+      java.util.List.of("tokendrift.trace/1", SCHEMA);
 
   public TraceHeader {
     decoding = Map.copyOf(decoding);

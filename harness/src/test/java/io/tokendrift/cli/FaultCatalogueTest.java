@@ -138,7 +138,7 @@ class FaultCatalogueTest {
   void reportRefusesATraceOrAnOldAnalysis() throws Exception {
     refused(
         2,
-        "not an analysis of this version (schema 'tokendrift.trace/1'",
+        "not an analysis of this version (schema 'tokendrift.trace/2'",
         "report",
         baseline.resolve("trace.jsonl").toString(),
         "--out",

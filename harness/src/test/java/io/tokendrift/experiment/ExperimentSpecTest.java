@@ -83,7 +83,11 @@ class ExperimentSpecTest {
       for (Path p : specs) {
         ExperimentSpec s = ExperimentSpec.read(p);
         assertThat(s.gridSize()).as(p.toString()).isPositive();
-        assertThat(s.points()).contains(s.reference());
+        if (s.remote()) {
+          assertThat(s.provider().points()).contains(s.provider().reference());
+        } else {
+          assertThat(s.points()).contains(s.reference());
+        }
       }
     }
   }

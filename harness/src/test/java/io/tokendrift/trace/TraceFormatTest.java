@@ -162,21 +162,98 @@ class TraceFormatTest {
     try (TraceWriter w = TraceWriter.create(f, header(), false)) {
       w.write(run("golden-greedy", 2, 4, false, false, 42));
       w.write(run("golden-sampled", 2, 4, true, true, 43));
+      w.write(providerRun());
     }
     String actual = Files.readString(f);
     String expected = "";
-    try (var in = TraceFormatTest.class.getResourceAsStream("/golden/trace-v1.jsonl")) {
+    try (var in = TraceFormatTest.class.getResourceAsStream("/golden/trace-v2.jsonl")) {
       if (in != null) {
         expected = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       }
     }
     if (!actual.equals(expected)) {
       // For review: the bytes this build writes, next to the golden ones.
-      Path out = Path.of("target", "golden-actual", "trace-v1.jsonl");
+      Path out = Path.of("target", "golden-actual", "trace-v2.jsonl");
       Files.createDirectories(out.getParent());
       Files.writeString(out, actual);
     }
     assertThat(actual).isEqualTo(expected);
+  }
+
+  /** A provider's run (schema 2): token texts and bytes, logprobs for logits, the provider call. */
+  static RunRecord providerRun() {
+    Steps s = new Steps(3, false);
+    s.addText(
+        -0.25f,
+        new int[] {io.tokendrift.engine.RemoteToken.idOf(" blue"), 7, 9},
+        new float[] {-0.25f, -1.75f, -3f},
+        " blue",
+        new byte[] {32, 98, 108, 117, 101},
+        new String[] {" blue", " grey", " dark"});
+    s.addText(
+        -0.5f,
+        new int[] {5, 6},
+        new float[] {-0.5f, -0.5000001f},
+        ".",
+        null,
+        new String[] {".", ","});
+    return new RunRecord(
+        "golden-provider",
+        RunRecord.Status.OK,
+        "sky",
+        "The sky is",
+        java.util.Map.of("concurrency", "8"),
+        0,
+        0,
+        "MAX_TOKENS",
+        " blue.",
+        new int[0],
+        new int[] {io.tokendrift.engine.RemoteToken.idOf(" blue"), 5},
+        12.5,
+        8,
+        3,
+        null,
+        s,
+        new ProviderCall("cmpl-1", "tiny", "fp_abc", "length", 4, 2, 12.5, 200, 2, true));
+  }
+
+  @Test
+  void aProviderRunReadsBackWithItsTextsAndCall() throws IOException {
+    Path f = dir.resolve("provider.jsonl");
+    try (TraceWriter w = TraceWriter.create(f, header(), false)) {
+      w.write(providerRun());
+    }
+    try (TraceReader r = TraceReader.open(f)) {
+      RunRecord back = r.next();
+      assertThat(back.provider()).isEqualTo(providerRun().provider());
+      assertThat(back.steps().hasTexts()).isTrue();
+      assertThat(back.steps().text(0)).isEqualTo(" blue");
+      assertThat(back.steps().bytes(0)).isEqualTo("IGJsdWU="); // base64 of " blue"
+      assertThat(back.steps().bytes(1)).isNull();
+      assertThat(back.steps().topText(1, 1)).isEqualTo(",");
+      assertThat(back.steps().topText(1, 2)).isNull(); // padding: the provider gave two
+      assertThat(back.steps().margin(1)).isEqualTo(-0.5f - -0.5000001f);
+      assertThat(back.tokens()).containsExactly(providerRun().tokens());
+    }
+  }
+
+  @Test
+  void versionOneTracesStillRead() throws IOException {
+    Path f = dir.resolve("v1.jsonl");
+    try (var in = TraceFormatTest.class.getResourceAsStream("/golden/trace-v1.jsonl")) {
+      Files.write(f, in.readAllBytes());
+    }
+    try (TraceReader r = TraceReader.open(f)) {
+      assertThat(r.header().experiment()).isEqualTo(header().experiment());
+      RunRecord a = r.next();
+      RunRecord expected = run("golden-greedy", 2, 4, false, false, 42);
+      assertThat(a.id()).isEqualTo(expected.id());
+      assertThat(a.tokens()).containsExactly(expected.tokens());
+      assertThat(a.steps().topLogit(1, 2)).isEqualTo(expected.steps().topLogit(1, 2));
+      assertThat(a.provider()).isNull();
+      assertThat(r.next().id()).isEqualTo("golden-sampled");
+      assertThat(r.hasNext()).isFalse();
+    }
   }
 
   @Test
@@ -272,12 +349,12 @@ class TraceFormatTest {
     Files.writeString(f, "");
     assertThatThrownBy(() -> TraceReader.open(f))
         .hasMessage(f + ": empty file; a trace starts with a header line");
-    Files.writeString(f, TraceCodec.header(header()).replace("trace/1", "trace/9") + "\n");
+    Files.writeString(f, TraceCodec.header(header()).replace("trace/2", "trace/9") + "\n");
     assertThatThrownBy(() -> TraceReader.open(f))
         .hasMessage(
             f
                 + ":1: schema tokendrift.trace/9 is not supported; this version reads"
-                + " tokendrift.trace/1");
+                + " tokendrift.trace/1, tokendrift.trace/2");
   }
 
   @Test

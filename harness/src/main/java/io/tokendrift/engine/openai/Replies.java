@@ -1,0 +1,200 @@
+package io.tokendrift.engine.openai;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.tokendrift.engine.RemoteReply;
+import io.tokendrift.engine.RemoteRequest;
+import io.tokendrift.engine.RemoteToken;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/** Reads a provider's JSON reply, in the chat or the completions shape. */
+final class Replies {
+  private Replies() {}
+
+  /** A reply that is JSON but not a completion. */
+  static final class BadReply extends Exception {
+    BadReply(String message) {
+      super(message);
+    }
+  }
+
+  static RemoteReply parse(JsonNode n, RemoteRequest r, int status, int attempts, double ms)
+      throws BadReply {
+    JsonNode choices = n.path("choices");
+    if (!choices.isArray() || choices.isEmpty()) {
+      throw new BadReply("no 'choices' in the reply");
+    }
+    JsonNode c = choices.get(0);
+    String text;
+    if (r.chat()) {
+      JsonNode content = c.path("message").path("content");
+      if (!content.isTextual()) {
+        throw new BadReply("choices[0].message.content is missing or not a string");
+      }
+      text = content.asText();
+    } else {
+      if (!c.path("text").isTextual()) {
+        throw new BadReply("choices[0].text is missing or not a string");
+      }
+      text = c.get("text").asText();
+    }
+    List<RemoteToken> tokens = null;
+    if (r.logprobs()) {
+      JsonNode lp = c.path("logprobs");
+      if (lp.isMissingNode() || lp.isNull()) {
+        throw new BadReply(
+            "logprobs were asked for but choices[0].logprobs is missing (does the provider"
+                + " support them? set the logprobs axis to [false])");
+      }
+      tokens = r.chat() ? chatTokens(lp) : completionTokens(lp);
+    }
+    JsonNode usage = n.path("usage");
+    return new RemoteReply(
+        true,
+        null,
+        status,
+        attempts,
+        ms,
+        text,
+        textOrNull(c.path("finish_reason")),
+        textOrNull(n.path("id")),
+        textOrNull(n.path("model")),
+        textOrNull(n.path("system_fingerprint")),
+        usage.path("prompt_tokens").asInt(-1),
+        usage.path("completion_tokens").asInt(-1),
+        tokens);
+  }
+
+  private static List<RemoteToken> chatTokens(JsonNode lp) throws BadReply {
+    JsonNode content = lp.path("content");
+    if (!content.isArray()) {
+      throw new BadReply("choices[0].logprobs.content is missing or not a list");
+    }
+    List<RemoteToken> out = new ArrayList<>();
+    for (int i = 0; i < content.size(); i++) {
+      JsonNode t = content.get(i);
+      String where = "choices[0].logprobs.content[" + i + "]";
+      JsonNode tops = t.path("top_logprobs");
+      List<String> texts = new ArrayList<>();
+      double[] values = new double[tops.size()];
+      for (int j = 0; j < tops.size(); j++) {
+        texts.add(string(tops.get(j), "token", where + ".top_logprobs[" + j + "]"));
+        values[j] = number(tops.get(j), "logprob", where + ".top_logprobs[" + j + "]");
+      }
+      out.add(
+          sorted(
+              string(t, "token", where),
+              bytes(t.path("bytes")),
+              number(t, "logprob", where),
+              texts,
+              values));
+    }
+    return out;
+  }
+
+  private static List<RemoteToken> completionTokens(JsonNode lp) throws BadReply {
+    JsonNode toks = lp.path("tokens");
+    JsonNode vals = lp.path("token_logprobs");
+    JsonNode tops = lp.path("top_logprobs");
+    if (!toks.isArray() || !vals.isArray() || vals.size() != toks.size()) {
+      throw new BadReply(
+          "choices[0].logprobs needs lists 'tokens' and 'token_logprobs' of the same length");
+    }
+    List<RemoteToken> out = new ArrayList<>();
+    for (int i = 0; i < toks.size(); i++) {
+      List<String> texts = new ArrayList<>();
+      List<Double> values = new ArrayList<>();
+      JsonNode top = tops.path(i);
+      if (top.isObject()) {
+        Iterator<Map.Entry<String, JsonNode>> it = top.fields();
+        while (it.hasNext()) {
+          Map.Entry<String, JsonNode> e = it.next();
+          texts.add(e.getKey());
+          values.add(e.getValue().asDouble());
+        }
+      }
+      if (!toks.get(i).isTextual() || !vals.get(i).isNumber()) {
+        throw new BadReply("choices[0].logprobs: token " + i + " has no text or no logprob");
+      }
+      out.add(
+          sorted(
+              toks.get(i).asText(),
+              null,
+              vals.get(i).asDouble(),
+              texts,
+              values.stream().mapToDouble(Double::doubleValue).toArray()));
+    }
+    return out;
+  }
+
+  /** Alternatives most likely first (stable: the provider's order on ties). */
+  private static RemoteToken sorted(
+      String text, byte[] bytes, double lp, List<String> texts, double[] values) {
+    Integer[] order = new Integer[values.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(values[b], values[a]));
+    List<String> t = new ArrayList<>();
+    double[] v = new double[values.length];
+    for (int i = 0; i < order.length; i++) {
+      t.add(texts.get(order[i]));
+      v[i] = values[order[i]];
+    }
+    return new RemoteToken(text, bytes, lp, t, v);
+  }
+
+  private static byte[] bytes(JsonNode b) {
+    if (!b.isArray()) {
+      return null;
+    }
+    byte[] out = new byte[b.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = (byte) b.get(i).asInt();
+    }
+    return out;
+  }
+
+  private static String string(JsonNode n, String field, String where) throws BadReply {
+    JsonNode v = n.path(field);
+    if (!v.isTextual()) {
+      throw new BadReply(where + "." + field + " is missing or not a string");
+    }
+    return v.asText();
+  }
+
+  private static double number(JsonNode n, String field, String where) throws BadReply {
+    JsonNode v = n.path(field);
+    if (!v.isNumber()) {
+      throw new BadReply(where + "." + field + " is missing or not a number");
+    }
+    return v.asDouble();
+  }
+
+  private static String textOrNull(JsonNode n) {
+    return n.isTextual() ? n.asText() : null;
+  }
+
+  /** The provider's error message: {@code error.message} of OpenAI's error shape, else the body. */
+  static String message(String body) {
+    if (body == null || body.isBlank()) {
+      return "(empty body)";
+    }
+    try {
+      JsonNode n = new com.fasterxml.jackson.databind.ObjectMapper().readTree(body);
+      JsonNode m = n.path("error").path("message");
+      if (m.isTextual()) {
+        return m.asText();
+      }
+      if (n.path("error").isTextual()) {
+        return n.path("error").asText();
+      }
+    } catch (java.io.IOException e) {
+      // not JSON: the body itself, shortened
+    }
+    String s = body.strip();
+    return s.length() > 300 ? s.substring(0, 300) + "…" : s;
+  }
+}

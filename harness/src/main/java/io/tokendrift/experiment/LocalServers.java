@@ -1,0 +1,85 @@
+package io.tokendrift.experiment;
+
+import io.tokendrift.engine.DeviceSpec;
+import io.tokendrift.engine.Engine;
+import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Engines;
+import io.tokendrift.engine.Precision;
+import io.tokendrift.engine.SummationOrder;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.TextTokenizer;
+import io.tokendrift.serve.Server;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * For {@code base_url: local}: a real {@code tokendrift serve} on loopback (a free port) per
+ * batch-invariant mode the spec asks for, started by the experiment and stopped with it, so that a
+ * provider experiment runs with no setup. Requests reach it over HTTP like any provider's.
+ */
+final class LocalServers implements AutoCloseable {
+  /** The model id the local server answers with. */
+  static final String MODEL_ID = "tokendrift-tiny";
+
+  private final ModelDir dir;
+  private final int maxBatch;
+  private final String apiKeyEnv;
+  private final Map<Boolean, Running> servers = new TreeMap<>();
+
+  private record Running(Server server, Engine engine, TextTokenizer tok) {}
+
+  LocalServers(ModelDir dir, int maxBatch, String apiKeyEnv) {
+    this.dir = dir;
+    this.maxBatch = maxBatch;
+    this.apiKeyEnv = apiKeyEnv;
+  }
+
+  /** The base URL of the server in this mode, started on first use. */
+  String baseUrl(boolean batchInvariant) {
+    Running r = servers.get(batchInvariant);
+    if (r == null) {
+      String key = apiKeyEnv == null ? null : System.getenv(apiKeyEnv);
+      TextTokenizer tok = dir.tokenizer();
+      Engine engine =
+          Engines.open(
+              EngineSpec.DEFAULT,
+              dir,
+              new EngineOptions(
+                  DeviceSpec.CPU, Precision.FP32, SummationOrder.NATIVE, 0, batchInvariant));
+      Server s =
+          new Server(
+              engine,
+              dir,
+              tok,
+              new Server.Options(
+                  "127.0.0.1", 0, MODEL_ID, maxBatch, 4096, 1 << 20, key, batchInvariant));
+      r = new Running(s, engine, tok);
+      servers.put(batchInvariant, r);
+    }
+    return "http://127.0.0.1:" + r.server().port() + "/v1";
+  }
+
+  /** Each started server's fingerprint, by mode, for the manifest. */
+  Map<String, String> fingerprints() {
+    Map<String, String> m = new TreeMap<>();
+    servers.forEach(
+        (inv, r) -> m.put("serve.fingerprint.batch_invariant=" + inv, r.server().fingerprint()));
+    return m;
+  }
+
+  @Override
+  public void close() {
+    for (Running r : servers.values()) {
+      try {
+        r.server().drain(5_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      r.server().close();
+      r.engine().close();
+      r.tok().close();
+    }
+    servers.clear();
+  }
+}

@@ -1,0 +1,92 @@
+package io.tokendrift.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Locale;
+
+/**
+ * The report's provider section (traces of an HTTP provider): that full logits were not available,
+ * the backend fingerprints that answered, and divergence within one fingerprint vs across
+ * fingerprints — a backend change is not numerical noise.
+ */
+final class ProviderSection {
+  private ProviderSection() {}
+
+  /** The section's sentences, or null for a local engine's analysis. */
+  static String sentences(JsonNode a) {
+    JsonNode p = a.get("provider");
+    if (p == null) {
+      return null;
+    }
+    JsonNode w = p.get("within_fingerprint");
+    JsonNode x = p.get("across_fingerprints");
+    StringBuilder b = new StringBuilder();
+    b.append("Full logits were ")
+        .append(p.get("logits").asText())
+        .append(". Within one backend fingerprint ")
+        .append(count(w))
+        .append("; across fingerprints ")
+        .append(count(x))
+        .append('.');
+    long retried = p.path("runs_retried").asLong();
+    if (retried > 0) {
+      b.append(' ').append(retried).append(" run(s) needed a retry.");
+    }
+    long text = p.path("runs_text_only").asLong();
+    if (text > 0) {
+      b.append(' ')
+          .append(text)
+          .append(
+              " run(s) were asked without logprobs and compare by text: their divergence step is"
+                  + " the reference's token where the texts part.");
+    }
+    return b.toString();
+  }
+
+  private static String count(JsonNode n) {
+    long c = n.get("compared").asLong();
+    long d = n.get("diverged").asLong();
+    return c == 0
+        ? "no run was compared"
+        : String.format(Locale.ROOT, "%d of %d compared runs diverged", d, c);
+  }
+
+  static void markdown(StringBuilder b, JsonNode a) {
+    String s = sentences(a);
+    if (s == null) {
+      return;
+    }
+    b.append("## Provider\n\n").append(MarkdownReport.md(s)).append("\n\n");
+    b.append("| system_fingerprint | runs |\n|---|---:|\n");
+    a.get("provider")
+        .get("fingerprints")
+        .fields()
+        .forEachRemaining(
+            e ->
+                b.append("| ")
+                    .append(MarkdownReport.code(e.getKey()))
+                    .append(" | ")
+                    .append(e.getValue().asLong())
+                    .append(" |\n"));
+    b.append('\n');
+  }
+
+  static void html(StringBuilder b, JsonNode a) {
+    String s = sentences(a);
+    if (s == null) {
+      return;
+    }
+    b.append("<h2>Provider</h2>\n<p>").append(Html.text(s)).append("</p>\n");
+    b.append("<table class=\"kv\"><tr><th>system_fingerprint</th><th>runs</th></tr>");
+    a.get("provider")
+        .get("fingerprints")
+        .fields()
+        .forEachRemaining(
+            e ->
+                b.append("<tr><td><code>")
+                    .append(Html.text(e.getKey()))
+                    .append("</code></td><td class=\"num\">")
+                    .append(e.getValue().asLong())
+                    .append("</td></tr>"));
+    b.append("</table>\n");
+  }
+}
