@@ -68,7 +68,7 @@ public record OpenAiOptions(
     String base = o.get("base_url");
     if (base == null || base.isBlank()) {
       throw new IllegalArgumentException(
-          "engine.base_url is required: the API root, e.g. https://api.openai.com/v1 or"
+          "engine.base_url: is required: the API root, e.g. https://api.openai.com/v1 or"
               + " http://127.0.0.1:8000/v1, or 'local' for a tokendrift serve started by the"
               + " experiment");
     }
@@ -79,7 +79,7 @@ public record OpenAiOptions(
     String model = o.get("model");
     if ((model == null || model.isBlank()) && !local) {
       throw new IllegalArgumentException(
-          "engine.model is required: the model name the provider serves (see its /v1/models)");
+          "engine.model: is required: the model name the provider serves (see its /v1/models)");
     }
     String api = o.getOrDefault("api", "chat");
     if (!api.equals("chat") && !api.equals("completions")) {
