@@ -2,7 +2,6 @@ package io.tokendrift.cli;
 
 import io.tokendrift.check.Baseline;
 import io.tokendrift.experiment.ExperimentSpec;
-import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Files;
@@ -61,7 +60,7 @@ final class BaselineCommand {
       }
       Runner.Outcome r =
           Runner.run(
-              new Plan(s),
+              s,
               new Runner.Options(trace, false, force, false, 0, 1),
               Runner.Progress.NONE,
               line -> spec.commandLine().getErr().println(line));

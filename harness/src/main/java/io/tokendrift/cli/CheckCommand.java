@@ -5,7 +5,6 @@ import io.tokendrift.check.Baseline;
 import io.tokendrift.check.Check;
 import io.tokendrift.check.CheckOutputs;
 import io.tokendrift.experiment.ExperimentSpec;
-import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.TextTokenizer;
 import java.io.PrintWriter;
@@ -112,18 +111,24 @@ final class CheckCommand implements Callable<Integer> {
     Path t = trace != null ? trace : Files.createTempFile("tokendrift-check", ".jsonl");
     try {
       Runner.run(
-          new Plan(s),
+          s,
           new Runner.Options(t, false, true, false, 0, 1),
           Runner.Progress.NONE,
           line -> spec.commandLine().getErr().println(line));
       Check.Result r;
-      try (TextTokenizer tok = Runner.model(s).tokenizer()) {
+      // A provider's trace carries its token texts; a local model's tokenizer decodes ids.
+      TextTokenizer tok = s.remote() ? null : Runner.model(s).tokenizer();
+      try {
         r =
             Check.run(
                 base,
                 t,
                 new Check.Options(tolerance == null ? Double.NaN : tolerance, budget),
-                tok::tokenText);
+                tok == null ? id -> "#" + id : tok::tokenText);
+      } finally {
+        if (tok != null) {
+          tok.close();
+        }
       }
       PrintWriter o = spec.commandLine().getOut();
       o.println(r.summary());

@@ -176,6 +176,17 @@ public final class Runner {
   }
 
   /**
+   * Runs a whole spec: through its {@link ProviderPlan} for an HTTP provider, else its {@link
+   * Plan}.
+   */
+  public static Outcome run(
+      ExperimentSpec spec, Options o, Progress progress, Consumer<String> log) {
+    return spec.remote()
+        ? ProviderRunner.run(new ProviderPlan(spec), o, progress, log)
+        : run(new Plan(spec), o, progress, log);
+  }
+
+  /**
    * Runs this shard of the plan into the trace, in four stages: check the devices, open (or resume)
    * the trace, then for each batch execute it on an engine and record its runs.
    *

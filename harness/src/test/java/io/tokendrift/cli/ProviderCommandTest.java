@@ -1,0 +1,119 @@
+package io.tokendrift.cli;
+
+import static io.tokendrift.cli.ExplainCommandTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokendrift.trace.RunRecord;
+import io.tokendrift.trace.TraceReader;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code run}, {@code baseline} and {@code check} with a provider spec, through the CLI. */
+class ProviderCommandTest {
+  @TempDir Path dir;
+
+  private Path spec(String name, String engine, String axes) throws Exception {
+    Path p = dir.resolve(name + ".yaml");
+    Files.writeString(
+        p,
+        "name: "
+            + name
+            + "\nengine: "
+            + engine
+            + "\nprompts: [\"At night the sky is\", \"The capital of France is\"]\n"
+            + "decoding: {temperature: 0, max_tokens: 8}\naxes: "
+            + axes
+            + "\n");
+    return p;
+  }
+
+  private static int closedPort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  @Test
+  void dryRunStatesRequestsAndATokenBound() throws Exception {
+    Path s =
+        spec(
+            "dry",
+            "{kind: openai, base_url: \"https://user:secret@api.example.com/v1\", model: m}",
+            "{concurrency: [1, 16], repeats: 3}");
+    ExplainCommandTest.Result r = run("run", s.toString(), "--dry-run");
+    // The spec's base URL holds credentials: refused before anything else.
+    assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
+    assertThat(r.err())
+        .contains("engine.base_url: holds user info or a query")
+        .doesNotContain("secret");
+    s =
+        spec(
+            "dry",
+            "{kind: openai, base_url: \"https://api.example.com/v1\", model: m}",
+            "{concurrency: [1, 16], repeats: 3}");
+    r = run("run", s.toString(), "--dry-run");
+    assertThat(r.code()).isZero();
+    // 3 repeats x (2 requests at c=1 + 16 at c=16) = 54 requests, x 8 max tokens.
+    assertThat(r.out())
+        .contains("provider: openai at https://api.example.com/v1, model m, api chat")
+        .contains("grid: 2 points x 2 prompts x 1 seeds x 3 repeats = 12 runs")
+        .contains(
+            "cost: 54 requests in 9 waves (12 recorded, 42 fillers); at most 432 generated"
+                + " tokens");
+  }
+
+  @Test
+  void aRunAboveTheCostGuardNeedsYes() throws Exception {
+    Path s =
+        spec(
+            "big",
+            "{kind: openai, base_url: \"http://127.0.0.1:" + closedPort() + "/v1\", model: m}",
+            "{concurrency: [64], repeats: 20}");
+    ExplainCommandTest.Result r = run("run", s.toString(), "--out", dir.resolve("o").toString());
+    assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
+    assertThat(r.err())
+        .contains("this run sends 1,280 requests that may generate up to 10,240 tokens")
+        .contains("add --yes to confirm");
+    assertThat(dir.resolve("o")).doesNotExist();
+  }
+
+  @Test
+  void requestsThatFailAreFailedRunsWithTheirReasonAndExitFour() throws Exception {
+    Path s =
+        spec(
+            "down",
+            "{kind: openai, base_url: \"http://127.0.0.1:"
+                + closedPort()
+                + "/v1\", model: m, max_retries: 1}",
+            "{concurrency: [1]}");
+    Path out = dir.resolve("down");
+    ExplainCommandTest.Result r = run("run", s.toString(), "--out", out.toString());
+    assertThat(r.code()).isEqualTo(RunCommand.RUNS_FAILED);
+    assertThat(r.out()).contains("0 runs ok, 2 failed");
+    try (TraceReader t = TraceReader.open(out.resolve("trace.jsonl"))) {
+      RunRecord rec = t.next();
+      assertThat(rec.status()).isEqualTo(RunRecord.Status.FAILED);
+      assertThat(rec.error()).startsWith("connection failed: ").endsWith("(after 2 attempts)");
+      assertThat(rec.provider().attempts()).isEqualTo(2);
+      assertThat(rec.provider().httpStatus()).isZero();
+    }
+  }
+
+  @Test
+  void checkPassesAgainstAProviderBaselineOfTheInvariantServer() throws Exception {
+    Path s =
+        spec(
+            "inv",
+            "{kind: openai, base_url: local, api: completions}",
+            "{batch_invariant: [true], concurrency: [1, 4]}");
+    Path base = dir.resolve("baseline");
+    ExplainCommandTest.Result b = run("baseline", "record", s.toString(), "--out", base.toString());
+    assertThat(b.code()).as(b.err()).isZero();
+    ExplainCommandTest.Result c = run("check", s.toString(), "--baseline", base.toString());
+    assertThat(c.code()).as(c.out() + c.err()).isZero();
+    assertThat(c.out()).contains("4 runs");
+  }
+}
