@@ -119,6 +119,7 @@ public final class Main {
   public static CommandLine commandLine() {
     verboseFlag = false;
     CommandLine cl = new CommandLine(new Main());
+    HelpLayout.install(cl);
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           int code = exitCode(ex);

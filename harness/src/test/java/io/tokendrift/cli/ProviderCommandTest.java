@@ -116,4 +116,21 @@ class ProviderCommandTest {
     assertThat(c.code()).as(c.out() + c.err()).isZero();
     assertThat(c.out()).contains("4 runs");
   }
+
+  @Test
+  void repeatsWithAnIntervalAreSpreadOverTime() throws Exception {
+    Path s =
+        spec(
+            "spread",
+            "{kind: openai, base_url: local, api: completions}",
+            "{concurrency: [1], repeats: 3, interval_seconds: 0.6}");
+    long t0 = System.nanoTime();
+    ExplainCommandTest.Result r =
+        run("run", s.toString(), "--out", dir.resolve("spread").toString(), "--no-analyze");
+    double took = (System.nanoTime() - t0) / 1e9;
+    assertThat(r.code()).as(r.err()).isZero();
+    // Repeat 2 starts no earlier than 2 x 0.6 s after the first request.
+    assertThat(took).isGreaterThanOrEqualTo(1.2);
+    assertThat(r.out()).contains("6 runs ok");
+  }
 }
