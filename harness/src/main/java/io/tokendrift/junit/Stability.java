@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
 import org.opentest4j.AssertionFailedError;
 
 /**
@@ -34,8 +35,44 @@ public final class Stability {
   private Path baseline;
   private boolean recordBaseline = Boolean.getBoolean("tokendrift.record");
   private double budget = 0.1;
+  private double tolerance = Double.NaN;
+  private double temperature = 0;
+  private int topK = 0;
+  private double topP = 1;
+  private long[] seeds = {0};
+  private List<String> devices = List.of("cpu");
+  private boolean devicesOptional;
+  private List<String> positions = List.of("first", "last");
+  private List<Boolean> batchInvariant = List.of(false);
+  private final java.util.Map<String, String> reference = new java.util.LinkedHashMap<>();
+
+  /** A row of a batch by its place: the first, the middle ({@code size / 2}) or the last. */
+  public enum Position {
+    FIRST,
+    MIDDLE,
+    LAST;
+
+    String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
 
   Stability(Path dir, String name, BiConsumer<String, String> report) {
+    this(dir, name, report, file -> {});
+  }
+
+  private final java.util.function.Consumer<Path> files;
+
+  /**
+   * @param files publishes a written report file (JUnit's file entries), where the launcher
+   *     supports it
+   */
+  Stability(
+      Path dir,
+      String name,
+      BiConsumer<String, String> report,
+      java.util.function.Consumer<Path> files) {
+    this.files = files;
     this.dir = dir;
     String n = name.replaceAll("[^A-Za-z0-9._-]", "-");
     this.name = n.length() > 64 ? n.substring(0, 64) : n; // the spec's limit on names
@@ -148,6 +185,144 @@ public final class Stability {
     return this;
   }
 
+  /** Sampling temperature (0, greedy, by default). */
+  public Stability temperature(double t) {
+    if (!(t >= 0 && t <= 100)) {
+      throw new IllegalArgumentException("Stability.temperature(" + t + "): must be in [0, 100]");
+    }
+    this.temperature = t;
+    return this;
+  }
+
+  /** Top-k filtering (0, off, by default). */
+  public Stability topK(int k) {
+    if (k < 0) {
+      throw new IllegalArgumentException("Stability.topK(" + k + "): must be >= 0 (0 disables)");
+    }
+    this.topK = k;
+    return this;
+  }
+
+  /** Nucleus mass (1, off, by default). */
+  public Stability topP(double p) {
+    if (!(p > 0 && p <= 1)) {
+      throw new IllegalArgumentException("Stability.topP(" + p + "): must be in (0, 1]");
+    }
+    this.topP = p;
+    return this;
+  }
+
+  /** Sampling seeds (each is its own set of runs; {0} by default). */
+  public Stability seeds(long... s) {
+    if (s.length == 0) {
+      throw new IllegalArgumentException("Stability.seeds(): give at least one seed");
+    }
+    this.seeds = s.clone();
+    return this;
+  }
+
+  /** Devices to run on (CPU by default). */
+  public Stability devices(io.tokendrift.engine.DeviceSpec... d) {
+    if (d.length == 0) {
+      throw new IllegalArgumentException("Stability.devices(): give at least one device");
+    }
+    this.devices = java.util.Arrays.stream(d).map(Object::toString).toList();
+    return this;
+  }
+
+  /**
+   * GPU points on a machine without a GPU are skipped (stated in the report) instead of failing.
+   */
+  public Stability devicesOptional() {
+    this.devicesOptional = true;
+    return this;
+  }
+
+  /** Where each prompt sits in every batch size (first and last by default). */
+  public Stability batchPositions(Position... p) {
+    if (p.length == 0) {
+      throw new IllegalArgumentException("Stability.batchPositions(): give at least one position");
+    }
+    this.positions = java.util.Arrays.stream(p).map(Position::label).toList();
+    return this;
+  }
+
+  /** Rows by number (each must fit the smallest batch size). */
+  public Stability batchRows(int... rows) {
+    if (rows.length == 0) {
+      throw new IllegalArgumentException("Stability.batchRows(): give at least one row");
+    }
+    for (int r : rows) {
+      if (r < 0 || r >= IntStream.of(batchSizes).min().orElse(1)) {
+        throw new IllegalArgumentException(
+            "Stability.batchRows("
+                + r
+                + "): must be a row of every batch size "
+                + java.util.Arrays.toString(batchSizes)
+                + " (call batchSizes first)");
+      }
+    }
+    this.positions = IntStream.of(rows).mapToObj(Integer::toString).toList();
+    return this;
+  }
+
+  /** Default kernels and/or the batch-invariant mode ({false} by default). */
+  public Stability batchInvariant(boolean... modes) {
+    if (modes.length == 0 || (modes.length == 2 && modes[0] == modes[1]) || modes.length > 2) {
+      throw new IllegalArgumentException(
+          "Stability.batchInvariant(...): give false, true, or both once each");
+    }
+    List<Boolean> l = new ArrayList<>();
+    for (boolean m : modes) {
+      l.add(m);
+    }
+    this.batchInvariant = List.copyOf(l);
+    return this;
+  }
+
+  /**
+   * With {@link #againstBaseline(Path)}: the largest logit drift from the baseline that still
+   * passes (default: the baseline's own noise floor).
+   */
+  public Stability driftTolerance(double logits) {
+    if (!(logits >= 0 && logits < Double.POSITIVE_INFINITY)) {
+      throw new IllegalArgumentException(
+          "Stability.driftTolerance(" + logits + "): must be a finite number >= 0");
+    }
+    this.tolerance = logits;
+    return this;
+  }
+
+  /**
+   * The reference point runs are compared with, one axis at a time (by default the first value of
+   * every axis), e.g. {@code .reference("batch_size", 1).reference("precision", Precision.FP32)}.
+   *
+   * @param axis device, batch_size, batch_position, summation, precision, threads or
+   *     batch_invariant
+   */
+  public Stability reference(String axis, Object value) {
+    java.util.Set<String> axes =
+        java.util.Set.of(
+            "device",
+            "batch_size",
+            "batch_position",
+            "summation",
+            "precision",
+            "threads",
+            "batch_invariant");
+    if (!axes.contains(axis)) {
+      throw new IllegalArgumentException(
+          "Stability.reference(\""
+              + axis
+              + "\", ...): not an axis; allowed: "
+              + String.join(", ", new java.util.TreeSet<>(axes)));
+    }
+    String v =
+        value instanceof io.tokendrift.engine.Precision p ? p.label() : String.valueOf(value);
+    reference.put(axis, v);
+    return this;
+  }
+
   /** Plain repeats of every run (1 by default): repeat 0 is the reference. */
   public Stability repeats(int n) {
     this.repeats = n;
@@ -180,14 +355,37 @@ public final class Stability {
         spec = dir.resolve("spec.yaml");
         Files.writeString(spec, yaml());
       }
-      ExperimentSpec s = ExperimentSpec.read(spec);
+      ExperimentSpec s;
+      try {
+        s = ExperimentSpec.read(spec);
+      } catch (io.tokendrift.experiment.SpecException e) {
+        if (specFile != null) {
+          throw e;
+        }
+        // The builder's settings did not make a valid spec: say which, without the YAML's lines.
+        String m = e.getMessage();
+        throw new IllegalArgumentException(
+            "Stability: the settings do not fit together: "
+                + m.substring(m.indexOf(": ") + 2)
+                + " (generated spec: "
+                + spec
+                + ")",
+            e);
+      }
       StabilityRun.Outcome o =
           baseline == null
               ? StabilityRun.againstReference(s, dir, strict)
-              : StabilityRun.againstBaseline(s, dir, baseline, recordBaseline, strict, budget);
+              : StabilityRun.againstBaseline(
+                  s, dir, baseline, recordBaseline, strict, budget, tolerance);
       String where = o.report().toAbsolutePath().toString();
       report.accept("tokendrift.report", where);
       report.accept("tokendrift.summary", o.summary());
+      Path folder = o.report().toAbsolutePath().getParent();
+      for (String f : List.of("report.html", "report.md", "analysis.json")) {
+        if (Files.exists(folder.resolve(f))) {
+          files.accept(folder.resolve(f));
+        }
+      }
       System.out.println("tokendrift report: " + where); // visible in Maven's and IDEs' output
       if (!o.failures().isEmpty()) {
         throw new AssertionFailedError(
@@ -213,12 +411,32 @@ public final class Stability {
     for (String p : prompts) {
       b.append("  - ").append(quote(p)).append('\n');
     }
-    b.append("decoding: {max_tokens: ").append(maxTokens).append("}\n");
+    b.append("decoding: {max_tokens: ")
+        .append(maxTokens)
+        .append(", temperature: ")
+        .append(temperature)
+        .append(", top_k: ")
+        .append(topK)
+        .append(", top_p: ")
+        .append(topP)
+        .append(", seeds: [")
+        .append(LongStream.of(seeds).mapToObj(Long::toString).collect(Collectors.joining(", ")))
+        .append("]}\n");
     b.append("axes:\n");
+    b.append("  device: {values: [")
+        .append(String.join(", ", devices))
+        .append("], optional: ")
+        .append(devicesOptional)
+        .append("}\n");
     b.append("  batch: {sizes: [")
         .append(
             IntStream.of(batchSizes).mapToObj(Integer::toString).collect(Collectors.joining(", ")))
-        .append("], positions: [first, last]}\n");
+        .append("], positions: [")
+        .append(String.join(", ", positions))
+        .append("]}\n");
+    b.append("  batch_invariant: [")
+        .append(batchInvariant.stream().map(Object::toString).collect(Collectors.joining(", ")))
+        .append("]\n");
     b.append("  summation: [")
         .append(summations.stream().map(Stability::quote).collect(Collectors.joining(", ")))
         .append("]\n");
@@ -227,7 +445,19 @@ public final class Stability {
         .append(IntStream.of(threads).mapToObj(Integer::toString).collect(Collectors.joining(", ")))
         .append("]\n");
     b.append("  repeats: ").append(repeats).append('\n');
+    if (!reference.isEmpty()) {
+      b.append("reference:\n");
+      reference.forEach(
+          (k, v) -> b.append("  ").append(k).append(": ").append(quoteIfText(k, v)).append('\n'));
+    }
     return b.toString();
+  }
+
+  private static String quoteIfText(String axis, String v) {
+    return switch (axis) {
+      case "batch_size", "batch_position", "threads", "batch_invariant" -> v;
+      default -> quote(v);
+    };
   }
 
   /** A YAML double-quoted scalar. */

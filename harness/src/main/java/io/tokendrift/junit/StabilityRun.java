@@ -97,7 +97,13 @@ final class StabilityRun {
    * record}.
    */
   static Outcome againstBaseline(
-      ExperimentSpec s, Path dir, Path baseline, boolean record, boolean strict, double budget)
+      ExperimentSpec s,
+      Path dir,
+      Path baseline,
+      boolean record,
+      boolean strict,
+      double budget,
+      double tolerance)
       throws IOException {
     Path trace = trace(s, dir);
     if (!Files.isDirectory(baseline)) {
@@ -119,7 +125,7 @@ final class StabilityRun {
           Check.run(
               Baseline.open(baseline),
               trace,
-              new Check.Options(Double.NaN, strict ? 0 : budget),
+              new Check.Options(tolerance, strict ? 0 : budget),
               tok::tokenText);
     }
     List<String> failures = new ArrayList<>();

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <p>Reports go to {@code target/tokendrift/CLASS/METHOD/} (one sub-folder per invocation of a
  * parameterized test), are printed and attached to the test result as a report entry ({@code
- * tokendrift.report}). DJL is set offline and opted out of tracking before it first loads.
+ * tokendrift.report}) and published as file entries (report.html, report.md, analysis.json: JUnit's
+ * {@code publishFile}, where the launcher keeps an output directory). DJL is set offline and opted
+ * out of tracking before it first loads.
  */
 public final class TokenDriftExtension implements ParameterResolver {
   static {
@@ -45,6 +47,31 @@ public final class TokenDriftExtension implements ParameterResolver {
     if (shown.startsWith("[") || shown.startsWith("repetition")) {
       dir = dir.resolve(shown.replaceAll("[^A-Za-z0-9._-]+", "-"));
     }
-    return new Stability(dir, cls + "-" + method, c::publishReportEntry);
+    return new Stability(dir, cls + "-" + method, c::publishReportEntry, file -> publish(c, file));
+  }
+
+  /**
+   * Publishes a report file with JUnit's file-entry API, so that IDEs and build tools that keep
+   * test outputs find it. A launcher without an output directory refuses; the report entry and the
+   * printed path remain.
+   */
+  static void publish(ExtensionContext c, java.nio.file.Path file) {
+    String name = file.getFileName().toString();
+    org.junit.jupiter.api.MediaType type =
+        name.endsWith(".html")
+            ? org.junit.jupiter.api.MediaType.parse("text/html; charset=UTF-8")
+            : name.endsWith(".json")
+                ? org.junit.jupiter.api.MediaType.APPLICATION_JSON
+                : org.junit.jupiter.api.MediaType.parse("text/markdown; charset=UTF-8");
+    try {
+      c.publishFile(
+          name,
+          type,
+          target ->
+              java.nio.file.Files.copy(
+                  file, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+    } catch (RuntimeException e) {
+      // No output directory configured by this launcher: the report entry says where it is.
+    }
   }
 }
