@@ -174,7 +174,7 @@ public final class Pipeline {
   }
 
   /**
-   * Ids (ascending) that survive the nucleus cut at mass {@code p} < 1.
+   * Ids (ascending) that survive the nucleus cut at mass {@code p < 1}.
    *
    * <p>Tokens are binned by distance below the maximum (a bucket sort: bins are already in rank
    * order), bins are walked from the top until their mass surely exceeds p, and only the tokens of

@@ -118,7 +118,6 @@ public record ExperimentSpec(
    * @param threads PyTorch intra-op thread counts (0 = library default)
    * @param batchInvariant default and/or batch-invariant mode
    * @param repeats plain repeats of every run (at least 1)
-   * @param fill what fills batch rows beyond the experiment's prompts: "fillers" (a built-in pool)
    */
   public record Axes(
       List<DeviceSpec> devices,

@@ -45,7 +45,7 @@ public final class TokenDriftExtension implements ParameterResolver {
     // each keep their own report.
     String shown = c.getDisplayName();
     if (shown.startsWith("[") || shown.startsWith("repetition")) {
-      dir = dir.resolve(shown.replaceAll("[^A-Za-z0-9._-]+", "-"));
+      dir = dir.resolve(shown.replaceAll("[^A-Za-z0-9._-]+", "-").replaceAll("^-+|-+$", ""));
     }
     return new Stability(dir, cls + "-" + method, c::publishReportEntry, file -> publish(c, file));
   }
