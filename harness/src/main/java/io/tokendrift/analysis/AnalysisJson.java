@@ -80,6 +80,9 @@ public final class AnalysisJson {
     ObjectNode x = n.putObject("across_fingerprints");
     x.put("compared", p.acrossCompared);
     x.put("diverged", p.acrossDiverged);
+    ObjectNode u = n.putObject("without_fingerprint");
+    u.put("compared", p.unknownCompared);
+    u.put("diverged", p.unknownDiverged);
     n.put("runs_retried", p.retried);
     n.put("runs_text_only", p.textOnly);
   }

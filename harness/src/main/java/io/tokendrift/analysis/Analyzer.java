@@ -239,7 +239,9 @@ public final class Analyzer {
         continue;
       }
       for (int i = 0; i < s.size(); i++) {
-        m.putIfAbsent(r.tokens()[i], s.text(i));
+        if (s.text(i) != null) {
+          m.putIfAbsent(r.tokens()[i], s.text(i));
+        }
         for (int j = 0; j < s.k(); j++) {
           if (s.topId(i, j) >= 0 && s.topText(i, j) != null) {
             m.putIfAbsent(s.topId(i, j), s.topText(i, j));

@@ -112,7 +112,10 @@ public final class Compare {
             onlyB++;
             continue;
           }
-          Comparison c = Comparison.of(twin, rec);
+          Comparison c =
+              rec.textOnly() || twin.textOnly()
+                  ? Comparison.ofText(twin, rec)
+                  : Comparison.of(twin, rec);
           Analyzer.Verdict v =
               c.identical()
                   ? Analyzer.Verdict.IDENTICAL

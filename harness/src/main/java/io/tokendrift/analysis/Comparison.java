@@ -122,7 +122,7 @@ public record Comparison(
     Steps sa = ref.steps();
     int div = -1;
     double margin = NaN;
-    if (!ref.textOnly() && sa != null && sa.hasTexts()) {
+    if (!ref.textOnly() && sa != null && sa.hasTexts() && joined(sa).equals(a)) {
       int at = 0;
       for (int i = 0; i < sa.size(); i++) {
         String t = sa.text(i) == null ? "" : sa.text(i);
@@ -143,6 +143,15 @@ public record Comparison(
   }
 
   private static final double NaN = Double.NaN;
+
+  /** The step texts joined: the completion's text when the provider's tokens cover it exactly. */
+  private static String joined(Steps s) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < s.size(); i++) {
+      b.append(s.text(i) == null ? "" : s.text(i));
+    }
+    return b.toString();
+  }
 
   /**
    * Step i: the largest |Δlogit| over the reference's top-K ids the run also recorded, and the
@@ -176,6 +185,9 @@ public record Comparison(
   }
 
   private static double delta(Steps sa, Steps sb, int i, int rank) {
+    if (rank >= sa.k()) {
+      return Double.NaN;
+    }
     int id = sa.topId(i, rank);
     if (id < 0) {
       return Double.NaN;

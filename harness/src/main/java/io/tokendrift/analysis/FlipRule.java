@@ -49,7 +49,12 @@ public final class FlipRule {
       return Double.NaN;
     }
     double draw = c.drawMargin();
-    if (!Double.isNaN(draw) && d.temperature() > 0) {
+    if (Double.isNaN(draw) && d.temperature() > 0) {
+      // A sampled step without its draw (a provider samples for itself): no drift can be shown to
+      // have flipped it, so it is not explained.
+      return Double.NaN;
+    }
+    if (d.temperature() > 0) {
       return d.gumbel() ? d.temperature() * draw / 2 : d.temperature() / 2 * Math.log1p(draw);
     }
     return c.refMargin() / 2;

@@ -58,7 +58,10 @@ record MarginTests(MannWhitney mannWhitney, Histogram histogram, List<FlipBin> f
     for (RunRecord ref : a.sortedRefs()) {
       Set<Integer> div = divSteps.getOrDefault(ref.id(), Set.of());
       for (int i = 0; i < ref.steps().size(); i++) {
-        (div.contains(i) ? atDivList : other).add((double) ref.steps().margin(i));
+        float m = ref.steps().margin(i);
+        if (!Float.isNaN(m)) { // no runner-up recorded: no margin to test
+          (div.contains(i) ? atDivList : other).add((double) m);
+        }
       }
     }
     double[] atDiv = atDivList.stream().mapToDouble(Double::doubleValue).toArray();
@@ -107,6 +110,9 @@ record MarginTests(MannWhitney mannWhitney, Histogram histogram, List<FlipBin> f
       RunRecord ref = a.referenceOf(r);
       int last = c.identical() ? c.alignedSteps() : Math.min(c.alignedSteps(), c.divIndex() + 1);
       for (int i = 0; i < last && i < ref.steps().size(); i++) {
+        if (Float.isNaN(ref.steps().margin(i))) {
+          continue;
+        }
         int b = bin(ref.steps().margin(i));
         steps[b]++;
         if (i == c.divIndex() && !c.prefixOnly()) {

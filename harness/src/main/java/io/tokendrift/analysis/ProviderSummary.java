@@ -17,6 +17,8 @@ public final class ProviderSummary {
   long withinDiverged;
   long acrossCompared;
   long acrossDiverged;
+  long unknownCompared;
+  long unknownDiverged;
   long retried;
   long textOnly;
   long maxTop;
@@ -42,7 +44,12 @@ public final class ProviderSummary {
       return;
     }
     boolean diverged = !result.comparison().identical();
-    if (fingerprint(rec).equals(fingerprint(ref))) {
+    if (rec.provider().systemFingerprint() == null
+        || ref.provider() == null
+        || ref.provider().systemFingerprint() == null) {
+      unknownCompared++;
+      unknownDiverged += diverged ? 1 : 0;
+    } else if (fingerprint(rec).equals(fingerprint(ref))) {
       withinCompared++;
       withinDiverged += diverged ? 1 : 0;
     } else {

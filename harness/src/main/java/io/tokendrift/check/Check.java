@@ -218,7 +218,10 @@ public final class Check {
     }
 
     private RunVerdict compared(RunRecord rec, RunRecord twin, String point, int index) {
-      Comparison c = Comparison.of(twin, rec);
+      Comparison c =
+          rec.textOnly() || twin.textOnly()
+              ? Comparison.ofText(twin, rec)
+              : Comparison.of(twin, rec);
       String verdict;
       if (c.identical()) {
         verdict = c.maxDrift() <= tolerance ? "identical" : "drift";

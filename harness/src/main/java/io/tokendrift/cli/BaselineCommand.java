@@ -50,9 +50,15 @@ final class BaselineCommand {
     @Option(names = "--force", description = "Replace an existing baseline.")
     boolean force;
 
+    @Option(
+        names = "--yes",
+        description = "Confirm a provider spec above the cost guard (as for run).")
+    boolean yes;
+
     @Override
     public Integer call() throws Exception {
       ExperimentSpec s = ExperimentSpec.read(specFile);
+      ProviderCommands.guard(s, yes);
       Files.createDirectories(out);
       Path trace = out.resolve(Baseline.TRACE);
       if (Files.exists(trace) && !force) {

@@ -68,6 +68,11 @@ final class CheckCommand implements Callable<Integer> {
       description = "Share of runs that may diverge at explained near-ties (default: 0.1).")
   double budget;
 
+  @Option(
+      names = "--yes",
+      description = "Confirm a provider spec above the cost guard (as for run).")
+  boolean yes;
+
   @Override
   public Integer call() throws Exception {
     if (!(budget >= 0 && budget <= 1)) {
@@ -108,6 +113,7 @@ final class CheckCommand implements Callable<Integer> {
     }
     Outputs.checkWritable(junit, "--junit");
     Outputs.checkWritable(markdown, "--markdown");
+    ProviderCommands.guard(s, yes);
     Path t = trace != null ? trace : Files.createTempFile("tokendrift-check", ".jsonl");
     try {
       Runner.run(
@@ -124,7 +130,10 @@ final class CheckCommand implements Callable<Integer> {
                 base,
                 t,
                 new Check.Options(tolerance == null ? Double.NaN : tolerance, budget),
-                tok == null ? id -> "#" + id : tok::tokenText);
+                tok == null
+                    ? io.tokendrift.analysis.ProviderTexts.of(
+                        baseline.resolve(io.tokendrift.check.Baseline.TRACE), t)
+                    : tok::tokenText);
       } finally {
         if (tok != null) {
           tok.close();

@@ -106,6 +106,19 @@ final class ProviderCommands {
     }
   }
 
+  /** The guard for commands that run a whole spec ({@code check}, {@code baseline record}). */
+  static void guard(ExperimentSpec s, boolean yes) {
+    if (s.remote()) {
+      guard(
+          s,
+          new ProviderPlan(s),
+          new int[] {0, 1},
+          yes,
+          RunCommand.COST_GUARD_REQUESTS,
+          RunCommand.COST_GUARD_TOKENS);
+    }
+  }
+
   private static String redacted(String url) {
     return url.replaceAll("//[^/@]*@", "//").replaceAll("[?#].*$", "");
   }

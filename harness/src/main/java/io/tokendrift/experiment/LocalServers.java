@@ -41,20 +41,29 @@ final class LocalServers implements AutoCloseable {
     if (r == null) {
       String key = apiKeyEnv == null ? null : System.getenv(apiKeyEnv);
       TextTokenizer tok = dir.tokenizer();
-      Engine engine =
-          Engines.open(
-              EngineSpec.DEFAULT,
-              dir,
-              new EngineOptions(
-                  DeviceSpec.CPU, Precision.FP32, SummationOrder.NATIVE, 0, batchInvariant));
-      Server s =
-          new Server(
-              engine,
-              dir,
-              tok,
-              new Server.Options(
-                  "127.0.0.1", 0, MODEL_ID, maxBatch, 4096, 1 << 20, key, batchInvariant));
-      r = new Running(s, engine, tok);
+      Engine engine = null;
+      try {
+        engine =
+            Engines.open(
+                EngineSpec.DEFAULT,
+                dir,
+                new EngineOptions(
+                    DeviceSpec.CPU, Precision.FP32, SummationOrder.NATIVE, 0, batchInvariant));
+        Server s =
+            new Server(
+                engine,
+                dir,
+                tok,
+                new Server.Options(
+                    "127.0.0.1", 0, MODEL_ID, maxBatch, 4096, 1 << 20, key, batchInvariant));
+        r = new Running(s, engine, tok);
+      } catch (RuntimeException e) {
+        if (engine != null) {
+          engine.close();
+        }
+        tok.close();
+        throw e;
+      }
       servers.put(batchInvariant, r);
     }
     return "http://127.0.0.1:" + r.server().port() + "/v1";
@@ -70,16 +79,25 @@ final class LocalServers implements AutoCloseable {
 
   @Override
   public void close() {
+    RuntimeException first = null;
     for (Running r : servers.values()) {
       try {
-        r.server().drain(5_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+        try {
+          r.server().drain(5_000);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        r.server().close();
+      } catch (RuntimeException e) {
+        first = first == null ? e : first;
+      } finally {
+        r.engine().close();
+        r.tok().close();
       }
-      r.server().close();
-      r.engine().close();
-      r.tok().close();
     }
     servers.clear();
+    if (first != null) {
+      throw first;
+    }
   }
 }

@@ -55,6 +55,15 @@ public final class ProviderRunner {
         // Opened before the trace: a missing API key leaves no file behind.
         RemoteEngine first = engine(spec, provider, servers, engines, firstMode(spec));
         Map<String, String> settings = new TreeMap<>(first.settings());
+        if (servers != null) {
+          // The started servers' ports change every run: the manifest says local, and records
+          // each server's fingerprint (what can change a bit) instead.
+          for (Boolean mode : spec.provider().serverInvariant()) {
+            engine(spec, provider, servers, engines, mode);
+          }
+          settings.put("openai.base_url", "local (tokendrift serve started by the run)");
+          settings.putAll(servers.fingerprints());
+        }
         TraceSession session = TraceSession.open(spec, o, modelHash, () -> settings, provider, log);
         return execute(plan, o, progress, log, spec, provider, servers, engines, session);
       } finally {
@@ -93,6 +102,14 @@ public final class ProviderRunner {
     int waves = 0;
     long t0 = System.nanoTime();
     double interval = spec.provider().intervalSeconds();
+    // Repeat r is due r intervals after the first repeat this process sends (a resumed run does
+    // not wait for the repeats an earlier process already sent).
+    int firstRepeat =
+        mine.stream()
+            .filter(w -> w.runs().stream().anyMatch(r -> !done.contains(r.id())))
+            .mapToInt(ProviderPlan.Wave::repeat)
+            .min()
+            .orElse(0);
     int most = mine.stream().mapToInt(ProviderPlan.Wave::concurrency).max().orElse(1);
     ExecutorService pool = Executors.newFixedThreadPool(most, daemon());
     try (TraceWriter writer = session.writer()) {
@@ -102,8 +119,8 @@ public final class ProviderRunner {
         if (pending.isEmpty()) {
           continue;
         }
-        if (interval > 0 && w.repeat() > 0) {
-          long due = t0 + (long) (w.repeat() * interval * 1e9);
+        if (interval > 0 && w.repeat() > firstRepeat) {
+          long due = t0 + (long) ((w.repeat() - firstRepeat) * interval * 1e9);
           long wait = due - System.nanoTime();
           if (wait > 0) {
             Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
@@ -337,7 +354,9 @@ public final class ProviderRunner {
       if (servers != null) {
         Map<String, String> opts = new TreeMap<>(es.options());
         opts.put("base_url", servers.baseUrl(Boolean.TRUE.equals(mode)));
-        opts.putIfAbsent("model", LocalServers.MODEL_ID);
+        if (opts.getOrDefault("model", "").isBlank()) {
+          opts.put("model", LocalServers.MODEL_ID);
+        }
         es = new EngineSpec(es.kind(), opts);
       }
       e = provider.openRemote(es);

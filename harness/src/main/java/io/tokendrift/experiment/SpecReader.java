@@ -80,6 +80,9 @@ final class SpecReader {
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
     axesReader.checkEngine(axes, engineSpec, provider);
+    if (provider.remote()) {
+      checkEngineOptions(engineSpec);
+    }
     ProviderAxes remote =
         axesReader.provider(
             root.get("axes"),
@@ -104,17 +107,30 @@ final class SpecReader {
         name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file);
   }
 
-  /** What only an HTTP provider's spec must satisfy. */
-  private void checkRemote(
-      ProviderAxes p, EngineSpec engine, Axes axes, int prompts, Decoding d, Recording record) {
-    int most;
+  /** A remote engine's option values, refused at the option's own place. */
+  private void checkEngineOptions(EngineSpec engine) {
     try {
       Engines.provider(engine.kind()).checkOptions(engine);
-      most = Integer.parseInt(engine.options().getOrDefault("max_concurrency", "64"));
     } catch (IllegalArgumentException e) {
       String m = e.getMessage();
       String field = m.startsWith("engine.") ? m.substring(0, m.indexOf(':')) : "engine";
       throw f.error(field, m.startsWith("engine.") ? m.substring(m.indexOf(':') + 2) : m);
+    }
+  }
+
+  /** What only an HTTP provider's spec must satisfy. */
+  private void checkRemote(
+      ProviderAxes p, EngineSpec engine, Axes axes, int prompts, Decoding d, Recording record) {
+    int most = Integer.parseInt(engine.options().getOrDefault("max_concurrency", "64"));
+    if (d.timeoutSeconds() != 0) {
+      throw f.error(
+          "decoding.timeout_seconds",
+          "a provider's time limit is engine.timeout_seconds (per request attempt); leave this out");
+    }
+    if (f.t.root.path("record").has("top_k")) {
+      throw f.error(
+          "record.top_k",
+          "a provider records the top logprobs it gives: set engine.top_logprobs (2 to 20)");
     }
     for (int i = 0; i < p.concurrency().size(); i++) {
       if (p.concurrency().get(i) > most) {

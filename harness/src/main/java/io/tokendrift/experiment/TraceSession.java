@@ -141,7 +141,11 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
       Map<String, String> engineSettings,
       String gpus) {
     Map<String, String> recording = new TreeMap<>();
-    recording.put("top_k", Integer.toString(spec.record().topK()));
+    recording.put(
+        "top_k",
+        spec.remote()
+            ? spec.engine().options().getOrDefault("top_logprobs", "20")
+            : Integer.toString(spec.record().topK()));
     recording.put("full_logits", Boolean.toString(spec.record().fullLogits()));
     return new TraceHeader(
         spec.name(),

@@ -6,7 +6,6 @@ import io.tokendrift.check.Baseline;
 import io.tokendrift.check.Check;
 import io.tokendrift.check.CheckMessage;
 import io.tokendrift.experiment.ExperimentSpec;
-import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.report.Reports;
@@ -32,16 +31,35 @@ final class StabilityRun {
 
   private StabilityRun() {}
 
+  /** Token texts: the spec's model's tokenizer; a provider's trace carries its own texts. */
+  private static final class Texts implements AutoCloseable {
+    private final TextTokenizer tok;
+    private final java.util.function.IntFunction<String> provider;
+
+    Texts(ExperimentSpec s, Path... traces) {
+      this.tok = s.remote() ? null : Runner.model(s).tokenizer();
+      this.provider = s.remote() ? io.tokendrift.analysis.ProviderTexts.of(traces) : null;
+    }
+
+    String tokenText(int id) {
+      return tok == null ? provider.apply(id) : tok.tokenText(id);
+    }
+
+    @Override
+    public void close() {
+      if (tok != null) {
+        tok.close();
+      }
+    }
+  }
+
   /** The outcome: the analysis, the messages of the runs that fail, and the report file. */
   record Outcome(Analysis analysis, List<String> failures, Path report, String summary) {}
 
   static Path trace(ExperimentSpec s, Path dir) {
     Path trace = dir.resolve("trace.jsonl");
     Runner.run(
-        new Plan(s),
-        new Runner.Options(trace, false, true, false, 0, 1),
-        Runner.Progress.NONE,
-        line -> {});
+        s, new Runner.Options(trace, false, true, false, 0, 1), Runner.Progress.NONE, line -> {});
     return trace;
   }
 
@@ -51,7 +69,7 @@ final class StabilityRun {
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
     Map<String, String> errors = errors(trace);
     List<String> failures = new ArrayList<>();
-    try (TextTokenizer tok = Runner.model(s).tokenizer()) {
+    try (Texts tok = new Texts(s, trace)) {
       a.withTokenText(tok::tokenText);
       Reports.write(dir, Reports.analysisJson(a), Reports.FORMATS);
       for (Analyzer.RunResult r : a.runs()) {
@@ -120,7 +138,7 @@ final class StabilityRun {
       }
     }
     Check.Result r;
-    try (TextTokenizer tok = Runner.model(s).tokenizer()) {
+    try (Texts tok = new Texts(s, trace, baseline.resolve(Baseline.TRACE))) {
       r =
           Check.run(
               Baseline.open(baseline),

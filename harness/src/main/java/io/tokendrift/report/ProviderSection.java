@@ -27,6 +27,12 @@ final class ProviderSection {
         .append("; across fingerprints ")
         .append(count(x))
         .append('.');
+    JsonNode u = p.path("without_fingerprint");
+    if (u.path("compared").asLong() > 0) {
+      b.append(" Runs without a fingerprint (the provider gave none) cannot be placed: ")
+          .append(count(u))
+          .append('.');
+    }
     long retried = p.path("runs_retried").asLong();
     if (retried > 0) {
       b.append(' ').append(retried).append(" run(s) needed a retry.");

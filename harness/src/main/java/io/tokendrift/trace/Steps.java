@@ -192,7 +192,8 @@ public final class Steps {
 
   /** Top-1 minus top-2 logit at step i (raw logits, before temperature). */
   public float margin(int i) {
-    return topLogits[check(i) * k] - topLogits[i * k + 1];
+    // One recorded alternative (top-K 1, or a provider that gave one): no margin to measure.
+    return k < 2 ? Float.NaN : topLogits[check(i) * k] - topLogits[i * k + 1];
   }
 
   public float logSumExp(int i) {

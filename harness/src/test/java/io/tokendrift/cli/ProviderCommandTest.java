@@ -8,6 +8,7 @@ import io.tokendrift.trace.TraceReader;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -132,5 +133,24 @@ class ProviderCommandTest {
     // Repeat 2 starts no earlier than 2 x 0.6 s after the first request.
     assertThat(took).isGreaterThanOrEqualTo(1.2);
     assertThat(r.out()).contains("6 runs ok");
+  }
+
+  @Test
+  void checkCatchesAChangedTextInRunsRecordedWithoutLogprobs() throws Exception {
+    Path s =
+        spec(
+            "textonly",
+            "{kind: openai, base_url: local, api: completions}",
+            "{batch_invariant: [true], logprobs: [false]}");
+    Path base = dir.resolve("textonly-baseline");
+    assertThat(run("baseline", "record", s.toString(), "--out", base.toString()).code()).isZero();
+    assertThat(run("check", s.toString(), "--baseline", base.toString()).code()).isZero();
+    // The golden text of one run edited: the same server's answer no longer matches it.
+    Path trace = base.resolve("trace.jsonl");
+    List<String> lines = Files.readAllLines(trace);
+    lines.set(1, lines.get(1).replaceFirst("\"text\":\"", "\"text\":\"Once more, "));
+    Files.write(trace, lines);
+    ExplainCommandTest.Result c = run("check", s.toString(), "--baseline", base.toString());
+    assertThat(c.code()).as(c.out() + c.err()).isEqualTo(Main.CHANGED);
   }
 }

@@ -72,7 +72,12 @@ class ProviderRunTest {
           .containsEntry("openai.api", "completions")
           .containsEntry("openai.api_key_env", KEY_VAR)
           .containsEntry("model", "provider:tokendrift-tiny (local serve of bundled)");
-      assertThat(r.header().manifest().get("openai.base_url")).startsWith("http://127.0.0.1:");
+      // The started servers' ports change every run; the manifest says local, with each
+      // server's fingerprint.
+      assertThat(r.header().manifest().get("openai.base_url")).startsWith("local");
+      assertThat(r.header().manifest())
+          .containsKeys(
+              "serve.fingerprint.batch_invariant=false", "serve.fingerprint.batch_invariant=true");
       while (r.hasNext()) {
         RunRecord rec = r.next();
         assertThat(rec.provider().httpStatus()).isEqualTo(200);

@@ -116,7 +116,9 @@ class StabilityBaselineTest {
     Path dir =
         Path.of(
             "target/tokendrift/StabilityBaselineTest/eachInvocationKeepsItsOwnReport",
-            info.getDisplayName().replaceAll("[^A-Za-z0-9._-]+", "-"));
+            info.getDisplayName()
+                .replaceAll("[^A-Za-z0-9._-]+", "-")
+                .replaceAll("^-+|-+$", "")); // "[1] fp32" -> "1-fp32"
     assertThat(dir.resolve("report.html")).exists();
     FOLDERS.add(dir);
     assertThat(FOLDERS).doesNotHaveDuplicates();

@@ -31,7 +31,11 @@ import java.util.concurrent.TimeoutException;
  * when the engine opens, sent as a bearer token, and scrubbed from every message.
  */
 public final class OpenAiEngine implements RemoteEngine {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Jackson, reading NaN and ±Infinity as some servers write them for -inf logprobs. */
+  private static final ObjectMapper JSON =
+      com.fasterxml.jackson.databind.json.JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+          .build();
 
   /** Backoff: first retry after about this, doubling, capped at {@link #MAX_BACKOFF_MS}. */
   static final long BASE_BACKOFF_MS = 250;
@@ -71,6 +75,16 @@ public final class OpenAiEngine implements RemoteEngine {
             "engine.api_key_env: the environment variable "
                 + o.apiKeyEnv()
                 + " is not set (it holds the provider's API key)");
+      }
+      for (int i = 0; i < k.length(); i++) {
+        if (k.charAt(i) < 0x20 || k.charAt(i) == 0x7F) {
+          throw new EnvironmentException(
+              "engine.api_key_env: the key in "
+                  + o.apiKeyEnv()
+                  + " holds a control character at position "
+                  + i
+                  + " (a trailing CR or newline from a file?); it cannot be sent as a header");
+        }
       }
       apiKey = k;
     } else {
@@ -145,6 +159,13 @@ public final class OpenAiEngine implements RemoteEngine {
       } catch (IOException e) {
         lastStatus = 0;
         last = "connection failed: " + scrub(describe(e));
+      } catch (RuntimeException e) {
+        // The request could not even be built or sent (e.g. a header the JDK refuses): no retry.
+        return RemoteReply.failed(
+            "request not sent: " + scrub(e.getClass().getSimpleName() + ": " + e.getMessage()),
+            0,
+            attempt,
+            (System.nanoTime() - ta) / 1e6);
       } finally {
         inFlight.release();
       }
@@ -294,7 +315,7 @@ public final class OpenAiEngine implements RemoteEngine {
   /** At most {@code perSecond} request starts per second, spaced evenly; 0 for no limit. */
   static final class RateLimit {
     private final long intervalNanos;
-    private long next;
+    private long next = System.nanoTime(); // nanoTime may be negative: start from now
 
     RateLimit(double perSecond) {
       this.intervalNanos = perSecond <= 0 ? 0 : Math.round(1e9 / perSecond);
@@ -307,7 +328,7 @@ public final class OpenAiEngine implements RemoteEngine {
       long slot;
       synchronized (this) {
         long now = System.nanoTime();
-        slot = Math.max(now, next);
+        slot = now - next > 0 ? now : next;
         next = slot + intervalNanos;
       }
       long wait = slot - System.nanoTime();

@@ -105,7 +105,7 @@ public record OpenAiOptions(
         number(o, "max_requests_per_second", 0, 0, 10_000, "requests per second, 0 for no limit"),
         (int) integer(o, "max_concurrency", 64, 1, 4096),
         (int) integer(o, "max_retries", 4, 0, 20),
-        (int) integer(o, "top_logprobs", MAX_TOP_LOGPROBS, 0, MAX_TOP_LOGPROBS),
+        (int) integer(o, "top_logprobs", MAX_TOP_LOGPROBS, 2, MAX_TOP_LOGPROBS),
         (int) integer(o, "max_batch", 8, 1, 256));
   }
 
@@ -162,6 +162,10 @@ public record OpenAiOptions(
               + redacted(base)
               + "' must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:8000/v1");
     }
+    if (u.getFragment() != null) {
+      throw new IllegalArgumentException(
+          "engine.base_url: holds a fragment ('#...'); allowed: scheme://host[:port]/path");
+    }
     if (u.getUserInfo() != null || u.getQuery() != null) {
       throw new IllegalArgumentException(
           "engine.base_url: holds user info or a query (credentials go in api_key_env, never in"
@@ -169,6 +173,10 @@ public record OpenAiOptions(
     }
     return base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
   }
+
+  /** Headers the client sets or the JDK's HttpClient refuses. */
+  static final Set<String> RESERVED_HEADERS =
+      Set.of("host", "connection", "content-length", "expect", "upgrade", "content-type", "accept");
 
   /** {@code "Name: value; Other: value"} → ordered map. */
   static Map<String, String> headers(String s) {
@@ -185,6 +193,13 @@ public record OpenAiOptions(
                 + part.trim()
                 + "' is not 'Name: value' (several separated by ';'); a secret header's value"
                 + " belongs in api_key_env");
+      }
+      if (RESERVED_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
+        throw new IllegalArgumentException(
+            "engine.headers: "
+                + name
+                + " is set by the client itself (the JDK refuses or duplicates it); reserved: "
+                + String.join(", ", new java.util.TreeSet<>(RESERVED_HEADERS)));
       }
       if (name.equalsIgnoreCase("authorization")) {
         throw new IllegalArgumentException(

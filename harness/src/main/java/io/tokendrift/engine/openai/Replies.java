@@ -30,10 +30,15 @@ final class Replies {
     String text;
     if (r.chat()) {
       JsonNode content = c.path("message").path("content");
-      if (!content.isTextual()) {
+      if (content.isNull() && c.path("message").isObject()) {
+        // A refusal (its text in message.refusal) or a reasoning model cut off by max_tokens: an
+        // answer with no content, recorded as the empty text with its finish reason.
+        text = "";
+      } else if (!content.isTextual()) {
         throw new BadReply("choices[0].message.content is missing or not a string");
+      } else {
+        text = content.asText();
       }
-      text = content.asText();
     } else {
       if (!c.path("text").isTextual()) {
         throw new BadReply("choices[0].text is missing or not a string");

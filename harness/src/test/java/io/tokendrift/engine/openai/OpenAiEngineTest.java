@@ -338,6 +338,35 @@ class OpenAiEngineTest {
   }
 
   @Test
+  void aKeyWithAControlCharacterIsRefusedWithoutShowingIt() {
+    Map<String, String> o =
+        Map.of("base_url", "http://127.0.0.1:1/v1", "model", "m", "api_key_env", "K");
+    assertThatThrownBy(
+            () ->
+                new OpenAiEngine(
+                    OpenAiOptions.of(new EngineSpec("openai", o)),
+                    v -> KEY + "\r",
+                    new OpenAiEngine.Backoff(10, 40)))
+        .isInstanceOf(EnvironmentException.class)
+        .hasMessageContaining("control character at position 24")
+        .hasMessageNotContaining(KEY);
+  }
+
+  @Test
+  void nonNumericLogprobsAndANullChatContentAreRead() throws Exception {
+    String chat =
+        "{\"id\":\"c2\",\"model\":\"m\",\"choices\":[{\"message\":{\"role\":\"assistant\","
+            + "\"content\":null,\"refusal\":\"no\"},\"finish_reason\":\"stop\",\"logprobs\":"
+            + "{\"content\":[{\"token\":\"x\",\"logprob\":-Infinity,\"top_logprobs\":[]}]}}]}";
+    String url = serve(x -> x.reply(200, chat));
+    RemoteReply r = engine(url).complete(request(true));
+    assertThat(r.ok()).isTrue();
+    assertThat(r.text()).isEmpty();
+    assertThat(r.attempts()).isEqualTo(1);
+    assertThat(r.tokens().get(0).logprob()).isEqualTo(Double.NEGATIVE_INFINITY);
+  }
+
+  @Test
   void aMissingKeyVariableIsAnEnvironmentError() {
     assertThatThrownBy(() -> engine("http://127.0.0.1:1/v1", "api_key_env", "NOT_SET_ANYWHERE"))
         .isInstanceOf(EnvironmentException.class)
@@ -373,7 +402,14 @@ class OpenAiEngineTest {
             () -> opts("base_url", "http://x/v1", "model", "m", "headers", "Authorization: k"))
         .hasMessageStartingWith("engine.headers: Authorization is set from api_key_env only");
     assertThatThrownBy(() -> opts("base_url", "http://x/v1", "model", "m", "top_logprobs", "50"))
-        .hasMessage("engine.top_logprobs: '50' is not allowed; an integer in [0, 20]");
+        .hasMessage("engine.top_logprobs: '50' is not allowed; an integer in [2, 20]");
+    // One alternative gives no margin: at least the runner-up is needed.
+    assertThatThrownBy(() -> opts("base_url", "http://x/v1", "model", "m", "top_logprobs", "1"))
+        .hasMessage("engine.top_logprobs: '1' is not allowed; an integer in [2, 20]");
+    assertThatThrownBy(() -> opts("base_url", "http://x/v1", "model", "m", "headers", "Host: y"))
+        .hasMessageStartingWith("engine.headers: Host is set by the client itself");
+    assertThatThrownBy(() -> opts("base_url", "http://x/v1#frag", "model", "m"))
+        .hasMessageStartingWith("engine.base_url: holds a fragment");
     assertThat(
             opts("base_url", "http://x/v1/", "model", "m", "headers", "X-A: 1; X-B: two").headers())
         .containsExactly(Map.entry("X-A", "1"), Map.entry("X-B", "two"));
