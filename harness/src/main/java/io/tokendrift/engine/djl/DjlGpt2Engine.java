@@ -32,6 +32,7 @@ public final class DjlGpt2Engine implements Engine {
   final DataType dtype;
   final Gpt2Graph graph;
   final Linear lmHead; // wte^T as [C, V]
+  private final String selfTest; // batch-invariant mode's self-test result, or null
 
   /**
    * Loads {@code weights} onto the device of {@code options}.
@@ -52,6 +53,8 @@ public final class DjlGpt2Engine implements Engine {
       // linear layer like the others.
       NDArray head = config.tiedHead() ? graph.wte : graph.untiedHead(weights);
       lmHead = new Linear(head.transpose().duplicate(), null, options.summation());
+      // Batch-invariant mode checks itself before it is trusted (exit 3 when it cannot hold).
+      selfTest = options.batchInvariant() ? InvariantBatch.selfTest(this) : null;
     } catch (RuntimeException e) {
       manager.close();
       throw e;
@@ -143,8 +146,8 @@ public final class DjlGpt2Engine implements Engine {
         }
       }
     }
-    if (options.batchInvariant() && prompts.size() > 1) {
-      return new PerRowBatch(this, prompts);
+    if (options.batchInvariant()) {
+      return new InvariantBatch(this, prompts);
     }
     return new DjlBatch(this, prompts);
   }
@@ -162,6 +165,9 @@ public final class DjlGpt2Engine implements Engine {
         options.threads() == 0 ? "default" : Integer.toString(options.threads()));
     m.put("interop_threads", Integer.toString(JniUtils.getNumInteropThreads()));
     m.put("batch_invariant", Boolean.toString(options.batchInvariant()));
+    if (selfTest != null) {
+      m.put("batch_invariant.self_test", selfTest);
+    }
     m.put("djl.version", ai.djl.engine.Engine.getDjlVersion());
     m.put("pytorch.version", ai.djl.engine.Engine.getEngine("PyTorch").getVersion());
     m.put("gelu", config.tanhGelu() ? "tanh" : "erf");

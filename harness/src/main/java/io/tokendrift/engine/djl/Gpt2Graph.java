@@ -243,18 +243,18 @@ public final class Gpt2Graph implements AutoCloseable {
     return Gpt2Weights.of(out, config, label);
   }
 
-  private static NDArray heads(NDArray x, long b, long t, int h, int d) {
+  static NDArray heads(NDArray x, long b, long t, int h, int d) {
     return x.reshape(b, t, h, d).transpose(0, 2, 1, 3);
   }
 
-  private NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
+  NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
     return LayerNorm.layerNorm(
             x, new Shape(config.width()), w, b, (float) config.layerNormEpsilon())
         .singletonOrThrow();
   }
 
   /** GPT-2's tanh GELU (gelu_new); DJL's Activation.gelu is the erf form, used only when asked. */
-  private NDArray gelu(NDArray x) {
+  NDArray gelu(NDArray x) {
     if (!config.tanhGelu()) {
       return Activation.gelu(x);
     }

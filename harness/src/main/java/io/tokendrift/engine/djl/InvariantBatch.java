@@ -1,0 +1,343 @@
+package io.tokendrift.engine.djl;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import io.tokendrift.engine.Batch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Batch-invariant mode that keeps the batch. A row's logits cannot depend on the rest of its batch
+ * because no computation a row takes part in has a shape that does:
+ *
+ * <ul>
+ *   <li>Every matrix product of a linear layer (and the LM head) sees exactly {@link #ROWS} rows:
+ *       the batch's rows (every new position of every row, flattened) are cut into groups of {@code
+ *       ROWS}, the last one padded with zero rows. A CPU matmul picks its kernel by the row count
+ *       (measured here: rows 1-3 one way, 4-16 another), and a row's result does not depend on its
+ *       place among the rows of one call; with the count fixed, it depends on the row alone.
+ *   <li>Attention runs row by row over that row's own keys, unpadded, with its own KV cache: its
+ *       reductions (scores, softmax, weighted sum) have the row's length, whatever else is in the
+ *       batch.
+ *   <li>Everything else (embeddings, LayerNorm over the width, GELU, residual adds) works on each
+ *       row alone.
+ * </ul>
+ *
+ * The same code runs a batch of one, so a row's logits are the same bits at any batch size, any
+ * position and beside any mix of prompt lengths. The engine checks this on its own weights when it
+ * opens ({@link SelfTest}). Cost against the default mode: the padding rows (none at batch 8) and
+ * per-row attention calls.
+ */
+final class InvariantBatch implements Batch {
+  /** The row count of every matrix product (a multiple of the CPU kernels' row blocks). */
+  static final int ROWS = 8;
+
+  private final DjlGpt2Engine e;
+  private final NDManager manager;
+  private final int rows;
+  private final int[] lengths;
+  private final NDArray[][] kCache; // [row][layer] -> [1, H, len, D]
+  private final NDArray[][] vCache;
+  private float[][] logits;
+
+  InvariantBatch(DjlGpt2Engine engine, List<int[]> prompts) {
+    this.e = engine;
+    this.manager = engine.manager.newSubManager();
+    this.rows = prompts.size();
+    this.lengths = new int[rows];
+    this.kCache = new NDArray[rows][engine.config.layers()];
+    this.vCache = new NDArray[rows][engine.config.layers()];
+    try {
+      int[][] ids = new int[rows][];
+      int[][] pos = new int[rows][];
+      for (int r = 0; r < rows; r++) {
+        ids[r] = prompts.get(r);
+        pos[r] = new int[ids[r].length];
+        for (int t = 0; t < pos[r].length; t++) {
+          pos[r][t] = t;
+        }
+      }
+      forward(ids, pos, allRows());
+    } catch (RuntimeException ex) {
+      manager.close();
+      throw ex;
+    }
+  }
+
+  private boolean[] allRows() {
+    boolean[] a = new boolean[rows];
+    Arrays.fill(a, true);
+    return a;
+  }
+
+  @Override
+  public int rows() {
+    return rows;
+  }
+
+  @Override
+  public float[] logits(int row) {
+    return logits[row].clone();
+  }
+
+  @Override
+  public int length(int row) {
+    return lengths[row];
+  }
+
+  @Override
+  public void step(int[] tokens, boolean[] active) {
+    if (tokens.length != rows || active.length != rows) {
+      throw new IllegalArgumentException(
+          "step needs one token and one flag per row (" + rows + "), got " + tokens.length);
+    }
+    int ctx = e.config.contextLength();
+    int[][] ids = new int[rows][];
+    int[][] pos = new int[rows][];
+    for (int b = 0; b < rows; b++) {
+      if (!active[b]) {
+        continue; // a stopped row takes no part: nobody's shapes depend on it
+      }
+      if (lengths[b] >= ctx) {
+        throw new IllegalStateException(
+            "row " + b + " is full: it holds " + lengths[b] + " tokens, the context window " + ctx);
+      }
+      if (tokens[b] < 0 || tokens[b] >= e.config.vocabSize()) {
+        throw new IllegalArgumentException(
+            "row "
+                + b
+                + ": token id "
+                + tokens[b]
+                + " is outside the vocabulary [0, "
+                + e.config.vocabSize()
+                + ")");
+      }
+      ids[b] = new int[] {tokens[b]};
+      pos[b] = new int[] {lengths[b]};
+    }
+    forward(ids, pos, active);
+  }
+
+  /**
+   * New positions for the active rows: their K/V appended to each row's cache, last logits kept.
+   */
+  private void forward(int[][] ids, int[][] pos, boolean[] active) {
+    e.applyThreads();
+    Gpt2Graph g = e.graph;
+    int layers = e.config.layers();
+    int c = e.config.width();
+    int h = e.config.heads();
+    int d = e.config.headSize();
+    float scale = (float) Math.sqrt(d);
+    int n = 0;
+    List<Integer> live = new ArrayList<>();
+    for (int b = 0; b < rows; b++) {
+      if (active[b]) {
+        live.add(b);
+        n += ids[b].length;
+      }
+    }
+    if (live.isEmpty()) {
+      return;
+    }
+    long[] idFlat = new long[n];
+    long[] posFlat = new long[n];
+    int[] offset = new int[rows];
+    int at = 0;
+    for (int b : live) {
+      offset[b] = at;
+      for (int t = 0; t < ids[b].length; t++) {
+        idFlat[at] = ids[b][t];
+        posFlat[at] = pos[b][t];
+        at++;
+      }
+    }
+    NDArray[][] newK = new NDArray[rows][];
+    NDArray[][] newV = new NDArray[rows][];
+    float[][] fresh = logits == null ? new float[rows][] : logits.clone();
+    try (NDScope scope = new NDScope()) {
+      NDArray x =
+          g.embed(manager.create(idFlat, new Shape(n)), manager.create(posFlat, new Shape(n)));
+      for (int l = 0; l < layers; l++) {
+        Gpt2Graph.Block blk = g.blocks.get(l);
+        NDArray qkv = linear(blk.attn(), g.layerNorm(x, blk.ln1w(), blk.ln1b())); // [N, 3C]
+        NDArray[] ys = new NDArray[live.size()];
+        for (int i = 0; i < live.size(); i++) {
+          int b = live.get(i);
+          int t = ids[b].length;
+          NDArray part = qkv.get(new NDIndex("{}:{}", offset[b], offset[b] + t));
+          NDList s3 = part.split(3, 1); // 3 x [T, C]
+          NDArray q = Gpt2Graph.heads(s3.get(0), 1, t, h, d); // [1, H, T, D]
+          NDArray k = Gpt2Graph.heads(s3.get(1), 1, t, h, d);
+          NDArray v = Gpt2Graph.heads(s3.get(2), 1, t, h, d);
+          if (kCache[b][l] != null) {
+            k = kCache[b][l].concat(k, 2); // [1, H, S, D]
+            v = vCache[b][l].concat(v, 2);
+          }
+          if (newK[b] == null) {
+            newK[b] = new NDArray[layers];
+            newV[b] = new NDArray[layers];
+          }
+          newK[b][l] = k;
+          newV[b][l] = v;
+          NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).div(scale); // [1, H, T, S]
+          att = att.toType(DataType.FLOAT32, false);
+          if (t > 1) {
+            long sLen = k.getShape().get(2);
+            att = att.add(manager.create(causal(t, (int) sLen), new Shape(1, 1, t, sLen)));
+          }
+          att = att.softmax(-1).toType(g.dtype, false);
+          ys[i] = att.matMul(v).transpose(0, 2, 1, 3).reshape(t, c); // [T, C]
+        }
+        NDArray y = ys.length == 1 ? ys[0] : NDArrays.concat(new NDList(ys), 0); // [N, C]
+        x = x.add(linear(blk.proj(), y));
+        NDArray m = g.layerNorm(x, blk.ln2w(), blk.ln2b());
+        x = x.add(linear(blk.out(), g.gelu(linear(blk.fc(), m))));
+      }
+      NDArray[] lastRows = new NDArray[live.size()];
+      for (int i = 0; i < live.size(); i++) {
+        int b = live.get(i);
+        long r = offset[b] + ids[b].length - 1L;
+        lastRows[i] = x.get(new NDIndex("{}:{}", r, r + 1));
+      }
+      NDArray last =
+          g.finalNorm(
+              lastRows.length == 1 ? lastRows[0] : NDArrays.concat(new NDList(lastRows), 0));
+      float[] flat = linear(e.lmHead, last).toType(DataType.FLOAT32, false).toFloatArray();
+      int vocab = e.config.vocabSize();
+      for (int i = 0; i < live.size(); i++) {
+        fresh[live.get(i)] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+      }
+      for (int b : live) {
+        for (int l = 0; l < layers; l++) {
+          NDScope.unregister(newK[b][l], newV[b][l]);
+          newK[b][l].attach(manager);
+          newV[b][l].attach(manager);
+        }
+      }
+    }
+    for (int b : live) {
+      for (int l = 0; l < layers; l++) {
+        if (kCache[b][l] != null) {
+          kCache[b][l].close();
+          vCache[b][l].close();
+        }
+        kCache[b][l] = newK[b][l];
+        vCache[b][l] = newV[b][l];
+      }
+      lengths[b] += ids[b].length;
+    }
+    logits = fresh;
+  }
+
+  /**
+   * The layer over x [N, in] in groups of exactly {@link #ROWS} rows (the last padded with zero
+   * rows, dropped again): every matrix product has the same shape.
+   */
+  private NDArray linear(Linear lin, NDArray x) {
+    long n = x.getShape().get(0);
+    long in = x.getShape().get(1);
+    List<NDArray> out = new ArrayList<>();
+    for (long from = 0; from < n; from += ROWS) {
+      long to = Math.min(n, from + ROWS);
+      NDArray chunk = x.get(new NDIndex("{}:{}", from, to));
+      if (to - from < ROWS) {
+        NDArray pad = manager.zeros(new Shape(ROWS - (to - from), in), x.getDataType());
+        chunk = chunk.concat(pad, 0);
+      }
+      NDArray y = lin.apply(chunk);
+      out.add(to - from < ROWS ? y.get(new NDIndex("0:{}", to - from)) : y);
+    }
+    return out.size() == 1 ? out.get(0) : NDArrays.concat(new NDList(out), 0);
+  }
+
+  /** Additive causal mask [T, S] for T new queries after S - T cached keys. */
+  private static float[] causal(int t, int s) {
+    float[] m = new float[t * s];
+    int past = s - t;
+    for (int i = 0; i < t; i++) {
+      for (int j = past + i + 1; j < s; j++) {
+        m[i * s + j] = Gpt2Graph.MASKED;
+      }
+    }
+    return m;
+  }
+
+  @Override
+  public void close() {
+    manager.close();
+  }
+
+  /**
+   * Checks the mode on the engine's own weights and this machine's kernels: one row alone, and the
+   * same row at row 4 of 9 beside 2- and 7-token rows (the rows of its matrix products then come
+   * from other prompts, and span two groups), prefill and two steps, compared bit for bit.
+   *
+   * @return what was checked, for the manifest
+   * @throws io.tokendrift.engine.EnvironmentException saying what differed
+   */
+  static String selfTest(DjlGpt2Engine e) {
+    int v = e.config.vocabSize();
+    int[] p = {1 % v, 7 % v, 42 % v, 3 % v, 11 % v};
+    List<int[]> crowd = new ArrayList<>();
+    for (int r = 0; r < 9; r++) {
+      if (r == 4) {
+        crowd.add(p);
+      } else {
+        int[] f = new int[r % 2 == 0 ? 2 : 7];
+        for (int i = 0; i < f.length; i++) {
+          f[i] = (r * 13 + i * 5 + 2) % v;
+        }
+        crowd.add(f);
+      }
+    }
+    try (Batch alone = new InvariantBatch(e, List.of(p));
+        Batch many = new InvariantBatch(e, crowd)) {
+      for (int s = 0; s <= 2; s++) {
+        float[] a = alone.logits(0);
+        float[] b = many.logits(4);
+        if (!Arrays.equals(a, b)) {
+          int diff = 0;
+          double max = 0;
+          for (int i = 0; i < a.length; i++) {
+            if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) {
+              diff++;
+              max = Math.max(max, Math.abs((double) a[i] - b[i]));
+            }
+          }
+          throw new io.tokendrift.engine.EnvironmentException(
+              String.format(
+                  java.util.Locale.ROOT,
+                  "batch-invariant mode cannot be guaranteed on this machine: a row's logits"
+                      + " differ between a batch of 1 and row 4 of a batch of 9 at %s (%d of %d"
+                      + " logits, max |difference| %.3g); this CPU's or library's kernels depend"
+                      + " on more than the shapes tokendrift fixes (PyTorch %s)",
+                  s == 0 ? "the prefill" : "step " + s,
+                  diff,
+                  a.length,
+                  max,
+                  ai.djl.engine.Engine.getEngine("PyTorch").getVersion()));
+        }
+        if (s < 2) {
+          int[] t = new int[9];
+          Arrays.fill(t, (5 + s) % v);
+          boolean[] all = new boolean[9];
+          Arrays.fill(all, true);
+          alone.step(new int[] {t[0]}, new boolean[] {true});
+          many.step(t, all);
+        }
+      }
+    }
+    return "passed: a row alone and at row 4 of 9 beside 2- and 7-token rows, prefill and 2 steps,"
+        + " bit-identical; every matmul at "
+        + ROWS
+        + " rows, attention per row";
+  }
+}
