@@ -168,15 +168,21 @@ final class InvariantBatch implements Batch {
       for (int l = 0; l < layers; l++) {
         Gpt2Graph.Block blk = g.blocks.get(l);
         NDArray qkv = linear(blk.attn(), g.layerNorm(x, blk.ln1w(), blk.ln1b())); // [N, 3C]
+        // Heads for all rows at once (a reshape and elementwise scaling: each row alone), then
+        // attention row by row.
+        NDList s3 = qkv.reshape(n, 3, h, d).transpose(1, 2, 0, 3).split(3, 0); // 3 x [1,H,N,D]
+        NDArray qAll = s3.get(0).div(scale);
+        NDArray kAll = s3.get(1);
+        NDArray vAll = s3.get(2);
+        boolean fp32 = g.dtype == DataType.FLOAT32;
         NDArray[] ys = new NDArray[live.size()];
         for (int i = 0; i < live.size(); i++) {
           int b = live.get(i);
           int t = ids[b].length;
-          NDArray part = qkv.get(new NDIndex("{}:{}", offset[b], offset[b] + t));
-          NDList s3 = part.split(3, 1); // 3 x [T, C]
-          NDArray q = Gpt2Graph.heads(s3.get(0), 1, t, h, d); // [1, H, T, D]
-          NDArray k = Gpt2Graph.heads(s3.get(1), 1, t, h, d);
-          NDArray v = Gpt2Graph.heads(s3.get(2), 1, t, h, d);
+          NDIndex rowsOfB = new NDIndex().addAllDim(2).addSliceDim(offset[b], offset[b] + t);
+          NDArray q = qAll.get(rowsOfB); // [1, H, T, D]
+          NDArray k = kAll.get(rowsOfB);
+          NDArray v = vAll.get(rowsOfB);
           if (kCache[b][l] != null) {
             k = kCache[b][l].concat(k, 2); // [1, H, S, D]
             v = vCache[b][l].concat(v, 2);
@@ -187,13 +193,18 @@ final class InvariantBatch implements Batch {
           }
           newK[b][l] = k;
           newV[b][l] = v;
-          NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).div(scale); // [1, H, T, S]
-          att = att.toType(DataType.FLOAT32, false);
+          NDArray att = q.matMul(k.transpose(0, 1, 3, 2)); // [1, H, T, S]
+          if (!fp32) {
+            att = att.toType(DataType.FLOAT32, false);
+          }
           if (t > 1) {
             long sLen = k.getShape().get(2);
             att = att.add(manager.create(causal(t, (int) sLen), new Shape(1, 1, t, sLen)));
           }
-          att = att.softmax(-1).toType(g.dtype, false);
+          att = att.softmax(-1);
+          if (!fp32) {
+            att = att.toType(g.dtype, false);
+          }
           ys[i] = att.matMul(v).transpose(0, 2, 1, 3).reshape(t, c); // [T, C]
         }
         NDArray y = ys.length == 1 ? ys[0] : NDArrays.concat(new NDList(ys), 0); // [N, C]
