@@ -176,10 +176,12 @@ public final class Pipeline {
   /**
    * Ids (ascending) that survive the nucleus cut at mass {@code p < 1}.
    *
-   * <p>Tokens are binned by distance below the maximum (a bucket sort: bins are already in rank
-   * order), bins are walked from the top until their mass surely exceeds p, and only the tokens of
-   * those bins are ranked, each bin sorted on its own. The running sum is then taken token by token
-   * in rank order, exactly as a full sort would.
+   * <p>Tokens are binned by distance below the maximum (bins are already in rank order) and bins
+   * walked from the top until their mass exceeds p: every bin before that crossing bin is kept
+   * whole, every bin after it removed, and only the crossing bin's tokens are ranked. The draw
+   * walks kept tokens in id order, so the kept set needs a threshold, not an order. When the
+   * running sum comes within rounding of p, the exact rank-order sum (as a full sort takes it)
+   * decides.
    *
    * @param ids candidate ids, ascending
    * @param probs their probabilities, aligned with {@code ids}
@@ -209,30 +211,91 @@ public final class Pipeline {
         break;
       }
     }
-    for (int b = 0; b < BINS; b++) {
-      start[b + 1] += start[b];
+    // Bins before the crossing bin are kept whole and bins after it removed whole: only the
+    // crossing bin is ranked. The running sum up to it is taken bin by bin, which may differ from
+    // the rank-order sum by rounding (< PREFIX_SLACK); a decision that close to p is taken again
+    // with the exact rank-order sum.
+    double before = 0;
+    for (int b = 0; b < last; b++) {
+      before += mass[b];
     }
-    // Rank keys of the tokens in bins 0..last, grouped by bin; the position in ids stands for the
-    // id (ids are ascending, so ties still break by id).
-    long[] keys = new long[start[last + 1]];
-    int[] fill = java.util.Arrays.copyOf(start, last + 1);
+    int inBin = start[last + 1];
+    long[] keys = new long[inBin];
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      if (bin[i] == last) {
+        keys[m++] = Logits.rankKey(scaled[ids[i]], i);
+      }
+    }
+    Arrays.sort(keys, 0, m);
+    int keepInBin = m;
+    double cumulative = before;
+    int rank0 = n - countAtOrAfter(bin, last); // ranks before the crossing bin
+    for (int r = 0; r < m; r++) {
+      if (Math.abs(cumulative - p) <= PREFIX_SLACK) {
+        return topPExact(scaled, ids, probs, p, bin, last);
+      }
+      if (rank0 + r > 0 && cumulative > p) {
+        keepInBin = r;
+        break;
+      }
+      cumulative += probs[Logits.idOf(keys[r])];
+    }
+    boolean[] kept = new boolean[n];
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+      if (bin[i] < last) {
+        kept[i] = true;
+        count++;
+      }
+    }
+    for (int r = 0; r < keepInBin; r++) {
+      kept[Logits.idOf(keys[r])] = true;
+      count++;
+    }
+    int[] out = new int[count];
+    int at = 0;
+    for (int i = 0; i < n; i++) {
+      if (kept[i]) {
+        out[at++] = ids[i]; // ids ascending: the kept set comes out ascending
+      }
+    }
+    return out;
+  }
+
+  /** How many tokens sit in bin {@code b} or later. */
+  private static int countAtOrAfter(int[] bin, int b) {
+    int c = 0;
+    for (int x : bin) {
+      c += x >= b ? 1 : 0;
+    }
+    return c;
+  }
+
+  /** The nucleus by the exact rank-order running sum over bins 0..last (the rare close call). */
+  private static int[] topPExact(
+      float[] scaled, int[] ids, double[] probs, double p, int[] bin, int last) {
+    int n = ids.length;
+    int total = 0;
+    for (int x : bin) {
+      total += x <= last ? 1 : 0;
+    }
+    long[] keys = new long[total];
+    int m = 0;
     for (int i = 0; i < n; i++) {
       if (bin[i] <= last) {
-        keys[fill[bin[i]]++] = Logits.rankKey(scaled[ids[i]], i);
+        keys[m++] = Logits.rankKey(scaled[ids[i]], i);
       }
     }
+    Arrays.sort(keys);
     double cumulative = 0;
     int keep = keys.length;
-    outer:
-    for (int b = 0; b <= last; b++) {
-      Arrays.sort(keys, start[b], start[b + 1]);
-      for (int r = start[b]; r < start[b + 1]; r++) {
-        if (r > 0 && cumulative > p) {
-          keep = r;
-          break outer;
-        }
-        cumulative += probs[Logits.idOf(keys[r])];
+    for (int r = 0; r < keys.length; r++) {
+      if (r > 0 && cumulative > p) {
+        keep = r;
+        break;
       }
+      cumulative += probs[Logits.idOf(keys[r])];
     }
     int[] kept = new int[keep];
     for (int r = 0; r < keep; r++) {
