@@ -34,6 +34,20 @@ public final class Manifest {
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
     m.put("os.arch", System.getProperty("os.arch"));
     m.put("cpu.model", cpuModel());
+    m.putAll(cpuFeatures());
+    // What decides a math library's code path (and so the bits) before the process starts.
+    System.getenv()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("MKL_")
+                  || k.startsWith("OMP_")
+                  || k.startsWith("KMP_")
+                  || k.startsWith("OPENBLAS_")
+                  || k.equals("LD_PRELOAD")
+                  || k.equals("ATEN_CPU_CAPABILITY")) {
+                m.put("env." + k, v);
+              }
+            });
     m.put("cpu.cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
     if ("true".equals(engine.get("remote"))) {
       // A provider's settings (base URL without credentials, model, API, limits): the model's
@@ -56,6 +70,49 @@ public final class Manifest {
     String v = Manifest.class.getPackage().getImplementationVersion();
     m.put("tokendrift.version", v == null ? "development build" : v);
     m.put("tokendrift.commit", gitCommit());
+    return m;
+  }
+
+  /**
+   * The CPU's vendor and the vector extensions a math library may pick a kernel by (oneMKL and
+   * PyTorch dispatch on them: the same binary gives other bits on another ISA).
+   */
+  static Map<String, String> cpuFeatures() {
+    Map<String, String> m = new TreeMap<>();
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (l.startsWith("vendor_id") && !m.containsKey("cpu.vendor")) {
+          m.put("cpu.vendor", l.substring(l.indexOf(':') + 1).trim());
+        }
+        if (l.startsWith("flags") && !m.containsKey("cpu.isa")) {
+          java.util.Set<String> flags =
+              new java.util.HashSet<>(
+                  java.util.Arrays.asList(l.substring(l.indexOf(':') + 1).trim().split("\\s+")));
+          java.util.List<String> isa = new java.util.ArrayList<>();
+          for (String f :
+              new String[] {
+                "sse4_2",
+                "avx",
+                "avx2",
+                "fma",
+                "f16c",
+                "avx512f",
+                "avx512bw",
+                "avx512vl",
+                "avx512_vnni",
+                "avx512_bf16",
+                "amx_tile"
+              }) {
+            if (flags.contains(f)) {
+              isa.add(f);
+            }
+          }
+          m.put("cpu.isa", String.join(",", isa));
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      m.put("cpu.isa", "unknown (" + e.getClass().getSimpleName() + ")");
+    }
     return m;
   }
 
