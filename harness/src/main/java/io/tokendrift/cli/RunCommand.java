@@ -219,6 +219,12 @@ final class RunCommand implements Callable<Integer> {
         a.precisions().stream().map(p -> p.label()).toList());
     o.printf(Locale.ROOT, "  threads         %s%n", a.threads());
     o.printf(Locale.ROOT, "  batch_invariant %s%n", a.batchInvariant());
+    if (!a.kvCache().isEmpty()) {
+      o.printf(
+          Locale.ROOT,
+          "  kv_cache        %s%n",
+          a.kvCache().stream().map(k -> k ? "on" : "off").toList());
+    }
     o.printf(Locale.ROOT, "points: %d%n", s.points().size());
     for (Point p : s.points()) {
       o.printf(Locale.ROOT, "  %s%s%n", p.key(), p.equals(s.reference()) ? "   <- reference" : "");

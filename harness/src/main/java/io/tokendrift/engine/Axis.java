@@ -14,6 +14,8 @@ public enum Axis {
   PRECISION,
   THREADS,
   BATCH_INVARIANT,
+  /** Decoding with the KV cache, or recomputing the whole prefix at every step. */
+  KV_CACHE,
   /** Requests in flight together at an HTTP provider: its batch, as the client can shape it. */
   CONCURRENCY,
   /** Whether the request asks for logprobs (does asking change the tokens?). */
@@ -25,7 +27,7 @@ public enum Axis {
 
   /** The axes of an engine that computes logits itself. */
   public static final java.util.Set<Axis> LOCAL =
-      java.util.Collections.unmodifiableSet(java.util.EnumSet.range(DEVICE, BATCH_INVARIANT));
+      java.util.Collections.unmodifiableSet(java.util.EnumSet.range(DEVICE, KV_CACHE));
 
   /** The axes of a provider reached over HTTP. */
   public static final java.util.Set<Axis> PROVIDER =

@@ -29,12 +29,28 @@ public final class BatchDecoder {
       List<int[]> prompts,
       List<Generation> generations,
       List<StepObserver> observers) {
+    return run(engine, prompts, generations, observers, true);
+  }
+
+  /**
+   * Runs the batch to completion, with the KV cache or (kvCache false) recomputing every row's
+   * whole prefix at every step: a new batch of the sequences so far, so prefill and decode can be
+   * compared.
+   */
+  public static List<Completion> run(
+      Engine engine,
+      List<int[]> prompts,
+      List<Generation> generations,
+      List<StepObserver> observers,
+      boolean kvCache) {
     int rows = prompts.size();
     if (generations.size() != rows || observers.size() != rows) {
       throw new IllegalArgumentException("one generation and one observer per prompt are needed");
     }
     int ctx = engine.capabilities().contextLength();
-    try (Batch batch = engine.start(prompts)) {
+    List<int[]> sequences = new ArrayList<>(prompts);
+    Batch batch = engine.start(prompts);
+    try {
       int[] tokens = new int[rows];
       boolean[] active = new boolean[rows];
       while (true) {
@@ -59,8 +75,23 @@ public final class BatchDecoder {
         if (!any) {
           break;
         }
-        batch.step(tokens, active);
+        if (kvCache) {
+          batch.step(tokens, active);
+        } else {
+          for (int r = 0; r < rows; r++) {
+            if (active[r]) {
+              int[] s = sequences.get(r);
+              int[] longer = java.util.Arrays.copyOf(s, s.length + 1);
+              longer[s.length] = tokens[r];
+              sequences.set(r, longer);
+            }
+          }
+          batch.close();
+          batch = engine.start(sequences);
+        }
       }
+    } finally {
+      batch.close();
     }
     List<Completion> out = new ArrayList<>(rows);
     for (Generation g : generations) {

@@ -22,6 +22,7 @@ final class AxesReader {
           "precision",
           "threads",
           "batch_invariant",
+          "kv_cache",
           "repeats",
           "concurrency",
           "logprobs",
@@ -80,7 +81,8 @@ final class AxesReader {
         precisions(n.get("precision"), at + ".precision"),
         f.integers(n.get("threads"), at + ".threads", List.of(0), 0, 1024),
         invariant(n.get("batch_invariant"), at + ".batch_invariant"),
-        f.integer(n, at + ".repeats", 1, 1, 1000));
+        f.integer(n, at + ".repeats", 1, 1, 1000),
+        kvCache(n.get("kv_cache"), at + ".kv_cache"));
   }
 
   private List<DeviceSpec> devices(JsonNode dv, String dat) {
@@ -151,6 +153,35 @@ final class AxesReader {
     return List.copyOf(precisions);
   }
 
+  /** {@code kv_cache: [on, off]}: empty when absent (the cache on, points not naming it). */
+  private List<Boolean> kvCache(JsonNode n, String at) {
+    if (n == null) {
+      return List.of();
+    }
+    if (!n.isArray() || n.isEmpty()) {
+      throw f.error(at, "must be a non-empty list of on, off");
+    }
+    List<Boolean> out = new ArrayList<>();
+    for (int i = 0; i < n.size(); i++) {
+      // YAML 1.1 reads a bare on/off as true/false: both spellings mean the same.
+      JsonNode e = n.get(i);
+      String s = e.isBoolean() ? (e.asBoolean() ? "on" : "off") : e.isTextual() ? e.asText() : "";
+      if (!s.equals("on") && !s.equals("off")) {
+        throw f.error(
+            at + "[" + i + "]",
+            "'"
+                + s
+                + "' is not known; allowed: on (decode with the cache), off (recompute the"
+                + " prefix every step)");
+      }
+      if (out.contains(s.equals("on"))) {
+        throw f.error(at + "[" + i + "]", "'" + s + "' is listed twice");
+      }
+      out.add(s.equals("on"));
+    }
+    return List.copyOf(out);
+  }
+
   private List<Boolean> invariant(JsonNode bi, String at) {
     List<Boolean> invariant = new ArrayList<>();
     if (bi == null) {
@@ -199,6 +230,11 @@ final class AxesReader {
         def.batchInvariant(),
         "axes.batch_invariant",
         engine);
+    if (!a.kvCache().isEmpty() && !can.contains(Axis.KV_CACHE)) {
+      throw f.error(
+          "axes.kv_cache",
+          "engine '" + engine.kind() + "' cannot vary kv_cache (a provider keeps its own cache)");
+    }
     for (int i = 0; i < a.batchSizes().size(); i++) {
       if (a.batchSizes().get(i) > p.maxBatch()) {
         throw f.error(

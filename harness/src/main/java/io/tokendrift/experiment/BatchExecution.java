@@ -81,7 +81,7 @@ record BatchExecution(
           observers.add(StepObserver.NONE);
         }
       }
-      completions = BatchDecoder.run(e, rowIds, gens, observers);
+      completions = BatchDecoder.run(e, rowIds, gens, observers, b.kvCache());
     } catch (RuntimeException ex) {
       error = ex.getClass().getSimpleName() + ": " + ex.getMessage();
     }

@@ -118,6 +118,8 @@ public record ExperimentSpec(
    * @param threads PyTorch intra-op thread counts (0 = library default)
    * @param batchInvariant default and/or batch-invariant mode
    * @param repeats plain repeats of every run (at least 1)
+   * @param kvCache KV cache on (true) and/or off (recompute the prefix every step); empty when the
+   *     spec does not vary it (the cache is on and points do not name it)
    */
   public record Axes(
       List<DeviceSpec> devices,
@@ -128,7 +130,66 @@ public record ExperimentSpec(
       List<Precision> precisions,
       List<Integer> threads,
       List<Boolean> batchInvariant,
-      int repeats) {
+      int repeats,
+      List<Boolean> kvCache) {
+
+    public Axes {
+      kvCache = List.copyOf(kvCache);
+    }
+
+    /** Axes that do not vary the KV cache. */
+    public Axes(
+        List<DeviceSpec> devices,
+        boolean devicesOptional,
+        List<Integer> batchSizes,
+        List<String> batchPositions,
+        List<SummationOrder> summations,
+        List<Precision> precisions,
+        List<Integer> threads,
+        List<Boolean> batchInvariant,
+        int repeats) {
+      this(
+          devices,
+          devicesOptional,
+          batchSizes,
+          batchPositions,
+          summations,
+          precisions,
+          threads,
+          batchInvariant,
+          repeats,
+          List.of());
+    }
+
+    /** The KV-cache values the points take: null (not varied) or the listed ones. */
+    public List<Boolean> kvCacheValues() {
+      return kvCache.isEmpty() ? java.util.Collections.singletonList(null) : kvCache;
+    }
+
+    /** As records print, without kvCache when not varied: specs hash as they always did. */
+    @Override
+    public String toString() {
+      return "Axes[devices="
+          + devices
+          + ", devicesOptional="
+          + devicesOptional
+          + ", batchSizes="
+          + batchSizes
+          + ", batchPositions="
+          + batchPositions
+          + ", summations="
+          + summations
+          + ", precisions="
+          + precisions
+          + ", threads="
+          + threads
+          + ", batchInvariant="
+          + batchInvariant
+          + ", repeats="
+          + repeats
+          + (kvCache.isEmpty() ? "" : ", kvCache=" + kvCache)
+          + "]";
+    }
 
     /** Resolved positions for batch size {@code b}, in order, without duplicates. */
     public List<Integer> positionsFor(int b) {
@@ -169,7 +230,9 @@ public record ExperimentSpec(
             for (Precision pr : axes.precisions()) {
               for (int t : axes.threads()) {
                 for (boolean inv : axes.batchInvariant()) {
-                  out.add(new Point(d, b, p, s, pr, t, inv));
+                  for (Boolean kv : axes.kvCacheValues()) {
+                    out.add(new Point(d, b, p, s, pr, t, inv, kv));
+                  }
                 }
               }
             }

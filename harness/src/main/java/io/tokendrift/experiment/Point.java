@@ -26,7 +26,25 @@ public record Point(
     SummationOrder summation,
     Precision precision,
     int threads,
-    boolean batchInvariant) {
+    boolean batchInvariant,
+    Boolean kvCache) {
+
+  /** A point of a spec that does not vary the KV cache (it is on). */
+  public Point(
+      DeviceSpec device,
+      int batchSize,
+      int batchPosition,
+      SummationOrder summation,
+      Precision precision,
+      int threads,
+      boolean batchInvariant) {
+    this(device, batchSize, batchPosition, summation, precision, threads, batchInvariant, null);
+  }
+
+  /** Whether steps use the KV cache (true unless the point recomputes the prefix). */
+  public boolean cached() {
+    return kvCache == null || kvCache;
+  }
 
   /** The axis names, in the order of {@link #values()}. */
   public static final String[] AXES = {
@@ -43,6 +61,10 @@ public record Point(
     m.put("precision", precision.label());
     m.put("threads", Integer.toString(threads));
     m.put("batch_invariant", Boolean.toString(batchInvariant));
+    if (kvCache != null) {
+      // Only a spec that varies it names it: points of older specs keep their keys.
+      m.put("kv_cache", kvCache ? "on" : "off");
+    }
     return m;
   }
 
@@ -71,6 +93,7 @@ public record Point(
         SummationOrder.parse(m.get("summation")),
         Precision.parse(m.get("precision")),
         Integer.parseInt(m.get("threads")),
-        Boolean.parseBoolean(m.get("batch_invariant")));
+        Boolean.parseBoolean(m.get("batch_invariant")),
+        m.containsKey("kv_cache") ? Boolean.valueOf(m.get("kv_cache").equals("on")) : null);
   }
 }

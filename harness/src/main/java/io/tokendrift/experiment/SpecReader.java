@@ -47,7 +47,8 @@ final class SpecReader {
           "summation",
           "precision",
           "threads",
-          "batch_invariant");
+          "batch_invariant",
+          "kv_cache");
   private static final Set<String> RECORD = SpecFields.keys("top_k", "full_logits");
   private static final Set<String> PROMPT = SpecFields.keys("id", "text");
 
@@ -265,6 +266,7 @@ final class SpecReader {
             * a.precisions().size()
             * a.threads().size()
             * a.batchInvariant().size()
+            * Math.max(1, a.kvCache().size())
             * prompts
             * seeds
             * a.repeats();
@@ -377,7 +379,8 @@ final class SpecReader {
             a.summations().get(0),
             a.precisions().get(0),
             a.threads().get(0),
-            a.batchInvariant().get(0));
+            a.batchInvariant().get(0),
+            a.kvCacheValues().get(0));
     if (n == null) {
       return def;
     }
@@ -396,7 +399,17 @@ final class SpecReader {
     Precision prec = parsed(n, at + ".precision", def.precision(), Precision::parse);
     int threads = f.integer(n, at + ".threads", def.threads(), 0, 1024);
     boolean inv = f.bool(n, at + ".batch_invariant", def.batchInvariant());
-    Point p = new Point(device, size, pos, sum, prec, threads, inv);
+    Boolean kv = def.kvCache();
+    if (n.has("kv_cache")) {
+      JsonNode kn = n.get("kv_cache");
+      String v =
+          kn.isBoolean() ? (kn.asBoolean() ? "on" : "off") : f.string(n, at + ".kv_cache", null);
+      if (!v.equals("on") && !v.equals("off")) {
+        throw f.error(at + ".kv_cache", "'" + v + "' is not known; allowed: on, off");
+      }
+      kv = v.equals("on");
+    }
+    Point p = new Point(device, size, pos, sum, prec, threads, inv, kv);
     if (!s.points().contains(p)) {
       throw f.error(
           at,

@@ -28,7 +28,7 @@ class EngineInSpecTest {
     ExperimentSpec s = ExperimentSpec.read(write("name: t\nprompts: [a]\n"));
     assertThat(s.engine()).isEqualTo(EngineSpec.DEFAULT);
     assertThat(Engines.kinds()).contains("djl", FixedAxesTestProvider.KIND);
-    assertThat(Engines.provider("djl").axes()).hasSize(7);
+    assertThat(Engines.provider("djl").axes()).hasSize(8);
   }
 
   @Test

@@ -23,9 +23,11 @@ import java.util.List;
  *       ROWS}, the last one padded with zero rows. A CPU matmul picks its kernel by the row count
  *       (measured here: rows 1-3 one way, 4-16 another), and a row's result does not depend on its
  *       place among the rows of one call; with the count fixed, it depends on the row alone.
- *   <li>Attention runs row by row over that row's own keys, unpadded, with its own KV cache: its
- *       reductions (scores, softmax, weighted sum) have the row's length, whatever else is in the
- *       batch.
+ *   <li>Attention runs row by row, and query by query, over exactly the keys that query sees,
+ *       unpadded, with the row's own KV cache: its reductions (scores, softmax, weighted sum) have
+ *       the query's own length, whatever else is in the batch — and a prefill's query runs the same
+ *       products a decode step runs, so decoding with the cache and recomputing the prefix agree
+ *       bit for bit.
  *   <li>Everything else (embeddings, LayerNorm over the width, GELU, residual adds) works on each
  *       row alone.
  * </ul>
@@ -193,19 +195,29 @@ final class InvariantBatch implements Batch {
           }
           newK[b][l] = k;
           newV[b][l] = v;
-          NDArray att = q.matMul(k.transpose(0, 1, 3, 2)); // [1, H, T, S]
-          if (!fp32) {
-            att = att.toType(DataType.FLOAT32, false);
+          // One query at a time over exactly the keys it sees: a prefill's query at position j
+          // runs the very products a decode step at j runs (no mask, no longer rows), so the
+          // cache and recomputing the prefix give the same bits.
+          long past = k.getShape().get(2) - t;
+          NDArray[] outs = new NDArray[t];
+          for (int j = 0; j < t; j++) {
+            NDArray qj = t == 1 ? q : q.get(new NDIndex().addAllDim(2).addSliceDim(j, j + 1));
+            NDArray kj =
+                j == t - 1 ? k : k.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
+            NDArray vj =
+                j == t - 1 ? v : v.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
+            NDArray att = qj.matMul(kj.transpose(0, 1, 3, 2)); // [1, H, 1, S_j]
+            if (!fp32) {
+              att = att.toType(DataType.FLOAT32, false);
+            }
+            att = att.softmax(-1);
+            if (!fp32) {
+              att = att.toType(g.dtype, false);
+            }
+            outs[j] = att.matMul(vj); // [1, H, 1, D]
           }
-          if (t > 1) {
-            long sLen = k.getShape().get(2);
-            att = att.add(manager.create(causal(t, (int) sLen), new Shape(1, 1, t, sLen)));
-          }
-          att = att.softmax(-1);
-          if (!fp32) {
-            att = att.toType(g.dtype, false);
-          }
-          ys[i] = att.matMul(v).transpose(0, 2, 1, 3).reshape(t, c); // [T, C]
+          NDArray o = t == 1 ? outs[0] : NDArrays.concat(new NDList(outs), 2); // [1, H, T, D]
+          ys[i] = o.transpose(0, 2, 1, 3).reshape(t, c); // [T, C]
         }
         NDArray y = ys.length == 1 ? ys[0] : NDArrays.concat(new NDList(ys), 0); // [N, C]
         x = x.add(linear(blk.proj(), y));
@@ -267,18 +279,6 @@ final class InvariantBatch implements Batch {
       out.add(to - from < ROWS ? y.get(new NDIndex("0:{}", to - from)) : y);
     }
     return out.size() == 1 ? out.get(0) : NDArrays.concat(new NDList(out), 0);
-  }
-
-  /** Additive causal mask [T, S] for T new queries after S - T cached keys. */
-  private static float[] causal(int t, int s) {
-    float[] m = new float[t * s];
-    int past = s - t;
-    for (int i = 0; i < t; i++) {
-      for (int j = past + i + 1; j < s; j++) {
-        m[i * s + j] = Gpt2Graph.MASKED;
-      }
-    }
-    return m;
   }
 
   @Override

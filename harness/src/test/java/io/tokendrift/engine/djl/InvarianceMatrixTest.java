@@ -15,14 +15,24 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Batch-invariant mode keeps the batch: a row's logits at every step are the same bits at every
- * batch size 1-16, at the first, middle or last row, beside short or long neighbours — on the
- * bundled model and on a GPT-2-small-shaped random checkpoint.
+ * batch size 1-16, at the first, middle or last row, beside short or long neighbours, decoding with
+ * the KV cache or recomputing the whole prefix — on the bundled model and on a GPT-2-small-shaped
+ * random checkpoint.
  */
 class InvarianceMatrixTest {
   static final EngineOptions INV = EngineOptions.DEFAULTS.withBatchInvariant(true);
 
   /** Row {@code at} holds p among neighbours of the given lengths; prefill then {@code steps}. */
   static List<float[]> run(DjlGpt2Engine e, int[] p, int size, int at, int[] lengths, int steps) {
+    return run(e, p, size, at, lengths, steps, true);
+  }
+
+  /**
+   * As {@link #run(DjlGpt2Engine, int[], int, int, int[], int)}, with the KV cache or (cached
+   * false) a new batch of every row's whole sequence at each step.
+   */
+  static List<float[]> run(
+      DjlGpt2Engine e, int[] p, int size, int at, int[] lengths, int steps, boolean cached) {
     List<int[]> prompts = new ArrayList<>();
     for (int r = 0; r < size; r++) {
       if (r == at) {
@@ -36,7 +46,8 @@ class InvarianceMatrixTest {
       }
     }
     List<float[]> out = new ArrayList<>();
-    try (Batch b = e.start(prompts)) {
+    Batch b = e.start(prompts);
+    try {
       out.add(b.logits(at));
       int[] tokens = new int[size];
       boolean[] active = new boolean[size];
@@ -48,23 +59,46 @@ class InvarianceMatrixTest {
         if (s == 1 && size > 2) {
           active[(at + 1) % size] = false; // a neighbour stops: nothing changes for row at
         }
-        b.step(tokens, active);
+        if (cached) {
+          b.step(tokens, active);
+        } else {
+          for (int r = 0; r < size; r++) {
+            if (active[r]) {
+              int[] q = prompts.get(r);
+              int[] longer = Arrays.copyOf(q, q.length + 1);
+              longer[q.length] = tokens[r];
+              prompts.set(r, longer);
+            }
+          }
+          b.close();
+          b = e.start(prompts);
+        }
         out.add(b.logits(at));
       }
+    } finally {
+      b.close();
     }
     return out;
   }
 
-  static void matrix(DjlGpt2Engine e, int[] p, int[] sizes, int steps, int[][] mixes) {
+  static void matrix(
+      DjlGpt2Engine e, int[] p, int[] sizes, int steps, int[][] mixes, boolean[] cacheModes) {
     List<float[]> alone = run(e, p, 1, 0, new int[] {1}, steps);
     for (int size : sizes) {
       for (int at : new int[] {0, size / 2, size - 1}) {
         for (int[] mix : mixes) {
-          List<float[]> got = run(e, p, size, at, mix, steps);
-          for (int s = 0; s <= steps; s++) {
-            assertThat(got.get(s))
-                .as("size %d, row %d, neighbours %s, step %d", size, at, Arrays.toString(mix), s)
-                .containsExactly(alone.get(s));
+          for (boolean cached : cacheModes) {
+            if (!cached && size % 4 != 1 && size != 16) {
+              continue; // recomputing: sizes 1, 5, 9, 13, 16 (each prefix again at every step)
+            }
+            List<float[]> got = run(e, p, size, at, mix, steps, cached);
+            for (int s = 0; s <= steps; s++) {
+              assertThat(got.get(s))
+                  .as(
+                      "size %d, row %d, neighbours %s, KV cache %s, step %d",
+                      size, at, Arrays.toString(mix), cached ? "on" : "off", s)
+                  .containsExactly(alone.get(s));
+            }
           }
         }
       }
@@ -78,7 +112,13 @@ class InvarianceMatrixTest {
       for (int i = 0; i < 16; i++) {
         sizes[i] = i + 1;
       }
-      matrix(e, new int[] {5, 17, 42, 8, 9, 33}, sizes, 4, new int[][] {{2, 3}, {17, 1, 30}});
+      matrix(
+          e,
+          new int[] {5, 17, 42, 8, 9, 33},
+          sizes,
+          4,
+          new int[][] {{2, 3}, {17, 1, 30}},
+          new boolean[] {true, false});
     }
   }
 
@@ -91,7 +131,25 @@ class InvarianceMatrixTest {
     System.out.printf(
         "random GPT-2-small-shaped weights: %.1f s%n", (System.nanoTime() - t0) / 1e9);
     try (DjlGpt2Engine e = new DjlGpt2Engine(w, INV)) {
-      matrix(e, new int[] {464, 3797, 3332, 319, 262}, new int[] {3, 16}, 2, new int[][] {{2, 30}});
+      matrix(
+          e,
+          new int[] {464, 3797, 3332, 319, 262},
+          new int[] {3, 16},
+          2,
+          new int[][] {{2, 9}},
+          new boolean[] {true}); // recomputing 124M-parameter prefixes: the bundled model covers it
+    }
+  }
+
+  @Test
+  void negativeControlTheDefaultModesCacheAndRecomputeDifferInBits() {
+    try (DjlGpt2Engine e =
+        new DjlGpt2Engine(BundledModel.open().weights(), EngineOptions.DEFAULTS)) {
+      int[] p = {5, 17, 42, 8, 9, 33};
+      List<float[]> cached = run(e, p, 1, 0, new int[] {1}, 3, true);
+      List<float[]> fresh = run(e, p, 1, 0, new int[] {1}, 3, false);
+      assertThat(cached.get(0)).containsExactly(fresh.get(0)); // the same prefill
+      assertThat(cached.get(3)).isNotEqualTo(fresh.get(3)); // T-row vs 1-row products
     }
   }
 }
