@@ -329,7 +329,9 @@ final class InvariantBatch implements Batch {
                   "batch-invariant mode cannot be guaranteed on this machine: a row's logits"
                       + " differ between a batch of 1 and row 4 of a batch of 9 at %s (%d of %d"
                       + " logits, max |difference| %.3g); this CPU's or library's kernels depend"
-                      + " on more than the shapes tokendrift fixes (PyTorch %s)",
+                      + " on more than the shapes tokendrift fixes (PyTorch %s); the math"
+                      + " library's thread partition is the usual suspect: try --threads 1 (or"
+                      + " threads: [1] in the spec), and report it if that fails too",
                   s == 0 ? "the prefill" : "step " + s,
                   diff,
                   a.length,
