@@ -301,15 +301,7 @@ public final class Stability {
    *     batch_invariant
    */
   public Stability reference(String axis, Object value) {
-    java.util.Set<String> axes =
-        java.util.Set.of(
-            "device",
-            "batch_size",
-            "batch_position",
-            "summation",
-            "precision",
-            "threads",
-            "batch_invariant");
+    java.util.Set<String> axes = java.util.Set.of(io.tokendrift.experiment.Point.AXES);
     if (!axes.contains(axis)) {
       throw new IllegalArgumentException(
           "Stability.reference(\""
@@ -406,10 +398,10 @@ public final class Stability {
   String yaml() {
     StringBuilder b = new StringBuilder();
     b.append("name: ").append(name).append('\n');
-    b.append("model: ").append(quote(model)).append('\n');
+    b.append("model: ").append(YamlText.quote(model)).append('\n');
     b.append("prompts:\n");
     for (String p : prompts) {
-      b.append("  - ").append(quote(p)).append('\n');
+      b.append("  - ").append(YamlText.quote(p)).append('\n');
     }
     b.append("decoding: {max_tokens: ")
         .append(maxTokens)
@@ -438,7 +430,7 @@ public final class Stability {
         .append(batchInvariant.stream().map(Object::toString).collect(Collectors.joining(", ")))
         .append("]\n");
     b.append("  summation: [")
-        .append(summations.stream().map(Stability::quote).collect(Collectors.joining(", ")))
+        .append(summations.stream().map(YamlText::quote).collect(Collectors.joining(", ")))
         .append("]\n");
     b.append("  precision: [").append(String.join(", ", precisions)).append("]\n");
     b.append("  threads: [")
@@ -448,20 +440,9 @@ public final class Stability {
     if (!reference.isEmpty()) {
       b.append("reference:\n");
       reference.forEach(
-          (k, v) -> b.append("  ").append(k).append(": ").append(quoteIfText(k, v)).append('\n'));
+          (k, v) ->
+              b.append("  ").append(k).append(": ").append(YamlText.scalar(k, v)).append('\n'));
     }
     return b.toString();
-  }
-
-  private static String quoteIfText(String axis, String v) {
-    return switch (axis) {
-      case "batch_size", "batch_position", "threads", "batch_invariant" -> v;
-      default -> quote(v);
-    };
-  }
-
-  /** A YAML double-quoted scalar. */
-  static String quote(String s) {
-    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
   }
 }

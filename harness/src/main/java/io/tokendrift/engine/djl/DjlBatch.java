@@ -77,28 +77,12 @@ final class DjlBatch implements Batch {
 
   @Override
   public void step(int[] tokens, boolean[] active) {
-    if (tokens.length != rows || active.length != rows) {
-      throw new IllegalArgumentException(
-          "step needs one token and one flag per row (" + rows + "), got " + tokens.length);
-    }
+    // A stopped row still feeds its token (masked) through the padded batch: every token checked.
+    checkStep(e.config, lengths, tokens, active, true);
     long[] ids = new long[rows];
     long[] pos = new long[rows];
     int ctx = e.config.contextLength();
     for (int b = 0; b < rows; b++) {
-      if (active[b] && lengths[b] >= ctx) {
-        throw new IllegalStateException(
-            "row " + b + " is full: it holds " + lengths[b] + " tokens, the context window " + ctx);
-      }
-      if (tokens[b] < 0 || tokens[b] >= e.config.vocabSize()) {
-        throw new IllegalArgumentException(
-            "row "
-                + b
-                + ": token id "
-                + tokens[b]
-                + " is outside the vocabulary [0, "
-                + e.config.vocabSize()
-                + ")");
-      }
       ids[b] = tokens[b];
       pos[b] = Math.min(lengths[b], ctx - 1);
     }
@@ -114,6 +98,40 @@ final class DjlBatch implements Batch {
       }
     }
     forward(ids, pos, 1);
+  }
+
+  /**
+   * Refuses a step the batch cannot take: one token and flag per row, an active row with room in
+   * the context, every token that is fed (all rows', or the active rows') in the vocabulary.
+   */
+  static void checkStep(
+      io.tokendrift.model.Gpt2Config config,
+      int[] lengths,
+      int[] tokens,
+      boolean[] active,
+      boolean everyRowFed) {
+    int rows = lengths.length;
+    if (tokens.length != rows || active.length != rows) {
+      throw new IllegalArgumentException(
+          "step needs one token and one flag per row (" + rows + "), got " + tokens.length);
+    }
+    int ctx = config.contextLength();
+    for (int b = 0; b < rows; b++) {
+      if (active[b] && lengths[b] >= ctx) {
+        throw new IllegalStateException(
+            "row " + b + " is full: it holds " + lengths[b] + " tokens, the context window " + ctx);
+      }
+      if ((everyRowFed || active[b]) && (tokens[b] < 0 || tokens[b] >= config.vocabSize())) {
+        throw new IllegalArgumentException(
+            "row "
+                + b
+                + ": token id "
+                + tokens[b]
+                + " is outside the vocabulary [0, "
+                + config.vocabSize()
+                + ")");
+      }
+    }
   }
 
   /** Runs T new positions per row through the model; keeps their K/V and the last logits. */

@@ -96,30 +96,13 @@ final class InvariantBatch implements Batch {
 
   @Override
   public void step(int[] tokens, boolean[] active) {
-    if (tokens.length != rows || active.length != rows) {
-      throw new IllegalArgumentException(
-          "step needs one token and one flag per row (" + rows + "), got " + tokens.length);
-    }
-    int ctx = e.config.contextLength();
+    // A stopped row takes no part (nobody's shapes depend on it): only active rows are checked.
+    DjlBatch.checkStep(e.config, lengths, tokens, active, false);
     int[][] ids = new int[rows][];
     int[][] pos = new int[rows][];
     for (int b = 0; b < rows; b++) {
       if (!active[b]) {
-        continue; // a stopped row takes no part: nobody's shapes depend on it
-      }
-      if (lengths[b] >= ctx) {
-        throw new IllegalStateException(
-            "row " + b + " is full: it holds " + lengths[b] + " tokens, the context window " + ctx);
-      }
-      if (tokens[b] < 0 || tokens[b] >= e.config.vocabSize()) {
-        throw new IllegalArgumentException(
-            "row "
-                + b
-                + ": token id "
-                + tokens[b]
-                + " is outside the vocabulary [0, "
-                + e.config.vocabSize()
-                + ")");
+        continue;
       }
       ids[b] = new int[] {tokens[b]};
       pos[b] = new int[] {lengths[b]};

@@ -305,10 +305,17 @@ public final class OpenAiEngine implements RemoteEngine {
   }
 
   /** Exponential backoff with "equal jitter": uniform in [d/2, d] for d = base·2^(n-1), capped. */
-  record Backoff(long baseMs, long maxMs) {
+  record Backoff(long baseMs, long maxMs, java.util.SplittableRandom jitter) {
+    Backoff(long baseMs, long maxMs) {
+      // Seeded: the harness stays reproducible; jitter only spreads this client's retries.
+      this(baseMs, maxMs, new java.util.SplittableRandom(0x7D_2026L));
+    }
+
     long delay(int attempt) {
       long cap = Math.min(maxMs, baseMs << Math.min(attempt - 1, 20));
-      return java.util.concurrent.ThreadLocalRandom.current().nextLong(cap / 2, cap + 1);
+      synchronized (jitter) {
+        return jitter.nextLong(cap / 2, cap + 1);
+      }
     }
   }
 
