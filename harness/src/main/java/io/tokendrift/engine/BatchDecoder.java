@@ -53,18 +53,24 @@ public final class BatchDecoder {
     try {
       int[] tokens = new int[rows];
       boolean[] active = new boolean[rows];
+      float[][] seen = new float[rows][];
+      int[] steps = new int[rows];
+      Choice[] choices = new Choice[rows];
       while (true) {
         boolean any = false;
         for (int r = 0; r < rows; r++) {
           Generation g = generations.get(r);
           active[r] = false;
+          seen[r] = null;
           if (!g.beforeStep()) {
             continue;
           }
           float[] logits = batch.logits(r);
           int step = g.step();
           Choice c = g.accept(logits);
-          observers.get(r).onStep(step, logits, c);
+          seen[r] = logits;
+          steps[r] = step;
+          choices[r] = c;
           tokens[r] = c.token();
           if (!g.done() && batch.length(r) + 1 > ctx) {
             g.stop(StopReason.CONTEXT_FULL);
@@ -72,6 +78,7 @@ public final class BatchDecoder {
           active[r] = !g.done();
           any |= active[r];
         }
+        observe(observers, seen, steps, choices);
         if (!any) {
           break;
         }
@@ -98,5 +105,36 @@ public final class BatchDecoder {
       out.add(g.completion());
     }
     return out;
+  }
+
+  /**
+   * Each row's observer sees its step, rows in parallel: an observer records one row (its
+   * statistics, top-K and digest over the whole vocabulary), so the rows' results are the same in
+   * any order, and a batch's recording no longer runs on one core while the others idle.
+   */
+  /** Below this many logits per row a row's recording is too short to be worth a thread. */
+  static final int PARALLEL_VOCAB = 8192;
+
+  private static void observe(
+      List<StepObserver> observers, float[][] seen, int[] steps, Choice[] choices) {
+    int n = 0;
+    int width = 0;
+    for (float[] l : seen) {
+      n += l == null ? 0 : 1;
+      width = l == null ? width : l.length;
+    }
+    java.util.function.IntConsumer one =
+        r -> {
+          if (seen[r] != null) {
+            observers.get(r).onStep(steps[r], seen[r], choices[r]);
+          }
+        };
+    if (n <= 1 || width < PARALLEL_VOCAB) {
+      for (int r = 0; r < seen.length; r++) {
+        one.accept(r);
+      }
+    } else {
+      java.util.stream.IntStream.range(0, seen.length).parallel().forEach(one);
+    }
   }
 }

@@ -54,13 +54,20 @@ public final class DecodeBenchmark {
       long sink = 0;
       for (int step = 0; step < steps; step++) {
         long t0 = System.nanoTime();
+        float[][] rows = new float[batch][];
         for (int r = 0; r < batch; r++) {
-          float[] logits = b.logits(r);
-          LogitStats st = LogitStats.of(logits);
-          Choice c = Sampler.sample(logits, s, draws, step);
-          sink += st.top1() + Arrays.hashCode(logits);
+          rows[r] = b.logits(r);
+          Choice c = Sampler.sample(rows[r], s, draws, step);
           tokens[r] = c.token();
         }
+        // As BatchDecoder records: each row's statistics on its own, rows in parallel.
+        final int st = step;
+        sink +=
+            (rows[0].length >= BatchDecoder.PARALLEL_VOCAB
+                    ? java.util.stream.IntStream.range(0, batch).parallel()
+                    : java.util.stream.IntStream.range(0, batch))
+                .mapToLong(r -> LogitStats.of(rows[r]).top1() + Arrays.hashCode(rows[r]) + st)
+                .sum();
         long t1 = System.nanoTime();
         b.step(tokens, active);
         long t2 = System.nanoTime();
