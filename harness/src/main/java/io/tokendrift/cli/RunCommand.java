@@ -57,6 +57,14 @@ final class RunCommand implements Callable<Integer> {
   boolean failFast;
 
   @Option(
+      names = "--engine-option",
+      paramLabel = "KEY=VALUE",
+      description =
+          "Replace an option of the spec's engine (repeatable), e.g. base_url=http://gpu-box:8000/v1"
+              + " for a provider spec.")
+  java.util.List<String> engineOptions = java.util.List.of();
+
+  @Option(
       names = "--yes",
       description =
           "Confirm a provider run above the cost guard (more than "
@@ -90,6 +98,21 @@ final class RunCommand implements Callable<Integer> {
     }
     int[] sh = parseShard(shard);
     ExperimentSpec s = ExperimentSpec.read(specFile);
+    if (!engineOptions.isEmpty()) {
+      java.util.Map<String, String> m = new java.util.TreeMap<>();
+      for (String kv : engineOptions) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) {
+          throw new UserInputException("--engine-option '" + kv + "' is not KEY=VALUE");
+        }
+        m.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+      try {
+        s = s.withEngineOptions(m);
+      } catch (IllegalArgumentException e) {
+        throw new UserInputException("--engine-option: " + e.getMessage());
+      }
+    }
     PrintWriter o = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Plan plan = s.remote() ? null : new Plan(s);

@@ -53,6 +53,35 @@ public record ExperimentSpec(
     this(name, model, engine, prompts, decoding, axes, reference, record, source, null);
   }
 
+  /**
+   * The same experiment with some of its engine's options replaced (e.g. a provider spec pointed at
+   * another server from the command line), checked as the spec reader checks them.
+   *
+   * @throws IllegalArgumentException naming the option and what is allowed
+   */
+  public ExperimentSpec withEngineOptions(java.util.Map<String, String> replaced) {
+    java.util.Map<String, String> o = new java.util.TreeMap<>(engine.options());
+    o.putAll(replaced);
+    EngineSpec e = new EngineSpec(engine.kind(), o);
+    io.tokendrift.engine.EngineProvider p = io.tokendrift.engine.Engines.check(e);
+    p.checkOptions(e);
+    if (remote()) {
+      int most = Integer.parseInt(o.getOrDefault("max_concurrency", "64"));
+      for (int c : provider.concurrency()) {
+        if (c > most) {
+          throw new IllegalArgumentException(
+              "axes.concurrency holds " + c + ", more than engine.max_concurrency (" + most + ")");
+        }
+      }
+      if ("local".equals(o.get("base_url")) != "local".equals(engine.options().get("base_url"))) {
+        throw new IllegalArgumentException(
+            "engine.base_url: switching to or from 'local' changes the spec's axes; edit the spec");
+      }
+    }
+    return new ExperimentSpec(
+        name, model, e, prompts, decoding, axes, reference, record, source, provider);
+  }
+
   /** Whether the runs go to an HTTP provider (whole requests) instead of local forward passes. */
   public boolean remote() {
     return provider != null;

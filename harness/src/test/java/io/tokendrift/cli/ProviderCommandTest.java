@@ -153,4 +153,31 @@ class ProviderCommandTest {
     ExplainCommandTest.Result c = run("check", s.toString(), "--baseline", base.toString());
     assertThat(c.code()).as(c.out() + c.err()).isEqualTo(Main.CHANGED);
   }
+
+  @Test
+  void engineOptionsFromTheCommandLinePointASpecAtAnotherServer() throws Exception {
+    Path s =
+        spec(
+            "elsewhere",
+            "{kind: openai, base_url: \"https://api.example.com/v1\", model: m}",
+            "{concurrency: [1]}");
+    ExplainCommandTest.Result r =
+        run(
+            "run",
+            s.toString(),
+            "--dry-run",
+            "--engine-option",
+            "base_url=http://gpu-box:8000/v1",
+            "--engine-option",
+            "model=Qwen/Qwen2.5-0.5B-Instruct");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out())
+        .contains("provider: openai at http://gpu-box:8000/v1, model Qwen/Qwen2.5-0.5B-Instruct");
+    ExplainCommandTest.Result bad =
+        run("run", s.toString(), "--dry-run", "--engine-option", "top_logprobs=99");
+    assertThat(bad.code()).isEqualTo(Main.BAD_INPUT);
+    assertThat(bad.err())
+        .contains(
+            "--engine-option: engine.top_logprobs: '99' is not allowed; an integer in [2, 20]");
+  }
 }
