@@ -1,5 +1,7 @@
 package io.tokendrift.engine;
 
+import java.util.List;
+
 /**
  * The state of one running batch (its KV cache). Rows keep their slot until the batch closes, so
  * the shape every row sees is the shape the experiment asked for, even after some rows have
@@ -26,6 +28,18 @@ public interface Batch extends AutoCloseable {
    *     and their logits are meaningless, but they stay in the batch
    */
   void step(int[] tokens, boolean[] active);
+
+  /**
+   * Adds rows to a running batch, prefilling only them, where the batch can (the rows already there
+   * keep their caches); false when it cannot, and the caller starts a new batch instead. A batch
+   * whose rows depend on each other (a padded one) cannot: adding rows would change theirs.
+   */
+  default boolean addRows(List<int[]> prompts) {
+    return false;
+  }
+
+  /** Frees a stopped row's state (its cache); the row keeps its slot, stopped. */
+  default void release(int row) {}
 
   @Override
   void close();

@@ -20,14 +20,15 @@ import java.util.concurrent.TimeUnit;
  * When requests join, the batch is built anew from every running request's prompt and tokens so far
  * (a prefill of all of them), then decodes step by step; finished rows stay masked until the next
  * rebuild. Every request's logits therefore depend on what else is running — as in servers that
- * batch whatever is in flight. Batch-invariant mode: each request has a batch of its own, prefilled
- * once and stepped alone, so its logits are bit-identical whatever else runs.
+ * batch whatever is in flight. Batch-invariant mode runs the same shared batch on an engine opened
+ * batch-invariant: a row's logits do not depend on its neighbours, and its prefill computes what
+ * its decode steps computed, so neither sharing the batch nor rebuilding it on a join changes a bit
+ * — continuous batching at full speed, bit-identical whatever else runs.
  */
 final class Scheduler implements AutoCloseable {
   private final Engine engine;
   private final TextTokenizer tok;
   private final int maxBatch;
-  private final boolean invariant;
   private final int context;
   private final BlockingQueue<Job> queue;
   private final Thread thread;
@@ -41,7 +42,6 @@ final class Scheduler implements AutoCloseable {
     final List<Integer> tokens = new ArrayList<>();
     String emitted = "";
     boolean live = true;
-    Batch own; // invariant mode: the request's own batch
 
     Row(Job job) {
       this.job = job;
@@ -56,11 +56,10 @@ final class Scheduler implements AutoCloseable {
     }
   }
 
-  Scheduler(Engine engine, TextTokenizer tok, int maxBatch, int queueLimit, boolean invariant) {
+  Scheduler(Engine engine, TextTokenizer tok, int maxBatch, int queueLimit) {
     this.engine = engine;
     this.tok = tok;
     this.maxBatch = maxBatch;
-    this.invariant = invariant;
     this.context = engine.capabilities().contextLength();
     this.queue = new ArrayBlockingQueue<>(queueLimit);
     this.thread = new Thread(this::loop, "tokendrift-scheduler");
@@ -137,21 +136,19 @@ final class Scheduler implements AutoCloseable {
           }
         }
         try {
-          if (invariant) {
-            stepAlone(rows);
+          if (shared != null && joined && shared.addRows(newcomers(rows, shared.rows()))) {
+            // The batch took the newcomers alone (batch-invariant): the others keep their caches.
+            running = (int) rows.stream().filter(r -> r.live).count();
+          } else if (joined || shared == null) {
+            shared = closeShared(shared);
             rows.removeIf(r -> !r.live);
-          } else {
-            if (joined || shared == null) {
-              shared = closeShared(shared);
-              rows.removeIf(r -> !r.live);
-              List<int[]> seqs = new ArrayList<>();
-              for (Row r : rows) {
-                seqs.add(r.sequence());
-              }
-              shared = engine.start(seqs);
+            List<int[]> seqs = new ArrayList<>();
+            for (Row r : rows) {
+              seqs.add(r.sequence());
             }
-            stepShared(rows, shared);
+            shared = engine.start(seqs);
           }
+          stepShared(rows, shared);
         } catch (RuntimeException e) {
           // The engine failed for this batch: its requests get the error, the server goes on.
           for (Row r : rows) {
@@ -160,7 +157,6 @@ final class Scheduler implements AutoCloseable {
                   new Job.Failed(e.getClass().getSimpleName() + ": " + e.getMessage()));
               r.live = false;
             }
-            closeOwn(r);
           }
           rows.clear();
           shared = closeShared(shared);
@@ -178,12 +174,20 @@ final class Scheduler implements AutoCloseable {
       }
       closeShared(shared);
       for (Row r : rows) {
-        closeOwn(r);
         if (r.live) {
           r.job.events.add(new Job.Failed("the server stopped"));
         }
       }
     }
+  }
+
+  /** The prompts of the rows beyond the batch's {@code held} rows (those that just joined). */
+  private static List<int[]> newcomers(List<Row> rows, int held) {
+    List<int[]> out = new ArrayList<>();
+    for (int i = held; i < rows.size(); i++) {
+      out.add(rows.get(i).sequence());
+    }
+    return out;
   }
 
   /** Takes queued jobs into free slots; true when any joined. */
@@ -213,36 +217,18 @@ final class Scheduler implements AutoCloseable {
       }
       if (r.job.cancelled) {
         r.live = false; // the client went away: its slot is free at the next rebuild
+        batch.release(i);
         continue;
       }
       next[i] = choose(r, batch.logits(i), batch.length(i));
       active[i] = r.live;
       any |= r.live;
+      if (!r.live) {
+        batch.release(i); // a finished row's cache goes now, not at the next rebuild
+      }
     }
     if (any) {
       batch.step(next, active);
-    }
-  }
-
-  private void stepAlone(List<Row> rows) {
-    for (Row r : rows) {
-      if (!r.live) {
-        continue;
-      }
-      if (r.job.cancelled) {
-        r.live = false;
-        closeOwn(r);
-        continue;
-      }
-      if (r.own == null) {
-        r.own = engine.start(List.of(r.job.prompt));
-      }
-      int t = choose(r, r.own.logits(0), r.own.length(0));
-      if (r.live) {
-        r.own.step(new int[] {t}, new boolean[] {true});
-      } else {
-        closeOwn(r);
-      }
     }
   }
 
@@ -321,12 +307,5 @@ final class Scheduler implements AutoCloseable {
       b.close();
     }
     return null;
-  }
-
-  private static void closeOwn(Row r) {
-    if (r.own != null) {
-      r.own.close();
-      r.own = null;
-    }
   }
 }

@@ -70,7 +70,7 @@ public final class Server implements AutoCloseable {
     this.eos = model.config().eosTokenId();
     this.template = ChatTemplate.of(model.dir());
     this.fingerprint = fingerprint(engine, model, o);
-    this.scheduler = new Scheduler(engine, tok, o.maxBatch(), o.queueLimit(), o.batchInvariant());
+    this.scheduler = new Scheduler(engine, tok, o.maxBatch(), o.queueLimit());
     this.app =
         Javalin.create(
                 c -> {

@@ -43,10 +43,10 @@ final class InvariantBatch implements Batch {
 
   private final DjlGpt2Engine e;
   private final NDManager manager;
-  private final int rows;
-  private final int[] lengths;
-  private final NDArray[][] kCache; // [row][layer] -> [1, H, len, D]
-  private final NDArray[][] vCache;
+  private int rows;
+  private int[] lengths;
+  private NDArray[][] kCache; // [row][layer] -> [1, H, len, D]
+  private NDArray[][] vCache;
   private float[][] logits;
 
   InvariantBatch(DjlGpt2Engine engine, List<int[]> prompts) {
@@ -82,6 +82,59 @@ final class InvariantBatch implements Batch {
   @Override
   public int rows() {
     return rows;
+  }
+
+  /**
+   * New rows join without touching the others: each row's computation is its own, so the rows
+   * already running keep their caches and their bits.
+   */
+  @Override
+  public boolean addRows(List<int[]> prompts) {
+    int from = rows;
+    int to = rows + prompts.size();
+    lengths = Arrays.copyOf(lengths, to);
+    kCache = Arrays.copyOf(kCache, to);
+    vCache = Arrays.copyOf(vCache, to);
+    logits = Arrays.copyOf(logits, to);
+    int[][] ids = new int[to][];
+    int[][] pos = new int[to][];
+    boolean[] fresh = new boolean[to];
+    for (int r = from; r < to; r++) {
+      int[] p = prompts.get(r - from);
+      if (p.length == 0 || p.length >= e.config.contextLength()) {
+        throw new IllegalArgumentException(
+            "prompt of row "
+                + r
+                + " has "
+                + p.length
+                + " tokens; allowed: 1 to "
+                + (e.config.contextLength() - 1));
+      }
+      kCache[r] = new NDArray[e.config.layers()];
+      vCache[r] = new NDArray[e.config.layers()];
+      ids[r] = p;
+      pos[r] = new int[p.length];
+      for (int t = 0; t < p.length; t++) {
+        pos[r][t] = t;
+      }
+      fresh[r] = true;
+    }
+    rows = to;
+    forward(ids, pos, fresh);
+    return true;
+  }
+
+  @Override
+  public void release(int row) {
+    for (int l = 0; l < kCache[row].length; l++) {
+      if (kCache[row][l] != null) {
+        kCache[row][l].close();
+        vCache[row][l].close();
+        kCache[row][l] = null;
+        vCache[row][l] = null;
+      }
+    }
+    logits[row] = null;
   }
 
   @Override
