@@ -211,6 +211,10 @@ public final class Pipeline {
         break;
       }
     }
+    if (last == BINS - 1 && acc <= p + PREFIX_SLACK) {
+      // No bin's running mass surely passed p (p within rounding of 1): the exact sum decides.
+      return topPExact(scaled, ids, probs, p, bin, last);
+    }
     // Bins before the crossing bin are kept whole and bins after it removed whole: only the
     // crossing bin is ranked. The running sum up to it is taken bin by bin, which may differ from
     // the rank-order sum by rounding (< PREFIX_SLACK); a decision that close to p is taken again

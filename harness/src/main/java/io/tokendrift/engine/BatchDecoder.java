@@ -93,12 +93,16 @@ public final class BatchDecoder {
               sequences.set(r, longer);
             }
           }
-          batch.close();
+          Batch old = batch;
+          batch = null;
+          old.close();
           batch = engine.start(sequences);
         }
       }
     } finally {
-      batch.close();
+      if (batch != null) {
+        batch.close();
+      }
     }
     List<Completion> out = new ArrayList<>(rows);
     for (Generation g : generations) {

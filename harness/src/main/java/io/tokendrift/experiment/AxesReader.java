@@ -165,7 +165,10 @@ final class AxesReader {
     for (int i = 0; i < n.size(); i++) {
       // YAML 1.1 reads a bare on/off as true/false: both spellings mean the same.
       JsonNode e = n.get(i);
-      String s = e.isBoolean() ? (e.asBoolean() ? "on" : "off") : e.isTextual() ? e.asText() : "";
+      String s = e.isBoolean() ? (e.asBoolean() ? "on" : "off") : e.isTextual() ? e.asText() : null;
+      if (s == null) {
+        throw f.error(at + "[" + i + "]", "must be on or off; got " + f.kind(e));
+      }
       if (!s.equals("on") && !s.equals("off")) {
         throw f.error(
             at + "[" + i + "]",

@@ -94,6 +94,16 @@ public record Point(
         Precision.parse(m.get("precision")),
         Integer.parseInt(m.get("threads")),
         Boolean.parseBoolean(m.get("batch_invariant")),
-        m.containsKey("kv_cache") ? Boolean.valueOf(m.get("kv_cache").equals("on")) : null);
+        m.containsKey("kv_cache") ? onOff(m.get("kv_cache"), key) : null);
+  }
+
+  private static Boolean onOff(String v, String key) {
+    return switch (v) {
+      case "on" -> Boolean.TRUE;
+      case "off" -> Boolean.FALSE;
+      default ->
+          throw new IllegalArgumentException(
+              "point '" + key + "': kv_cache '" + v + "' is not on or off");
+    };
   }
 }

@@ -407,7 +407,16 @@ final class SpecReader {
       if (!v.equals("on") && !v.equals("off")) {
         throw f.error(at + ".kv_cache", "'" + v + "' is not known; allowed: on, off");
       }
-      kv = v.equals("on");
+      if (a.kvCache().isEmpty()) {
+        // The axis is not varied: the cache is on, and points do not name it.
+        if (v.equals("off")) {
+          throw f.error(
+              at + ".kv_cache",
+              "off is not in the grid; add kv_cache: [on, off] to axes to compare the two");
+        }
+      } else {
+        kv = v.equals("on");
+      }
     }
     Point p = new Point(device, size, pos, sum, prec, threads, inv, kv);
     if (!s.points().contains(p)) {

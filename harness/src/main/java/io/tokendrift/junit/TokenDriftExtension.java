@@ -57,20 +57,22 @@ public final class TokenDriftExtension implements ParameterResolver {
    */
   static void publish(ExtensionContext c, java.nio.file.Path file) {
     String name = file.getFileName().toString();
-    org.junit.jupiter.api.MediaType type =
-        name.endsWith(".html")
-            ? org.junit.jupiter.api.MediaType.parse("text/html; charset=UTF-8")
-            : name.endsWith(".json")
-                ? org.junit.jupiter.api.MediaType.APPLICATION_JSON
-                : org.junit.jupiter.api.MediaType.parse("text/markdown; charset=UTF-8");
     try {
+      // MediaType and this publishFile came with JUnit 5.14: on an older JUnit (LinkageError)
+      // the report entry and the printed path remain.
+      org.junit.jupiter.api.MediaType type =
+          name.endsWith(".html")
+              ? org.junit.jupiter.api.MediaType.parse("text/html; charset=UTF-8")
+              : name.endsWith(".json")
+                  ? org.junit.jupiter.api.MediaType.APPLICATION_JSON
+                  : org.junit.jupiter.api.MediaType.parse("text/markdown; charset=UTF-8");
       c.publishFile(
           name,
           type,
           target ->
               java.nio.file.Files.copy(
                   file, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | LinkageError e) {
       // No output directory configured by this launcher: the report entry says where it is.
     }
   }

@@ -124,6 +124,22 @@ class PipelineTest {
     }
   }
 
+  @Test
+  void aNucleusWithinRoundingOfOneAgreesWithTheFullSort() {
+    // No bin's mass surely passes p here: the exact rank-order sum decides (found by review).
+    SplittableRandom rnd = new SplittableRandom(5000);
+    float[] logits = new float[5000];
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] = (float) rnd.nextGaussian();
+    }
+    for (double p : new double[] {0.9999999995, 1 - 1e-10, 1 - 1e-9, 1 - 2e-9}) {
+      SamplingSettings s = SamplingSettings.of(1, 0, p);
+      assertThat(Pipeline.filter(logits, s).ids())
+          .as("p = %s", p)
+          .containsExactly(FullSortPipeline.filter(logits, s).ids());
+    }
+  }
+
   /** Mixtures of shapes real logits have: Gaussian, heavy ties, a few dominant, masked tokens. */
   static float[] randomLogits(SplittableRandom rnd, int n) {
     float[] v = new float[n];

@@ -117,4 +117,33 @@ class BatchDecoderTest {
       }
     }
   }
+
+  @Test
+  void recomputingThePrefixRunsToTheEndOfTheContextAsTheCacheDoes() {
+    var w =
+        io.tokendrift.model.TestCheckpoints.random(io.tokendrift.model.TestCheckpoints.TINY, 11);
+    for (boolean invariant : new boolean[] {false, true}) {
+      try (Engine e =
+          new io.tokendrift.engine.djl.DjlGpt2Engine(
+              w, EngineOptions.DEFAULTS.withBatchInvariant(invariant))) {
+        for (boolean kv : new boolean[] {true, false}) {
+          Generation g =
+              new Generation(
+                  new DecodeSettings(SamplingSettings.GREEDY, StopConditions.maxTokens(1000), 0),
+                  0,
+                  ids -> "",
+                  System::nanoTime);
+          List<Completion> out =
+              BatchDecoder.run(
+                  e, List.of(new int[] {5, 6, 7}), List.of(g), List.of(StepObserver.NONE), kv);
+          // The context holds 64: 3 prompt tokens, then 61 more; one more token is chosen at
+          // the full context, and the run stops there.
+          assertThat(out.get(0).stopReason())
+              .as("invariant %s, kv %s", invariant, kv)
+              .isEqualTo(io.tokendrift.decode.StopReason.CONTEXT_FULL);
+          assertThat(out.get(0).tokens()).hasSize(62);
+        }
+      }
+    }
+  }
 }

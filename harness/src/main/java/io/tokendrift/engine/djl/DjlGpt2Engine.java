@@ -121,7 +121,9 @@ public final class DjlGpt2Engine implements Engine {
         throw new IllegalArgumentException(
             "prompt of row " + i + " is empty; it needs at least one token");
       }
-      if (p.length >= config.contextLength()) {
+      // A sequence may fill the context (recomputing a prefix reaches it; generation stops
+      // there); a user's prompt must leave room for one token, which the runner checks.
+      if (p.length > config.contextLength()) {
         throw new IllegalArgumentException(
             "prompt of row "
                 + i
@@ -129,7 +131,7 @@ public final class DjlGpt2Engine implements Engine {
                 + p.length
                 + " tokens; the model's context holds "
                 + config.contextLength()
-                + " (n_positions), and at least one more is needed to generate");
+                + " (n_positions)");
       }
       for (int j = 0; j < p.length; j++) {
         if (p[j] < 0 || p[j] >= config.vocabSize()) {

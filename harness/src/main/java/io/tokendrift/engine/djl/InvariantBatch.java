@@ -101,14 +101,14 @@ final class InvariantBatch implements Batch {
     boolean[] fresh = new boolean[to];
     for (int r = from; r < to; r++) {
       int[] p = prompts.get(r - from);
-      if (p.length == 0 || p.length >= e.config.contextLength()) {
+      if (p.length == 0 || p.length > e.config.contextLength()) {
         throw new IllegalArgumentException(
             "prompt of row "
                 + r
                 + " has "
                 + p.length
                 + " tokens; allowed: 1 to "
-                + (e.config.contextLength() - 1));
+                + e.config.contextLength());
       }
       kCache[r] = new NDArray[e.config.layers()];
       vCache[r] = new NDArray[e.config.layers()];
@@ -224,6 +224,11 @@ final class InvariantBatch implements Batch {
           if (kCache[b][l] != null) {
             k = kCache[b][l].concat(k, 2); // [1, H, S, D]
             v = vCache[b][l].concat(v, 2);
+          } else {
+            // A prefill's keys are a slice of the layer's whole QKV output: kept as a copy, so
+            // the cache does not hold every row's queries and values alive.
+            k = k.duplicate();
+            v = v.duplicate();
           }
           if (newK[b] == null) {
             newK[b] = new NDArray[layers];
@@ -258,7 +263,7 @@ final class InvariantBatch implements Batch {
         NDArray y = ys.length == 1 ? ys[0] : NDArrays.concat(new NDList(ys), 0); // [N, C]
         x = x.add(linear(blk.proj(), y));
         NDArray m = g.layerNorm(x, blk.ln2w(), blk.ln2b());
-        x = x.add(linear(blk.out(), g.gelu(linear(blk.fc(), m))));
+        x = x.add(linear(blk.out(), linear(blk.fc(), m, g::gelu)));
       }
       NDArray[] lastRows = new NDArray[live.size()];
       for (int i = 0; i < live.size(); i++) {
@@ -301,6 +306,15 @@ final class InvariantBatch implements Batch {
    * rows, dropped again): every matrix product has the same shape.
    */
   private NDArray linear(Linear lin, NDArray x) {
+    return linear(lin, x, y -> y);
+  }
+
+  /**
+   * As {@link #linear(Linear, NDArray)}, with {@code then} (an activation) applied to each group of
+   * {@link #ROWS} rows before the padding is dropped: an elementwise kernel splits its work by the
+   * tensor's size, so it too sees one shape whatever the batch.
+   */
+  private NDArray linear(Linear lin, NDArray x, java.util.function.UnaryOperator<NDArray> then) {
     long n = x.getShape().get(0);
     long in = x.getShape().get(1);
     List<NDArray> out = new ArrayList<>();
@@ -311,7 +325,7 @@ final class InvariantBatch implements Batch {
         NDArray pad = manager.zeros(new Shape(ROWS - (to - from), in), x.getDataType());
         chunk = chunk.concat(pad, 0);
       }
-      NDArray y = lin.apply(chunk);
+      NDArray y = then.apply(lin.apply(chunk));
       out.add(to - from < ROWS ? y.get(new NDIndex("0:{}", to - from)) : y);
     }
     return out.size() == 1 ? out.get(0) : NDArrays.concat(new NDList(out), 0);
@@ -332,6 +346,10 @@ final class InvariantBatch implements Batch {
    */
   static String selfTest(DjlGpt2Engine e) {
     int v = e.config.vocabSize();
+    int ctx = e.config.contextLength();
+    if (ctx < 10) {
+      return "skipped: a context of " + ctx + " positions is too short for the probe (10)";
+    }
     int[] p = {1 % v, 7 % v, 42 % v, 3 % v, 11 % v};
     List<int[]> crowd = new ArrayList<>();
     for (int r = 0; r < 9; r++) {
