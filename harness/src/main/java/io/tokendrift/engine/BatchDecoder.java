@@ -96,7 +96,7 @@ public final class BatchDecoder {
           Batch old = batch;
           batch = null;
           old.close();
-          batch = engine.start(sequences);
+          batch = engine.restart(sequences);
         }
       }
     } finally {

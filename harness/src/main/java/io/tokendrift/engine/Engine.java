@@ -21,6 +21,15 @@ public interface Engine extends AutoCloseable {
   Batch start(List<int[]> prompts);
 
   /**
+   * Starts a batch of sequences recomputed from scratch (decoding without a KV cache): as {@link
+   * #start}, except that a sequence may fill the context window (its last token is then chosen at
+   * the full context, as a cached batch chooses it).
+   */
+  default Batch restart(List<int[]> sequences) {
+    return start(sequences);
+  }
+
+  /**
    * Every setting of this engine that can change a bit of the logits (device, precision, summation
    * order, threads, batch-invariant mode, library versions), for the environment manifest. Keys
    * sorted.

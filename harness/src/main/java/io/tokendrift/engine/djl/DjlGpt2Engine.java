@@ -112,6 +112,16 @@ public final class DjlGpt2Engine implements Engine {
 
   @Override
   public Batch start(List<int[]> prompts) {
+    return start(prompts, false);
+  }
+
+  @Override
+  public Batch restart(List<int[]> sequences) {
+    return start(sequences, true);
+  }
+
+  /** A batch of {@code prompts}; with {@code full}, a sequence may fill the context. */
+  private Batch start(List<int[]> prompts, boolean full) {
     if (prompts.isEmpty()) {
       throw new IllegalArgumentException("a batch needs at least one prompt");
     }
@@ -121,9 +131,7 @@ public final class DjlGpt2Engine implements Engine {
         throw new IllegalArgumentException(
             "prompt of row " + i + " is empty; it needs at least one token");
       }
-      // A sequence may fill the context (recomputing a prefix reaches it; generation stops
-      // there); a user's prompt must leave room for one token, which the runner checks.
-      if (p.length > config.contextLength()) {
+      if (p.length > config.contextLength() || (!full && p.length == config.contextLength())) {
         throw new IllegalArgumentException(
             "prompt of row "
                 + i
@@ -131,7 +139,7 @@ public final class DjlGpt2Engine implements Engine {
                 + p.length
                 + " tokens; the model's context holds "
                 + config.contextLength()
-                + " (n_positions)");
+                + " (n_positions), and at least one more is needed to generate");
       }
       for (int j = 0; j < p.length; j++) {
         if (p[j] < 0 || p[j] >= config.vocabSize()) {
