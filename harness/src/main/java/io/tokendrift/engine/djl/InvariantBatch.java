@@ -214,13 +214,20 @@ final class InvariantBatch implements Batch {
         NDArray vAll = s3.get(2);
         boolean fp32 = g.dtype == DataType.FLOAT32;
         NDArray[] ys = new NDArray[live.size()];
+        // Each row's positions, cut out in one call per tensor (views of the same values).
+        long[] cuts = new long[live.size() - 1];
+        for (int i = 1; i < live.size(); i++) {
+          cuts[i - 1] = offset[live.get(i)];
+        }
+        NDList qs = live.size() == 1 ? new NDList(qAll) : qAll.split(cuts, 2);
+        NDList ks = live.size() == 1 ? new NDList(kAll) : kAll.split(cuts, 2);
+        NDList vs = live.size() == 1 ? new NDList(vAll) : vAll.split(cuts, 2);
         for (int i = 0; i < live.size(); i++) {
           int b = live.get(i);
           int t = ids[b].length;
-          NDIndex rowsOfB = new NDIndex().addAllDim(2).addSliceDim(offset[b], offset[b] + t);
-          NDArray q = qAll.get(rowsOfB); // [1, H, T, D]
-          NDArray k = kAll.get(rowsOfB);
-          NDArray v = vAll.get(rowsOfB);
+          NDArray q = qs.get(i); // [1, H, T, D]
+          NDArray k = ks.get(i);
+          NDArray v = vs.get(i);
           if (kCache[b][l] != null) {
             k = kCache[b][l].concat(k, 2); // [1, H, S, D]
             v = vCache[b][l].concat(v, 2);
