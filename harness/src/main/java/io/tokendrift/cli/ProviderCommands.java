@@ -45,7 +45,7 @@ final class ProviderCommands {
           p.equals(s.provider().reference()) ? "   <- reference" : "");
     }
     List<ProviderPlan.Wave> mine = plan.shard(sh[0], sh[1]);
-    long requests = mine.stream().mapToLong(ProviderPlan.Wave::concurrency).sum();
+    long requests = ProviderPlan.requests(mine);
     long runs = mine.stream().mapToLong(w -> w.runs().size()).sum();
     o.printf(
         Locale.ROOT,
@@ -65,12 +65,7 @@ final class ProviderCommands {
         runs,
         requests - runs,
         requests * s.decoding().maxTokens(),
-        mine.stream()
-            .mapToLong(
-                w ->
-                    w.runs().stream().mapToLong(r -> r.prompt().text().length()).sum()
-                        + w.fillers().stream().mapToLong(String::length).sum())
-            .sum());
+        ProviderPlan.promptCharacters(mine));
   }
 
   /**
@@ -88,8 +83,7 @@ final class ProviderCommands {
     if (yes || "local".equals(s.engine().options().get("base_url"))) {
       return;
     }
-    long requests =
-        plan.shard(sh[0], sh[1]).stream().mapToLong(ProviderPlan.Wave::concurrency).sum();
+    long requests = ProviderPlan.requests(plan.shard(sh[0], sh[1]));
     long tokens = requests * s.decoding().maxTokens();
     if (requests > maxRequests || tokens > maxTokens) {
       throw new UserInputException(

@@ -94,6 +94,11 @@ public final class ProviderPlan {
 
   /** Requests the whole plan sends, fillers included (retries not counted). */
   public long requests() {
+    return requests(waves);
+  }
+
+  /** Requests these waves send, fillers included. */
+  public static long requests(List<Wave> waves) {
     return waves.stream().mapToLong(Wave::concurrency).sum();
   }
 
@@ -102,8 +107,8 @@ public final class ProviderPlan {
     return requests() * spec.decoding().maxTokens();
   }
 
-  /** Prompt characters sent (a provider's prompt tokens are usually fewer). */
-  public long promptCharacters() {
+  /** Prompt characters these waves send (a provider's prompt tokens are usually fewer). */
+  public static long promptCharacters(List<Wave> waves) {
     long n = 0;
     for (Wave w : waves) {
       for (Run r : w.runs()) {

@@ -114,22 +114,6 @@ public record OpenAiOptions(
     return baseUrl.equals(LOCAL);
   }
 
-  /** The same options aimed at a server that now listens at {@code url}. */
-  public OpenAiOptions at(String url, String servedModel) {
-    return new OpenAiOptions(
-        url,
-        model.isEmpty() ? servedModel : model,
-        chat,
-        apiKeyEnv,
-        headers,
-        timeout,
-        maxRequestsPerSecond,
-        maxConcurrency,
-        maxRetries,
-        topLogprobs,
-        maxBatch);
-  }
-
   /**
    * The base URL as a manifest records it: scheme, host, port and path, never user info or query
    * (where credentials hide).
