@@ -115,6 +115,18 @@ public final class Analysis {
 
   private ProviderSummary providerSummary;
 
+  private EnvSummary envSummary;
+
+  Analysis withEnvironments(EnvSummary e) {
+    this.envSummary = e;
+    return this;
+  }
+
+  /** Each environment against its own reference, or null when the spec has no env axis. */
+  public EnvSummary environments() {
+    return envSummary;
+  }
+
   /**
    * What the provider's runs say beyond their tokens (fingerprints, within vs across), or null for
    * a local engine's trace.

@@ -53,6 +53,9 @@ public final class AnalysisJson {
     if (a.provider() != null) {
       provider(root.putObject("provider"), a.provider());
     }
+    if (a.environments() != null) {
+      environments(root.putObject("environments"), a.environments());
+    }
     ArrayNode divergences = root.putArray("divergences");
     FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
     a.divergences()
@@ -61,6 +64,24 @@ public final class AnalysisJson {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  private static void environments(ObjectNode n, EnvSummary e) {
+    n.put(
+        "reference",
+        "each run against the run of the same prompt and seed in its own environment at "
+            + e.otherValues());
+    ArrayNode rows = n.putArray("rows");
+    for (EnvSummary.Row r : e.rows()) {
+      ObjectNode o = rows.addObject();
+      o.put("env", r.env());
+      ObjectNode v = o.putObject("vars");
+      r.vars().forEach(v::put);
+      o.put("compared", r.compared());
+      o.put("same_tokens", r.sameTokens());
+      o.put("bit_identical", r.bitIdentical());
+      num(o, "max_drift", r.maxDrift());
     }
   }
 

@@ -165,6 +165,7 @@ public final class Analyzer {
     // Runs that completed in some record: a failed record of theirs was retried (resume), and
     // the run is its completed record.
     java.util.Set<String> completed = new java.util.HashSet<>();
+    EnvSummary envs = null;
     // Pass 1: the headers agree; keep the reference runs whole.
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
@@ -172,8 +173,11 @@ public final class Analyzer {
         if (header == null) {
           header = h;
           reference = PointKey.parse(h.reference());
+          envs = EnvSummary.of(reference);
         }
-        Map<String, String> refValues = reference.values();
+        // With an env axis every environment's reference runs keep their steps too.
+        Map<String, String> refValues =
+            envs == null ? reference.values() : envs.referenceWithoutEnv();
         r.decodeStepsOnly(n -> isReference(n, refValues));
         if (!h.specSha256().equals(header.specSha256())) {
           throw new IllegalArgumentException(
@@ -188,6 +192,9 @@ public final class Analyzer {
               && rec.repeat() == 0
               && PointKey.of(rec.point()).equals(reference)) {
             refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
+          }
+          if (envs != null) {
+            envs.offerReference(rec);
           }
         }
       }
@@ -211,6 +218,9 @@ public final class Analyzer {
           RunRecord ref = refs.get(refKey(rec.promptId(), rec.seed()));
           RunResult result = first(rec, ref, reference);
           results.add(result);
+          if (envs != null) {
+            envs.add(rec);
+          }
           if (rec.provider() != null) {
             if (provider == null) {
               provider = new ProviderSummary();
@@ -224,7 +234,8 @@ public final class Analyzer {
       }
     }
     return Analysis.build(header, reference, refs, results, o, temperature, torn)
-        .withProviderTexts(providerTexts(refs.values()), provider);
+        .withProviderTexts(providerTexts(refs.values()), provider)
+        .withEnvironments(envs);
   }
 
   /**

@@ -23,6 +23,7 @@ final class AxesReader {
           "threads",
           "batch_invariant",
           "kv_cache",
+          "env",
           "repeats",
           "concurrency",
           "logprobs",
@@ -82,7 +83,79 @@ final class AxesReader {
         f.integers(n.get("threads"), at + ".threads", List.of(0), 0, 1024),
         invariant(n.get("batch_invariant"), at + ".batch_invariant"),
         f.integer(n, at + ".repeats", 1, 1, 1000),
-        kvCache(n.get("kv_cache"), at + ".kv_cache"));
+        kvCache(n.get("kv_cache"), at + ".kv_cache"),
+        env(n.get("env"), at + ".env"));
+  }
+
+  /** Variables a process environment may set: the math and threading libraries' own. */
+  static final List<String> ENV_PREFIXES =
+      List.of("MKL_", "OMP_", "KMP_", "OPENBLAS_", "GOMP_", "DNNL_", "ONEDNN_");
+
+  private static final java.util.regex.Pattern ENV_NAME =
+      java.util.regex.Pattern.compile("[a-z0-9][a-z0-9_.-]{0,39}");
+
+  private static final java.util.regex.Pattern VAR_NAME =
+      java.util.regex.Pattern.compile("[A-Z][A-Z0-9_]*");
+
+  /** {@code env: {NAME: {VAR: value, ...}, ...}}: named process environments; empty when absent. */
+  private List<ExperimentSpec.ProcessEnv> env(JsonNode n, String at) {
+    if (n == null) {
+      return List.of();
+    }
+    String form =
+        "a mapping of names to variables, e.g. {auto: {MKL_CBWR: AUTO}, compatible: {MKL_CBWR:"
+            + " COMPATIBLE}}";
+    if (!n.isObject() || n.isEmpty()) {
+      throw f.error(at, "must be " + form);
+    }
+    List<ExperimentSpec.ProcessEnv> out = new ArrayList<>();
+    java.util.Set<java.util.Map<String, String>> seen = new java.util.HashSet<>();
+    for (var it = n.fields(); it.hasNext(); ) {
+      var e = it.next();
+      String name = e.getKey();
+      String el = at + "." + name;
+      if (!ENV_NAME.matcher(name).matches()) {
+        throw f.error(
+            el,
+            "'"
+                + name
+                + "' is not a usable name: lower-case letters, digits, '_', '.', '-' (up to 40,"
+                + " starting with a letter or digit)");
+      }
+      JsonNode vars = e.getValue();
+      if (vars == null || !vars.isObject()) {
+        throw f.error(el, "must be a mapping of variables to values, e.g. {MKL_CBWR: COMPATIBLE}");
+      }
+      java.util.SortedMap<String, String> m = new java.util.TreeMap<>();
+      for (var vit = vars.fields(); vit.hasNext(); ) {
+        var v = vit.next();
+        String var = v.getKey();
+        String vat = el + "." + var;
+        if (!VAR_NAME.matcher(var).matches() || ENV_PREFIXES.stream().noneMatch(var::startsWith)) {
+          throw f.error(
+              vat,
+              "'"
+                  + var
+                  + "' may not be set here; allowed: variables starting with "
+                  + String.join(", ", ENV_PREFIXES)
+                  + " (the math and threading libraries read them when a process starts)");
+        }
+        JsonNode val = v.getValue();
+        if (val == null || !(val.isTextual() || val.isNumber() || val.isBoolean())) {
+          throw f.error(vat, "must be a text or number value; got " + f.kind(val));
+        }
+        String text = val.asText();
+        if (text.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+          throw f.error(vat, "must not contain control characters");
+        }
+        m.put(var, text);
+      }
+      if (!seen.add(m)) {
+        throw f.error(el, "sets the same variables as an earlier environment");
+      }
+      out.add(new ExperimentSpec.ProcessEnv(name, m));
+    }
+    return List.copyOf(out);
   }
 
   private List<DeviceSpec> devices(JsonNode dv, String dat) {
@@ -237,6 +310,14 @@ final class AxesReader {
       throw f.error(
           "axes.kv_cache",
           "engine '" + engine.kind() + "' cannot vary kv_cache (a provider keeps its own cache)");
+    }
+    if (!a.env().isEmpty() && p.remote()) {
+      throw f.error(
+          "axes.env",
+          "engine '"
+              + engine.kind()
+              + "' answers over HTTP: its math library runs in the server's process, whose"
+              + " environment this spec cannot set; axes.env applies to local engines");
     }
     for (int i = 0; i < a.batchSizes().size(); i++) {
       if (a.batchSizes().get(i) > p.maxBatch()) {

@@ -149,6 +149,9 @@ public record ExperimentSpec(
    * @param repeats plain repeats of every run (at least 1)
    * @param kvCache KV cache on (true) and/or off (recompute the prefix every step); empty when the
    *     spec does not vary it (the cache is on and points do not name it)
+   * @param env named process environments, each run in forked child processes with its variables
+   *     set before they start; empty when the spec does not vary it (everything runs in this
+   *     process and points do not name it)
    */
   public record Axes(
       List<DeviceSpec> devices,
@@ -160,10 +163,60 @@ public record ExperimentSpec(
       List<Integer> threads,
       List<Boolean> batchInvariant,
       int repeats,
-      List<Boolean> kvCache) {
+      List<Boolean> kvCache,
+      List<ProcessEnv> env) {
 
     public Axes {
       kvCache = List.copyOf(kvCache);
+      env = List.copyOf(env);
+    }
+
+    /** Axes that run in this process. */
+    public Axes(
+        List<DeviceSpec> devices,
+        boolean devicesOptional,
+        List<Integer> batchSizes,
+        List<String> batchPositions,
+        List<SummationOrder> summations,
+        List<Precision> precisions,
+        List<Integer> threads,
+        List<Boolean> batchInvariant,
+        int repeats,
+        List<Boolean> kvCache) {
+      this(
+          devices,
+          devicesOptional,
+          batchSizes,
+          batchPositions,
+          summations,
+          precisions,
+          threads,
+          batchInvariant,
+          repeats,
+          kvCache,
+          List.of());
+    }
+
+    /** The env names the points take: null (not varied: this process) or the listed ones. */
+    public List<String> envValues() {
+      if (env.isEmpty()) {
+        return java.util.Collections.singletonList(null);
+      }
+      List<String> names = new ArrayList<>();
+      for (ProcessEnv e : env) {
+        names.add(e.name());
+      }
+      return names;
+    }
+
+    /** The environment named {@code name}. */
+    public ProcessEnv env(String name) {
+      for (ProcessEnv e : env) {
+        if (e.name().equals(name)) {
+          return e;
+        }
+      }
+      throw new IllegalArgumentException("no process environment named '" + name + "'");
     }
 
     /** Axes that do not vary the KV cache. */
@@ -217,6 +270,7 @@ public record ExperimentSpec(
           + ", repeats="
           + repeats
           + (kvCache.isEmpty() ? "" : ", kvCache=" + kvCache)
+          + (env.isEmpty() ? "" : ", env=" + env)
           + "]";
     }
 
@@ -227,6 +281,24 @@ public record ExperimentSpec(
         out.add(resolvePosition(p, b));
       }
       return List.copyOf(out);
+    }
+  }
+
+  /**
+   * A named set of environment variables fixed before a process starts (the math library reads them
+   * once, at load): e.g. {@code compatible: {MKL_CBWR: COMPATIBLE}}.
+   *
+   * @param name the name points carry ({@code env=compatible})
+   * @param vars variable → value, sorted by name
+   */
+  public record ProcessEnv(String name, java.util.SortedMap<String, String> vars) {
+    public ProcessEnv {
+      vars = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(vars));
+    }
+
+    @Override
+    public String toString() {
+      return name + vars;
     }
   }
 
@@ -260,7 +332,9 @@ public record ExperimentSpec(
               for (int t : axes.threads()) {
                 for (boolean inv : axes.batchInvariant()) {
                   for (Boolean kv : axes.kvCacheValues()) {
-                    out.add(new Point(d, b, p, s, pr, t, inv, kv));
+                    for (String env : axes.envValues()) {
+                      out.add(new Point(d, b, p, s, pr, t, inv, kv, env));
+                    }
                   }
                 }
               }

@@ -18,6 +18,9 @@ import java.util.Map;
  * @param precision fp32 or fp16
  * @param threads PyTorch intra-op threads (0 = library default)
  * @param batchInvariant per-row kernels and caches
+ * @param kvCache KV cache on or off; null when the spec does not vary it (on, and not named)
+ * @param env the name of the process environment the point runs in (a forked child process with
+ *     those variables set); null when the spec does not vary it (this process, not named)
  */
 public record Point(
     DeviceSpec device,
@@ -27,7 +30,30 @@ public record Point(
     Precision precision,
     int threads,
     boolean batchInvariant,
-    Boolean kvCache) {
+    Boolean kvCache,
+    String env) {
+
+  /** A point of a spec that runs every point in its own process (no env axis). */
+  public Point(
+      DeviceSpec device,
+      int batchSize,
+      int batchPosition,
+      SummationOrder summation,
+      Precision precision,
+      int threads,
+      boolean batchInvariant,
+      Boolean kvCache) {
+    this(
+        device,
+        batchSize,
+        batchPosition,
+        summation,
+        precision,
+        threads,
+        batchInvariant,
+        kvCache,
+        null);
+  }
 
   /** A point of a spec that does not vary the KV cache (it is on). */
   public Point(
@@ -65,6 +91,9 @@ public record Point(
       // Only a spec that varies it names it: points of older specs keep their keys.
       m.put("kv_cache", kvCache ? "on" : "off");
     }
+    if (env != null) {
+      m.put("env", env);
+    }
     return m;
   }
 
@@ -94,7 +123,8 @@ public record Point(
         Precision.parse(m.get("precision")),
         Integer.parseInt(m.get("threads")),
         Boolean.parseBoolean(m.get("batch_invariant")),
-        m.containsKey("kv_cache") ? onOff(m.get("kv_cache"), key) : null);
+        m.containsKey("kv_cache") ? onOff(m.get("kv_cache"), key) : null,
+        m.get("env"));
   }
 
   private static Boolean onOff(String v, String key) {

@@ -195,6 +195,7 @@ public final class Runner {
   public static Outcome run(Plan plan, Options o, Progress progress, Consumer<String> log) {
     ExperimentSpec spec = plan.spec();
     EngineProvider provider = Engines.check(spec.engine());
+    // A device the spec needs and this machine lacks is refused before the trace exists.
     Set<String> unavailable = Devices.unavailable(spec, provider);
     ModelDir dir = model(spec);
     EngineLoader loader = provider.load(spec.engine(), dir);
@@ -213,25 +214,67 @@ public final class Runner {
     progress.start(countRemaining(mine, session.done()), tally.already);
     long t0 = System.nanoTime();
     try (TraceWriter writer = session.writer();
-        tok;
-        OpenEngine engine = new OpenEngine(loader)) {
+        tok) {
+      if (!spec.axes().env().isEmpty()) {
+        // Variables the math library reads at load cannot change in this process: each
+        // environment's batches run in a child process started with them.
+        ForkedRuns.run(plan, mine, o, session.done(), writer, tally, progress, log);
+      } else {
+        execute(
+            plan,
+            mine,
+            unavailable,
+            session.done(),
+            tok,
+            dir,
+            loader,
+            writer::write,
+            tally,
+            progress,
+            log,
+            o.failFast());
+      }
+    }
+    return tally.outcome(session.truncated(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /**
+   * Runs {@code batches} (those runs not in {@code done}) on one engine and hands every record to
+   * {@code out}: in this process, or in a child process of {@link ForkedRuns}.
+   *
+   * @return false when it stopped early (--fail-fast)
+   */
+  static boolean execute(
+      Plan plan,
+      List<Plan.Batch> batches,
+      Set<String> unavailable,
+      Set<String> done,
+      TextTokenizer tok,
+      ModelDir dir,
+      EngineLoader loader,
+      Consumer<RunRecord> out,
+      Tally tally,
+      Progress progress,
+      Consumer<String> log,
+      boolean failFast) {
+    ExperimentSpec spec = plan.spec();
+    try (OpenEngine engine = new OpenEngine(loader)) {
       Map<String, int[]> encoded = new HashMap<>();
       int eos = dir.config().eosTokenId();
-      for (Plan.Batch b : mine) {
-        int pending = countRemaining(List.of(b), session.done());
+      for (Plan.Batch b : batches) {
+        int pending = countRemaining(List.of(b), done);
         if (pending == 0) {
           continue;
         }
         if (unavailable.contains(b.options().device().toString())) {
-          tally.skipped += recordSkipped(b, session.done(), writer);
+          tally.skipped += recordSkipped(b, done, out);
           progress.advance(pending);
           continue;
         }
         BatchExecution x =
-            BatchExecution.run(
-                spec, b, x1 -> engine.with(x1.options()), tok, eos, encoded, session.done());
+            BatchExecution.run(spec, b, x1 -> engine.with(x1.options()), tok, eos, encoded, done);
         tally.batches++;
-        record(b, x, session.done(), writer, tally);
+        record(b, x, done, out, tally);
         progress.advance(pending);
         if (!x.ok()) {
           log.accept(
@@ -243,14 +286,14 @@ public final class Runner {
                   + b.options().device()
                   + ") failed: "
                   + x.error());
-          if (o.failFast()) {
+          if (failFast) {
             log.accept("--fail-fast: stopping after the first failure");
-            break;
+            return false;
           }
         }
       }
     }
-    return tally.outcome(session.truncated(), (System.nanoTime() - t0) / 1e9);
+    return true;
   }
 
   /**
@@ -285,7 +328,7 @@ public final class Runner {
     }
   }
 
-  private static int countDone(List<Plan.Batch> batches, Set<String> done) {
+  static int countDone(List<Plan.Batch> batches, Set<String> done) {
     int n = 0;
     for (Plan.Batch b : batches) {
       for (Plan.Run r : b.runs().values()) {
@@ -295,7 +338,7 @@ public final class Runner {
     return n;
   }
 
-  private static int countRemaining(List<Plan.Batch> batches, Set<String> done) {
+  static int countRemaining(List<Plan.Batch> batches, Set<String> done) {
     int n = 0;
     for (Plan.Batch b : batches) {
       n += b.runs().size();
@@ -304,11 +347,11 @@ public final class Runner {
   }
 
   /** Writes a skipped record for each run of {@code b} not yet in the trace; returns how many. */
-  private static int recordSkipped(Plan.Batch b, Set<String> done, TraceWriter writer) {
+  private static int recordSkipped(Plan.Batch b, Set<String> done, Consumer<RunRecord> writer) {
     int n = 0;
     for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
       if (!done.contains(e.getValue().id())) {
-        writer.write(
+        writer.accept(
             Records.unfinished(
                 e.getValue(),
                 b,
@@ -326,11 +369,11 @@ public final class Runner {
 
   /** Writes the records of an executed batch: its runs ok, or all failed with the error. */
   private static void record(
-      Plan.Batch b, BatchExecution x, Set<String> done, TraceWriter writer, Tally tally) {
+      Plan.Batch b, BatchExecution x, Set<String> done, Consumer<RunRecord> writer, Tally tally) {
     if (!x.ok()) {
       for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
         if (!done.contains(e.getValue().id())) {
-          writer.write(
+          writer.accept(
               Records.unfinished(
                   e.getValue(), b, e.getKey(), x.millis(), RunRecord.Status.FAILED, x.error()));
           tally.failed++;
@@ -340,14 +383,14 @@ public final class Runner {
     }
     for (int row : x.recorders().keySet()) {
       RunRecord rec = Records.ok(b, row, x);
-      writer.write(rec);
+      writer.accept(rec);
       tally.ok++;
       tally.steps += rec.tokens().length;
     }
   }
 
   /** Running counts of one {@link #run}. */
-  private static final class Tally {
+  static final class Tally {
     final int already;
     int ok;
     int failed;

@@ -48,7 +48,8 @@ final class SpecReader {
           "precision",
           "threads",
           "batch_invariant",
-          "kv_cache");
+          "kv_cache",
+          "env");
   private static final Set<String> RECORD = SpecFields.keys("top_k", "full_logits");
   private static final Set<String> PROMPT = SpecFields.keys("id", "text");
 
@@ -267,6 +268,7 @@ final class SpecReader {
             * a.threads().size()
             * a.batchInvariant().size()
             * Math.max(1, a.kvCache().size())
+            * Math.max(1, a.env().size())
             * prompts
             * seeds
             * a.repeats();
@@ -380,7 +382,8 @@ final class SpecReader {
             a.precisions().get(0),
             a.threads().get(0),
             a.batchInvariant().get(0),
-            a.kvCacheValues().get(0));
+            a.kvCacheValues().get(0),
+            a.envValues().get(0));
     if (n == null) {
       return def;
     }
@@ -418,7 +421,18 @@ final class SpecReader {
         kv = v.equals("on");
       }
     }
-    Point p = new Point(device, size, pos, sum, prec, threads, inv, kv);
+    String env = def.env();
+    if (n.has("env")) {
+      env = f.string(n, at + ".env", null);
+      if (!a.envValues().contains(env)) {
+        throw f.error(
+            at + ".env",
+            a.env().isEmpty()
+                ? "the spec has no axes.env; the reference runs in this process"
+                : "'" + env + "' is not one of axes.env's names: " + a.envValues());
+      }
+    }
+    Point p = new Point(device, size, pos, sum, prec, threads, inv, kv, env);
     if (!s.points().contains(p)) {
       throw f.error(
           at,

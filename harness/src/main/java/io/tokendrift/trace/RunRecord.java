@@ -22,6 +22,7 @@ import java.util.Map;
  * @param error failure message or skip reason, else null
  * @param steps per-step recordings (empty unless ok)
  * @param provider what an HTTP provider said about the request (schema 2), or null
+ * @param process the child process that ran it (specs varying {@code axes.env}), or null
  */
 public record RunRecord(
     String id,
@@ -40,7 +41,71 @@ public record RunRecord(
     int batchRow,
     String error,
     Steps steps,
-    ProviderCall provider) {
+    ProviderCall provider,
+    ProcessInfo process) {
+
+  /** A run recorded by this process. */
+  public RunRecord(
+      String id,
+      Status status,
+      String promptId,
+      String prompt,
+      Map<String, String> point,
+      long seed,
+      int repeat,
+      String stopReason,
+      String text,
+      int[] promptTokens,
+      int[] tokens,
+      double elapsedMs,
+      int batchRows,
+      int batchRow,
+      String error,
+      Steps steps,
+      ProviderCall provider) {
+    this(
+        id,
+        status,
+        promptId,
+        prompt,
+        point,
+        seed,
+        repeat,
+        stopReason,
+        text,
+        promptTokens,
+        tokens,
+        elapsedMs,
+        batchRows,
+        batchRow,
+        error,
+        steps,
+        provider,
+        null);
+  }
+
+  /** The same record, stamped with the child process that ran it. */
+  public RunRecord withProcess(ProcessInfo p) {
+    return new RunRecord(
+        id,
+        status,
+        promptId,
+        prompt,
+        point,
+        seed,
+        repeat,
+        stopReason,
+        text,
+        promptTokens,
+        tokens,
+        elapsedMs,
+        batchRows,
+        batchRow,
+        error,
+        steps,
+        provider,
+        p);
+  }
 
   /** A run of a local engine. */
   public RunRecord(

@@ -110,6 +110,13 @@ final class TraceCodec {
       o.put("attempts", pc.attempts());
       o.put("logprobs", pc.logprobs());
     }
+    ProcessInfo pi = r.process();
+    if (pi != null) {
+      ObjectNode o = n.putObject("process");
+      o.put("env", pi.env());
+      o.put("pid", pi.pid());
+      putMap(o, "vars", pi.vars());
+    }
     return write(n);
   }
 
@@ -215,6 +222,17 @@ final class TraceCodec {
               pc.path("attempts").asInt(1),
               pc.path("logprobs").asBoolean(true));
     }
+    ProcessInfo process = null;
+    JsonNode pn = n.get("process");
+    if (pn != null) {
+      if (!pn.isObject() || !pn.path("env").isTextual() || !pn.path("vars").isObject()) {
+        throw new TraceFormatException(
+            where + ": field 'process' must be an object with env (text), pid and vars (object)");
+      }
+      java.util.SortedMap<String, String> vars = new java.util.TreeMap<>();
+      pn.get("vars").fields().forEachRemaining(e -> vars.put(e.getKey(), e.getValue().asText()));
+      process = new ProcessInfo(pn.get("env").asText(), pn.path("pid").asLong(-1), vars);
+    }
     return new RunRecord(
         text(n, "id", where),
         status,
@@ -232,7 +250,8 @@ final class TraceCodec {
         (int) number(n, "batch_row", where),
         error,
         steps,
-        provider);
+        provider,
+        process);
   }
 
   private static String textOrNull(JsonNode v) {

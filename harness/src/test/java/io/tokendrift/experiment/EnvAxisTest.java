@@ -1,0 +1,167 @@
+package io.tokendrift.experiment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.tokendrift.analysis.Analysis;
+import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.analysis.EnvSummary;
+import io.tokendrift.trace.RunRecord;
+import io.tokendrift.trace.TraceReader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The env axis: variables the math library reads at load, each environment's batches run in a
+ * forked child JVM with them set (real child processes of the bundled model, no stand-ins).
+ */
+class EnvAxisTest {
+  @TempDir Path dir;
+
+  private static final String GRID =
+      "name: env\nprompts: [\"At night the sky is\", \"The weather today is\"]\n"
+          + "decoding: {temperature: 0, max_tokens: 6}\n"
+          + "axes:\n  batch: {sizes: [1, 4]}\n"
+          + "  env:\n    auto: {MKL_CBWR: AUTO}\n    compatible: {MKL_CBWR: COMPATIBLE, OMP_NUM_THREADS: 1}\n";
+
+  @Test
+  void environmentsAreReadNamedInPointsAndCheckedWithTheirPlaceInTheFile() throws Exception {
+    ExperimentSpec s = ExperimentSpec.read(SpecFiles.write(dir, GRID));
+    assertThat(s.axes().envValues()).containsExactly("auto", "compatible");
+    assertThat(s.axes().env("compatible").vars())
+        .containsEntry("MKL_CBWR", "COMPATIBLE")
+        .containsEntry("OMP_NUM_THREADS", "1"); // a number in YAML, a text in the environment
+    assertThat(s.points()).hasSize(4);
+    assertThat(s.reference().key()).endsWith(",env=auto");
+    // Plan order: environments outermost, so each child runs one stretch of the plan.
+    List<String> envs = new ArrayList<>();
+    new Plan(s).batches().forEach(b -> envs.add(b.env()));
+    assertThat(envs.indexOf("compatible")).isGreaterThan(envs.lastIndexOf("auto"));
+    // Specs without the axis keep their points and their hash.
+    ExperimentSpec old = ExperimentSpec.read(SpecFiles.write(dir, "name: k\nprompts: [\"a b\"]\n"));
+    assertThat(old.reference().key()).doesNotContain("env");
+    assertThat(old.axes().toString()).doesNotContain("env");
+
+    String head = "name: e\nprompts: [\"a\"]\naxes:\n  env:\n";
+    assertThat(SpecFiles.refusal(dir, head + "    x: {PATH: /tmp}\n"))
+        .contains(
+            "axes.env.x.PATH: 'PATH' may not be set here; allowed: variables starting with"
+                + " MKL_, OMP_, KMP_, OPENBLAS_, GOMP_, DNNL_, ONEDNN_");
+    assertThat(SpecFiles.refusal(dir, head + "    X: {MKL_CBWR: AUTO}\n"))
+        .contains("axes.env.X: 'X' is not a usable name");
+    assertThat(SpecFiles.refusal(dir, head + "    a: {MKL_CBWR: AUTO}\n    b: {MKL_CBWR: AUTO}\n"))
+        .contains("axes.env.b: sets the same variables as an earlier environment");
+    assertThat(SpecFiles.refusal(dir, head + "    a: {MKL_CBWR: [AUTO]}\n"))
+        .contains("axes.env.a.MKL_CBWR: must be a text or number value");
+    assertThat(SpecFiles.refusal(dir, head + "    a: AUTO\n"))
+        .contains("axes.env.a: must be a mapping of variables to values");
+    assertThat(SpecFiles.refusal(dir, head + "    a: {MKL_CBWR: AUTO}\nreference: {env: b}\n"))
+        .contains("reference.env: 'b' is not one of axes.env's names: [a]");
+    assertThat(
+            SpecFiles.refusal(
+                dir,
+                "name: e\nprompts: [\"a\"]\nengine: {kind: openai, base_url: \"http://127.0.0.1:9\","
+                    + " model: m}\naxes:\n  env:\n    a: {MKL_CBWR: AUTO}\n"))
+        .contains("axes.env: engine 'openai' answers over HTTP");
+  }
+
+  @Test
+  void eachEnvironmentRunsInItsOwnChildAndTheTraceSaysWhich() throws Exception {
+    Path spec = SpecFiles.write(dir, GRID);
+    Path trace = dir.resolve("trace.jsonl");
+    List<String> log = new ArrayList<>();
+    Runner.Outcome out =
+        Runner.run(
+            ExperimentSpec.read(spec),
+            new Runner.Options(trace, false, false, false, 0, 1),
+            Runner.Progress.NONE,
+            log::add);
+    assertThat(out.ok()).as(String.join("\n", log)).isEqualTo(8);
+    assertThat(out.failed()).isZero();
+    Set<Long> pids = new HashSet<>();
+    try (TraceReader r = TraceReader.open(trace)) {
+      while (r.hasNext()) {
+        RunRecord rec = r.next();
+        String env = rec.point().get("env");
+        assertThat(rec.process()).as(rec.id()).isNotNull();
+        assertThat(rec.process().env()).isEqualTo(env);
+        assertThat(rec.process().pid()).isNotEqualTo(ProcessHandle.current().pid());
+        // The child saw the variables it was started with.
+        assertThat(rec.process().vars())
+            .containsEntry("MKL_CBWR", env.equals("auto") ? "AUTO" : "COMPATIBLE");
+        if (env.equals("compatible")) {
+          assertThat(rec.process().vars()).containsEntry("OMP_NUM_THREADS", "1");
+        }
+        pids.add(rec.process().pid());
+      }
+    }
+    assertThat(pids).hasSize(2); // one child per environment
+    assertThat(log).anyMatch(l -> l.matches("env compatible: [0-9,]+ tokens in .*"));
+
+    Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
+    List<EnvSummary.Row> rows = a.environments().rows();
+    assertThat(rows).extracting(EnvSummary.Row::env).containsExactly("auto", "compatible");
+    for (EnvSummary.Row row : rows) {
+      // Per environment: 2 prompts at batch 4 against the same prompts at batch 1.
+      assertThat(row.compared()).isEqualTo(2);
+      assertThat(row.sameTokens()).isBetween(row.bitIdentical(), 2L);
+    }
+    assertThat(rows.get(1).vars()).containsEntry("MKL_CBWR", "COMPATIBLE");
+  }
+
+  @Test
+  void aChildThatDiesHasItsRunsFailedWithItsLastWordsAndResumeFinishesThem() throws Exception {
+    Path spec = SpecFiles.write(dir, GRID);
+    Path trace = dir.resolve("trace.jsonl");
+    List<String> log = new ArrayList<>();
+    Runner.Outcome out;
+    System.setProperty(ForkedRuns.FAULT_EXIT_AFTER, "1");
+    try {
+      out =
+          Runner.run(
+              ExperimentSpec.read(spec),
+              new Runner.Options(trace, false, false, false, 0, 1),
+              Runner.Progress.NONE,
+              log::add);
+    } finally {
+      System.clearProperty(ForkedRuns.FAULT_EXIT_AFTER);
+    }
+    // Each child sends one record, then halts: the other three of its runs fail, with the reason.
+    assertThat(out.ok()).isEqualTo(2);
+    assertThat(out.failed()).isEqualTo(6);
+    List<String> errors = new ArrayList<>();
+    try (TraceReader r = TraceReader.open(trace)) {
+      while (r.hasNext()) {
+        RunRecord rec = r.next();
+        if (rec.status() == RunRecord.Status.FAILED) {
+          errors.add(rec.error());
+          assertThat(rec.process()).isNull(); // recorded by the parent: no child answered it
+        }
+      }
+    }
+    assertThat(errors)
+        .allSatisfy(
+            e ->
+                assertThat(e)
+                    .matches(
+                        "the child process for env (auto|compatible) \\(pid [0-9]+\\) exited with"
+                            + " code 134 before answering this run; its stderr ended: .*")
+                    .contains("fault injection: halting after 1"));
+
+    Runner.Outcome again =
+        Runner.run(
+            ExperimentSpec.read(spec),
+            new Runner.Options(trace, true, false, false, 0, 1),
+            Runner.Progress.NONE,
+            log::add);
+    assertThat(again.ok()).isEqualTo(6);
+    assertThat(again.alreadyDone()).isEqualTo(2);
+    Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
+    assertThat(a.runs())
+        .allSatisfy(r -> assertThat(r.verdict()).isNotEqualTo(Analyzer.Verdict.FAILED));
+  }
+}
