@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON header,
@@ -32,6 +33,14 @@ public final class Safetensors {
 
   /** Reads every tensor of {@code file}, in file order. */
   public static Map<String, Tensor> read(Path file) {
+    return read(file, name -> true);
+  }
+
+  /**
+   * Reads the tensors of {@code file} whose names {@code wanted} accepts, in file order; the others
+   * are never loaded, so a checkpoint's unused tensors cost no memory.
+   */
+  public static Map<String, Tensor> read(Path file, Predicate<String> wanted) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {
@@ -57,7 +66,7 @@ public final class Safetensors {
       Map<String, Tensor> out = new LinkedHashMap<>();
       for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        if (e.getKey().equals("__metadata__")) {
+        if (e.getKey().equals("__metadata__") || !wanted.test(e.getKey())) {
           continue;
         }
         out.put(e.getKey(), readTensor(file, ch, e.getKey(), e.getValue(), dataStart, size));
@@ -147,6 +156,30 @@ public final class Safetensors {
    */
   public static void write(Path file, Collection<Tensor> tensors, Map<String, String> metadata)
       throws IOException {
+    write(file, tensors, metadata, Map.of());
+  }
+
+  /**
+   * Writes {@code tensors} as {@link #write(Path, Collection, Map)} does, each in the dtype {@code
+   * dtypes} names for it ({@code F32}, {@code F16} or {@code BF16}; F32 when absent), rounding to
+   * nearest, ties to even, as PyTorch's {@code .to(dtype)} does. Values already at that precision
+   * (see {@link #toBf16Precision}, {@link #toF16Precision}) are stored exactly.
+   */
+  public static void write(
+      Path file,
+      Collection<Tensor> tensors,
+      Map<String, String> metadata,
+      Map<String, String> dtypes)
+      throws IOException {
+    for (Map.Entry<String, String> d : dtypes.entrySet()) {
+      if (!List.of("F32", "F16", "BF16").contains(d.getValue())) {
+        throw new IllegalArgumentException(
+            d.getKey()
+                + ": dtype '"
+                + d.getValue()
+                + "' cannot be written; allowed: F32, F16, BF16");
+      }
+    }
     List<Tensor> sorted = new ArrayList<>(tensors);
     sorted.sort(Comparator.comparing(Tensor::name));
     ObjectNode header = JSON.createObjectNode();
@@ -157,12 +190,13 @@ public final class Safetensors {
     long offset = 0;
     for (Tensor t : sorted) {
       ObjectNode n = header.putObject(t.name());
-      n.put("dtype", "F32");
+      String dtype = dtypes.getOrDefault(t.name(), "F32");
+      n.put("dtype", dtype);
       var shape = n.putArray("shape");
       for (long d : t.shape()) {
         shape.add(d);
       }
-      long bytes = 4L * t.data().length;
+      long bytes = (dtype.equals("F32") ? 4L : 2L) * t.data().length;
       n.putArray("data_offsets").add(offset).add(offset + bytes);
       offset += bytes;
     }
@@ -177,12 +211,17 @@ public final class Safetensors {
       out.write(headerBytes);
       ByteBuffer chunk = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
       for (Tensor t : sorted) {
+        String dtype = dtypes.getOrDefault(t.name(), "F32");
         for (float v : t.data()) {
-          if (!chunk.hasRemaining()) {
+          if (chunk.remaining() < 4) {
             out.write(chunk.array(), 0, chunk.position());
             chunk.clear();
           }
-          chunk.putFloat(v);
+          switch (dtype) {
+            case "F32" -> chunk.putFloat(v);
+            case "F16" -> chunk.putShort(toHalfBits(v));
+            default -> chunk.putShort(toBf16Bits(v));
+          }
         }
       }
       out.write(chunk.array(), 0, chunk.position());
@@ -192,5 +231,48 @@ public final class Safetensors {
         file,
         java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** {@code v} rounded to bfloat16 (nearest, ties to even) and widened back: exact in float32. */
+  public static float toBf16Precision(float v) {
+    return Float.intBitsToFloat((toBf16Bits(v) & 0xFFFF) << 16);
+  }
+
+  /** {@code v} rounded to IEEE binary16 (nearest, ties to even) and widened back. */
+  public static float toF16Precision(float v) {
+    return Half.toFloat(toHalfBits(v));
+  }
+
+  /** The top half of float32 after rounding to nearest even; NaN stays a (quiet) NaN. */
+  private static short toBf16Bits(float v) {
+    int bits = Float.floatToRawIntBits(v);
+    if (Float.isNaN(v)) {
+      return (short) ((bits >>> 16) | 0x40);
+    }
+    int bias = 0x7FFF + ((bits >>> 16) & 1);
+    return (short) ((bits + bias) >>> 16);
+  }
+
+  /** IEEE binary16 bits of {@code v}, rounded to nearest even; beyond 65504 it is infinite. */
+  private static short toHalfBits(float v) {
+    int bits = Float.floatToRawIntBits(v);
+    int sign = (bits >>> 16) & 0x8000;
+    int abs = bits & 0x7FFFFFFF;
+    if (abs >= 0x7F800000) {
+      return (short) (sign | 0x7C00 | (abs > 0x7F800000 ? 0x200 | ((abs >>> 13) & 0x3FF) : 0));
+    }
+    if (abs >= 0x477FF000) { // 65520: the midpoint above 65504 rounds (to even) to infinity
+      return (short) (sign | 0x7C00);
+    }
+    if (abs < 0x38800000) { // below 2^-14: a subnormal half, a multiple of 2^-24
+      // Scaling by 2^24 is exact; rint rounds to nearest even; 1024 is the smallest normal's bits.
+      return (short) (sign | (int) Math.rint(Float.intBitsToFloat(abs) * 0x1p24));
+    }
+    int half = (((abs >>> 23) - 112) << 10) | ((abs >>> 13) & 0x3FF);
+    int rest = abs & 0x1FFF;
+    if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) {
+      half++; // a carry out of the mantissa correctly bumps the exponent
+    }
+    return (short) (sign | half);
   }
 }
