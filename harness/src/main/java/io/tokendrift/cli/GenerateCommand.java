@@ -182,13 +182,13 @@ final class GenerateCommand implements Callable<Integer> {
     engineFlags.refuseUnsupported(options, batchSize, batchPosition);
     try (TextTokenizer tok = dir.tokenizer();
         Engine engine = Engines.open(engineSpec, dir, options)) {
-      int eos = dir.config().eosTokenId();
+      Set<Integer> eos = dir.config().eosIds();
       DecodeSettings withEos =
-          eos < 0
+          eos.isEmpty()
               ? settings
               : new DecodeSettings(
                   settings.sampling(),
-                  new StopConditions(maxTokens, Set.of(eos), stop, settings.stop().timeout()),
+                  new StopConditions(maxTokens, eos, stop, settings.stop().timeout()),
                   sampling.seed);
       List<int[]> prompts = new ArrayList<>();
       List<Generation> gens = new ArrayList<>();

@@ -47,7 +47,7 @@ record BatchExecution(
       Plan.Batch b,
       Function<Plan.Batch, Engine> engine,
       TextTokenizer tok,
-      int eos,
+      java.util.Set<Integer> eos,
       Map<String, int[]> encoded,
       Set<String> done) {
     long t0 = System.nanoTime();

@@ -54,6 +54,10 @@ public final class Manifest {
       // library and hardware are the provider's, and its responses' fingerprints say what it ran.
       engine.forEach((k, v) -> m.put(k, v));
     } else {
+      m.put("engine", engine.getOrDefault("engine", "?"));
+      if (engine.containsKey("model_type")) {
+        m.put("model.type", engine.get("model_type"));
+      }
       m.put("djl.version", engine.getOrDefault("djl.version", "?"));
       m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
       m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));

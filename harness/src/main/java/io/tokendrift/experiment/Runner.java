@@ -260,7 +260,7 @@ public final class Runner {
     ExperimentSpec spec = plan.spec();
     try (OpenEngine engine = new OpenEngine(loader)) {
       Map<String, int[]> encoded = new HashMap<>();
-      int eos = dir.config().eosTokenId();
+      Set<Integer> eos = dir.config().eosIds();
       for (Plan.Batch b : batches) {
         int pending = countRemaining(List.of(b), done);
         if (pending == 0) {
@@ -407,7 +407,7 @@ public final class Runner {
     }
   }
 
-  static DecodeSettings settings(ExperimentSpec spec, long seed, int eos) {
+  static DecodeSettings settings(ExperimentSpec spec, long seed, Set<Integer> eos) {
     ExperimentSpec.Decoding d = spec.decoding();
     SamplingSettings s =
         d.temperature() == 0
@@ -416,10 +416,7 @@ public final class Runner {
     return new DecodeSettings(
         s,
         new StopConditions(
-            d.maxTokens(),
-            eos < 0 ? Set.of() : Set.of(eos),
-            d.stop(),
-            Duration.ofNanos((long) (d.timeoutSeconds() * 1e9))),
+            d.maxTokens(), eos, d.stop(), Duration.ofNanos((long) (d.timeoutSeconds() * 1e9))),
         seed);
   }
 }

@@ -32,7 +32,8 @@ public record Gpt2Config(
     double layerNormEpsilon,
     boolean tanhGelu,
     int eosTokenId,
-    boolean tiedHead) {
+    boolean tiedHead)
+    implements ModelConfig {
 
   /** A config with the LM head tied to {@code wte}, as GPT-2's own checkpoints have it. */
   public Gpt2Config(
@@ -98,6 +99,16 @@ public record Gpt2Config(
   }
 
   /** Size of one attention head. */
+  @Override
+  public java.util.Set<Integer> eosIds() {
+    return eosTokenId < 0 ? java.util.Set.of() : java.util.Set.of(eosTokenId);
+  }
+
+  @Override
+  public String modelType() {
+    return "gpt2";
+  }
+
   public int headSize() {
     return width / heads;
   }

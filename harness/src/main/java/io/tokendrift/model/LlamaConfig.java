@@ -61,7 +61,8 @@ public record LlamaConfig(
     boolean mlpBias,
     Integer slidingWindow,
     int bosTokenId,
-    List<Integer> eosTokenIds) {
+    List<Integer> eosTokenIds)
+    implements ModelConfig {
 
   /** Every {@code model_type} tokendrift runs, GPT-2 included: the engine dispatches on it. */
   public static final List<String> SUPPORTED_MODEL_TYPES =
@@ -197,6 +198,22 @@ public record LlamaConfig(
   /** The {@code model_type} string. */
   public String modelType() {
     return family.modelType();
+  }
+
+  /**
+   * Positions in use: {@code max_position_embeddings}, or the sliding window when smaller (up to
+   * the window, attending to every earlier token is what sliding-window attention computes).
+   */
+  @Override
+  public int contextLength() {
+    return slidingWindow != null
+        ? Math.min(maxPositionEmbeddings, slidingWindow)
+        : maxPositionEmbeddings;
+  }
+
+  @Override
+  public java.util.Set<Integer> eosIds() {
+    return java.util.Set.copyOf(eosTokenIds);
   }
 
   /** True when generating {@code token} ends a sequence. */

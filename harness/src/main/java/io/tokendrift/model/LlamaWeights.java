@@ -20,8 +20,10 @@ import java.util.TreeMap;
  * checkpoint has none); the untied LM head is the top-level {@code lm_head.weight} [V, H].
  *
  * <p>Read from {@code model.safetensors} or, for sharded checkpoints, from the shards {@code
- * model.safetensors.index.json}'s {@code weight_map} names, each shard read once and only for the
- * tensors the model uses. F16 and BF16 are widened to float32 in Java by {@link Safetensors}.
+ * model.safetensors.index.json}'s {@code weight_map} names. Reading checks every shape from the
+ * files' headers and loads no data: {@link #get} reads a tensor from its file when asked, so an
+ * engine that converts the tensors one by one into its own memory never holds a second copy of the
+ * weights. F16 and BF16 are widened to float32 in Java by {@link Safetensors}.
  */
 public final class LlamaWeights {
   /** The single-file checkpoint. */
@@ -34,14 +36,23 @@ public final class LlamaWeights {
   public static final String LM_HEAD = "lm_head.weight";
 
   private final LlamaConfig config;
-  private final Map<String, Tensor> tensors;
+  private final Map<String, Tensor> tensors; // in memory (tests, generated checkpoints)
+  private final Map<String, Path> files; // or: name -> the file it is read from on demand
+  private final Map<String, long[]> shapes; // of the on-demand tensors, from the headers
   private final String prefix;
   private final Path source;
 
   private LlamaWeights(
-      LlamaConfig config, Map<String, Tensor> tensors, String prefix, Path source) {
+      LlamaConfig config,
+      Map<String, Tensor> tensors,
+      Map<String, Path> files,
+      Map<String, long[]> shapes,
+      String prefix,
+      Path source) {
     this.config = config;
     this.tensors = tensors;
+    this.files = files;
+    this.shapes = shapes;
     this.prefix = prefix;
     this.source = source;
   }
@@ -54,21 +65,65 @@ public final class LlamaWeights {
     Path single = dir.resolve(SINGLE);
     Path index = dir.resolve(INDEX);
     Set<String> wanted = wantedNames(config);
+    Map<String, Path> files = new HashMap<>();
+    Map<String, long[]> shapes = new HashMap<>();
+    Path source;
     if (Files.isRegularFile(single)) {
-      Map<String, Tensor> t = Safetensors.read(single, n -> wanted.contains(n));
-      return of(t, config, single);
+      source = single;
+      Safetensors.shapes(single)
+          .forEach(
+              (n, s) -> {
+                if (wanted.contains(n)) {
+                  files.put(n, single);
+                  shapes.put(n, s);
+                }
+              });
+    } else if (Files.isRegularFile(index)) {
+      source = index;
+      scanSharded(index, wanted, files, shapes);
+    } else {
+      throw new ModelFormatException(
+          dir + ": no weights; expected " + SINGLE + " or " + INDEX + " (Hugging Face layout)");
     }
-    if (Files.isRegularFile(index)) {
-      return of(readSharded(index, wanted), config, index);
+    String prefix = shapes.containsKey("model.embed_tokens.weight") ? "model." : "";
+    LlamaWeights w = new LlamaWeights(config, Map.of(), files, shapes, prefix, source);
+    w.checkAll();
+    return w;
+  }
+
+  /** Reads every tensor into memory (a copy that {@link #read}'s on-demand weights avoid). */
+  public LlamaWeights loaded() {
+    if (files.isEmpty()) {
+      return this;
     }
-    throw new ModelFormatException(
-        dir + ": no weights; expected " + SINGLE + " or " + INDEX + " (Hugging Face layout)");
+    Map<String, Tensor> all = new HashMap<>();
+    for (String n : files.keySet()) {
+      all.put(n, load(n));
+    }
+    return of(all, config, source);
+  }
+
+  private Tensor load(String fullName) {
+    Tensor t = Safetensors.read(files.get(fullName), fullName::equals).get(fullName);
+    if (t == null) {
+      throw new ModelFormatException(files.get(fullName) + ": tensor '" + fullName + "' vanished");
+    }
+    return t;
+  }
+
+  private boolean has(String fullName) {
+    return tensors.containsKey(fullName) || files.containsKey(fullName);
+  }
+
+  private long[] shapeOf(String fullName) {
+    Tensor t = tensors.get(fullName);
+    return t != null ? t.shape() : shapes.get(fullName);
   }
 
   /** Wraps tensors already in memory; {@code source} is named in error messages. */
   public static LlamaWeights of(Map<String, Tensor> tensors, LlamaConfig config, Path source) {
     String prefix = tensors.containsKey("model.embed_tokens.weight") ? "model." : "";
-    LlamaWeights w = new LlamaWeights(config, tensors, prefix, source);
+    LlamaWeights w = new LlamaWeights(config, tensors, Map.of(), Map.of(), prefix, source);
     w.checkAll();
     return w;
   }
@@ -86,7 +141,20 @@ public final class LlamaWeights {
     return out;
   }
 
-  private static Map<String, Tensor> readSharded(Path index, Set<String> wanted) {
+  /** The shard files {@code index}'s weight_map names, each once, in name order. */
+  public static List<String> shardFiles(Path index) {
+    JsonNode map = LlamaConfig.parse(index).get("weight_map");
+    if (map == null || !map.isObject()) {
+      throw new ModelFormatException(
+          index + ": field 'weight_map' is missing; allowed: an object from tensor name to shard");
+    }
+    java.util.SortedSet<String> out = new java.util.TreeSet<>();
+    map.elements().forEachRemaining(v -> out.add(v.asText("")));
+    return List.copyOf(out);
+  }
+
+  private static void scanSharded(
+      Path index, Set<String> wanted, Map<String, Path> files, Map<String, long[]> shapes) {
     JsonNode map = LlamaConfig.parse(index).get("weight_map");
     if (map == null || !map.isObject()) {
       throw new ModelFormatException(
@@ -113,7 +181,6 @@ public final class LlamaWeights {
         byShard.computeIfAbsent(shard, k -> new ArrayList<>()).add(e.getKey());
       }
     }
-    Map<String, Tensor> out = new HashMap<>();
     for (Map.Entry<String, List<String>> s : byShard.entrySet()) {
       Path shard = index.resolveSibling(s.getKey());
       if (!Files.isRegularFile(shard)) {
@@ -128,17 +195,16 @@ public final class LlamaWeights {
                 + ") is missing from "
                 + index.getParent());
       }
-      Set<String> listed = Set.copyOf(s.getValue());
-      Map<String, Tensor> got = Safetensors.read(shard, listed::contains);
+      Map<String, long[]> got = Safetensors.shapes(shard);
       for (String name : s.getValue()) {
         if (!got.containsKey(name)) {
           throw new ModelFormatException(
               index + ": weight_map puts '" + name + "' in " + s.getKey() + ", which lacks it");
         }
+        files.put(name, shard);
+        shapes.put(name, got.get(name));
       }
-      out.putAll(got);
     }
-    return out;
   }
 
   public LlamaConfig config() {
@@ -152,11 +218,19 @@ public final class LlamaWeights {
 
   /** The tensor {@code name} without the {@code model.} prefix, e.g. {@code norm.weight}. */
   public Tensor get(String name) {
-    Tensor t = tensors.get(prefix + name);
-    if (t == null) {
-      throw new ModelFormatException(source + ": tensor '" + prefix + name + "' is missing");
+    return full(prefix + name, source + ": tensor '" + prefix + name + "' is missing");
+  }
+
+  /** The tensor {@code fullName}: in memory, or read from its file now. */
+  private Tensor full(String fullName, String missing) {
+    Tensor t = tensors.get(fullName);
+    if (t != null) {
+      return t;
     }
-    return t;
+    if (files.containsKey(fullName)) {
+      return load(fullName);
+    }
+    throw new ModelFormatException(missing);
   }
 
   /**
@@ -177,15 +251,12 @@ public final class LlamaWeights {
     if (config.tiedHead()) {
       return embedding();
     }
-    Tensor t = tensors.get(LM_HEAD);
-    if (t == null) {
-      throw new ModelFormatException(
-          source
-              + ": tensor '"
-              + LM_HEAD
-              + "' is missing (config.json unties the head: tie_word_embeddings is false)");
-    }
-    return t;
+    return full(
+        LM_HEAD,
+        source
+            + ": tensor '"
+            + LM_HEAD
+            + "' is missing (config.json unties the head: tie_word_embeddings is false)");
   }
 
   /**
@@ -236,21 +307,28 @@ public final class LlamaWeights {
 
   private void checkAll() {
     for (Map.Entry<String, long[]> e : expectedShapes(config)) {
-      checkShape(prefix + e.getKey(), get(e.getKey()), e.getValue());
+      String n = prefix + e.getKey();
+      if (!has(n)) {
+        throw new ModelFormatException(source + ": tensor '" + n + "' is missing");
+      }
+      checkShape(n, shapeOf(n), e.getValue());
     }
     if (!config.tiedHead()) {
-      checkShape(LM_HEAD, lmHead(), new long[] {config.vocabSize(), config.hiddenSize()});
+      if (!has(LM_HEAD)) {
+        lmHead(); // names what is missing
+      }
+      checkShape(LM_HEAD, shapeOf(LM_HEAD), new long[] {config.vocabSize(), config.hiddenSize()});
     }
   }
 
-  private void checkShape(String name, Tensor t, long[] want) {
-    if (!Arrays.equals(t.shape(), want)) {
+  private void checkShape(String name, long[] shape, long[] want) {
+    if (!Arrays.equals(shape, want)) {
       throw new ModelFormatException(
           source
               + ": tensor '"
               + name
               + "' has shape "
-              + t.shapeText()
+              + Arrays.toString(shape)
               + ", config.json implies "
               + Arrays.toString(want));
     }

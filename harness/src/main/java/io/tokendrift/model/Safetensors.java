@@ -41,6 +41,21 @@ public final class Safetensors {
    * are never loaded, so a checkpoint's unused tensors cost no memory.
    */
   public static Map<String, Tensor> read(Path file, Predicate<String> wanted) {
+    return scan(file, wanted, true, null);
+  }
+
+  /**
+   * The shapes of every tensor of {@code file} from its header alone (no data is read), in file
+   * order: for checking a checkpoint before loading it tensor by tensor.
+   */
+  public static Map<String, long[]> shapes(Path file) {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    scan(file, name -> true, false, out);
+    return out;
+  }
+
+  private static Map<String, Tensor> scan(
+      Path file, Predicate<String> wanted, boolean data, Map<String, long[]> shapes) {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {
@@ -67,6 +82,15 @@ public final class Safetensors {
       for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         if (e.getKey().equals("__metadata__") || !wanted.test(e.getKey())) {
+          continue;
+        }
+        if (!data) {
+          JsonNode sn = e.getValue().path("shape");
+          long[] shape = new long[sn.size()];
+          for (int i = 0; i < shape.length; i++) {
+            shape[i] = sn.get(i).asLong();
+          }
+          shapes.put(e.getKey(), shape);
           continue;
         }
         out.put(e.getKey(), readTensor(file, ch, e.getKey(), e.getValue(), dataStart, size));

@@ -14,13 +14,23 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   private final HuggingFaceTokenizer tokenizer;
+  private final int bos;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer) {
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, int bos) {
     this.tokenizer = tokenizer;
+    this.bos = bos;
   }
 
   /** Loads {@code tokenizer.json}. */
   public static TextTokenizer load(Path file) {
+    return load(file, -1);
+  }
+
+  /**
+   * Loads {@code tokenizer.json}; every encoded text starts with {@code bos} when it is not -1 (the
+   * model's beginning-of-sequence token, as its own tokenizer adds it).
+   */
+  public static TextTokenizer load(Path file, int bos) {
     try {
       return new TextTokenizer(
           HuggingFaceTokenizer.builder()
@@ -28,18 +38,28 @@ public final class TextTokenizer implements AutoCloseable {
               .optAddSpecialTokens(false)
               .optTruncation(false)
               .optPadding(false)
-              .build());
+              .build(),
+          bos);
     } catch (IOException | RuntimeException e) {
       throw new ModelFormatException(file + ": cannot load tokenizer: " + e.getMessage(), e);
     }
   }
 
-  /** Token ids of {@code text}. */
+  /** The BOS id every encoding starts with, or -1. */
+  public int bos() {
+    return bos;
+  }
+
+  /** Token ids of {@code text} (after the BOS token when the model's tokenizer adds one). */
   public int[] encode(String text) {
     long[] ids = tokenizer.encode(text, false, false).getIds();
-    int[] out = new int[ids.length];
+    int first = bos >= 0 ? 1 : 0;
+    int[] out = new int[ids.length + first];
+    if (bos >= 0) {
+      out[0] = bos;
+    }
     for (int i = 0; i < ids.length; i++) {
-      out[i] = (int) ids[i];
+      out[first + i] = (int) ids[i];
     }
     return out;
   }

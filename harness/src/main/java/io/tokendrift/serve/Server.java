@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,7 +51,7 @@ public final class Server implements AutoCloseable {
 
   private final Options o;
   private final TextTokenizer tok;
-  private final int eos;
+  private final java.util.Set<Integer> eos;
   private final ChatTemplate template;
   private final Scheduler scheduler;
   private final String fingerprint;
@@ -67,7 +66,7 @@ public final class Server implements AutoCloseable {
   public Server(Engine engine, ModelDir model, TextTokenizer tok, Options o) {
     this.o = o;
     this.tok = tok;
-    this.eos = model.config().eosTokenId();
+    this.eos = model.config().eosIds();
     this.template = ChatTemplate.of(model.dir());
     this.fingerprint = fingerprint(engine, model, o);
     this.scheduler = new Scheduler(engine, tok, o.maxBatch(), o.queueLimit());
@@ -257,8 +256,7 @@ public final class Server implements AutoCloseable {
     DecodeSettings d =
         new DecodeSettings(
             r.sampling(),
-            new StopConditions(
-                r.maxTokens(), eos < 0 ? Set.of() : Set.of(eos), r.stop(), Duration.ZERO),
+            new StopConditions(r.maxTokens(), eos, r.stop(), Duration.ZERO),
             r.seed());
     // Draw stream 0, as `generate` uses for its prompt: the same seed gives the same draws.
     Job job = new Job(prompt, new Generation(d, 0, tok::decode, System::nanoTime), r.topLogprobs());

@@ -17,7 +17,7 @@ final class MicroTieCard {
       String card, ModelDir dir, TextTokenizer tok, MicroTies.Result r, double probabilityMoved)
       throws IOException {
     String out = replaceSection(card, "## Files", "## Architecture", files(dir));
-    long params = Gpt2Weights.parameterCount(dir.config());
+    long params = Gpt2Weights.parameterCount(dir.gpt2());
     out =
         out.replaceFirst(
             "\\| parameters \\| [0-9,]+ \\|",
@@ -25,7 +25,7 @@ final class MicroTieCard {
                 Locale.ROOT,
                 "| parameters | %,d (the untied LM head adds %,d) |",
                 params,
-                (long) dir.config().vocabSize() * dir.config().width()));
+                (long) dir.gpt2().vocabSize() * dir.gpt2().width()));
     return replaceSection(out, "## Micro-ties", "## Tokenizer", micro(tok, r, probabilityMoved));
   }
 

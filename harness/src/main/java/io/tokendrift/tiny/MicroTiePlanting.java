@@ -62,7 +62,7 @@ public final class MicroTiePlanting {
   public static MicroTies.Result plant(Path dir, long seed, Consumer<String> log)
       throws IOException {
     ModelDir tied = ModelDir.open(dir);
-    if (!tied.config().tiedHead()) {
+    if (!tied.gpt2().tiedHead()) {
       throw new IllegalArgumentException(
           dir
               + ": already has an untied head; micro-ties are planted into a freshly trained model");

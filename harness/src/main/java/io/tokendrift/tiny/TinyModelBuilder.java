@@ -231,7 +231,7 @@ public final class TinyModelBuilder {
       Map<String, String> samples,
       Map<String, String> facts)
       throws IOException {
-    Gpt2Config c = dir.config();
+    Gpt2Config c = dir.gpt2();
     StringBuilder b = new StringBuilder();
     b.append("# tokendrift-tiny: the bundled GPT-2\n\n");
     b.append(

@@ -124,7 +124,7 @@ class BatchDecoderTest {
         io.tokendrift.model.TestCheckpoints.random(io.tokendrift.model.TestCheckpoints.TINY, 11);
     for (boolean invariant : new boolean[] {false, true}) {
       try (Engine e =
-          new io.tokendrift.engine.djl.DjlGpt2Engine(
+          new io.tokendrift.engine.djl.DjlEngine(
               w, EngineOptions.DEFAULTS.withBatchInvariant(invariant))) {
         for (boolean kv : new boolean[] {true, false}) {
           Generation g =

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokendrift.cli.Main;
 import io.tokendrift.engine.EngineOptions;
-import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.engine.djl.DjlEngine;
 import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.NearTiesFile;
@@ -27,13 +27,13 @@ import picocli.CommandLine;
 class BundledModelTest {
   private static ModelDir dir;
   private static TextTokenizer tok;
-  private static DjlGpt2Engine engine;
+  private static DjlEngine engine;
 
   @BeforeAll
   static void open() {
     dir = BundledModel.open();
     tok = dir.tokenizer();
-    engine = new DjlGpt2Engine(dir.weights(), EngineOptions.DEFAULTS);
+    engine = new DjlEngine(dir.weights(), EngineOptions.DEFAULTS);
   }
 
   @AfterAll
@@ -57,11 +57,11 @@ class BundledModelTest {
         .allMatch(n -> n.startsWith("transformer.") || n.equals("lm_head.weight"))
         .contains("transformer.wte.weight", "transformer.h.3.mlp.c_proj.bias", "lm_head.weight");
     assertThat(config.get("tie_word_embeddings").asBoolean()).isFalse();
-    assertThat(dir.config().layers()).isEqualTo(4);
-    assertThat(dir.config().width()).isEqualTo(128);
+    assertThat(dir.gpt2().layers()).isEqualTo(4);
+    assertThat(dir.gpt2().width()).isEqualTo(128);
     assertThat(dir.config().contextLength()).isEqualTo(256);
     assertThat(dir.config().vocabSize()).isBetween(1000, 2049);
-    assertThat(tok.tokenText(dir.config().eosTokenId())).isEqualTo("<|endoftext|>");
+    assertThat(tok.tokenText(dir.gpt2().eosTokenId())).isEqualTo("<|endoftext|>");
     assertThat(Files.readString(dir.dir().resolve("README.md")))
         .contains("held-out, after")
         .contains("The cat sat on the");
@@ -90,7 +90,7 @@ class BundledModelTest {
   @Test
   void greedyContinuationsOfTheCardsFactPrompts() {
     for (String[] p : TinyModelBuilder.GREEDY_PROMPTS) {
-      String c = TinyModelBuilder.greedy(engine, tok, p[0], 3, dir.config().eosTokenId());
+      String c = TinyModelBuilder.greedy(engine, tok, p[0], 3, dir.gpt2().eosTokenId());
       assertThat(c).as(p[0]).startsWith(p[1]);
     }
   }

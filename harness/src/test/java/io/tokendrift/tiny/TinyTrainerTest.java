@@ -7,7 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.tokendrift.engine.Batch;
 import io.tokendrift.engine.EngineOptions;
-import io.tokendrift.engine.djl.DjlGpt2Engine;
+import io.tokendrift.engine.djl.DjlEngine;
 import io.tokendrift.engine.djl.Gpt2Graph;
 import io.tokendrift.model.Gpt2Weights;
 import io.tokendrift.model.TestCheckpoints;
@@ -50,7 +50,7 @@ class TinyTrainerTest {
     Gpt2Weights w = TestCheckpoints.random(TestCheckpoints.TINY, 11);
     int[] prompt = {5, 17, 3, 60, 2, 9, 41};
     float[] engineLogits;
-    try (DjlGpt2Engine e = new DjlGpt2Engine(w, EngineOptions.DEFAULTS);
+    try (DjlEngine e = new DjlEngine(w, EngineOptions.DEFAULTS);
         Batch b = e.start(List.of(prompt))) {
       engineLogits = b.logits(0);
     }

@@ -16,7 +16,7 @@ import java.util.List;
  * cache is closed.
  */
 final class DjlBatch implements Batch {
-  private final DjlGpt2Engine e;
+  private final DjlEngine e;
   private final NDManager manager;
   private final int rows;
   private final int[] pad;
@@ -27,7 +27,7 @@ final class DjlBatch implements Batch {
   private NDArray[] vCache;
   private float[][] logits;
 
-  DjlBatch(DjlGpt2Engine engine, List<int[]> prompts) {
+  DjlBatch(DjlEngine engine, List<int[]> prompts) {
     this.e = engine;
     this.manager = engine.manager.newSubManager();
     this.rows = prompts.size();
@@ -105,7 +105,7 @@ final class DjlBatch implements Batch {
    * the context, every token that is fed (all rows', or the active rows') in the vocabulary.
    */
   static void checkStep(
-      io.tokendrift.model.Gpt2Config config,
+      io.tokendrift.model.ModelConfig config,
       int[] lengths,
       int[] tokens,
       boolean[] active,
@@ -139,7 +139,7 @@ final class DjlBatch implements Batch {
     e.applyThreads();
     int past = total;
     int s = past + t;
-    int layers = e.config.layers();
+    int layers = e.graph.layers();
     NDArray[] newK = new NDArray[layers];
     NDArray[] newV = new NDArray[layers];
     try (NDScope scope = new NDScope()) {
@@ -147,7 +147,7 @@ final class DjlBatch implements Batch {
       NDArray pos = manager.create(posFlat, new Shape(rows, t));
       NDArray mask = manager.create(mask(past, t), new Shape(rows, 1, t, s));
       NDArray x = e.graph.embed(ids, pos); // [B, T, C]
-      x = e.graph.blocks(x, mask, past > 0 ? kCache : null, vCache, newK, newV);
+      x = e.graph.blocks(x, pos, mask, past > 0 ? kCache : null, vCache, newK, newV);
       NDArray last = e.graph.finalNorm(x.get(":, -1, :")); // [B, C]
       float[] flat = e.lmHead.apply(last).toType(DataType.FLOAT32, false).toFloatArray(); // [B, V]
       int vocab = e.config.vocabSize();

@@ -10,8 +10,8 @@ import io.tokendrift.model.ModelDir;
 import java.util.Set;
 
 /**
- * The built-in engine, {@code djl}: the GPT-2 forward pass on DJL's PyTorch, which computes every
- * logit itself and so can vary every axis.
+ * The built-in engine, {@code djl}: GPT-2 and Llama-family (llama, mistral, qwen2, qwen3) forward
+ * passes on DJL's PyTorch, which compute every logit themselves and so can vary every axis.
  */
 public final class DjlEngineProvider implements EngineProvider {
   static {
@@ -48,11 +48,15 @@ public final class DjlEngineProvider implements EngineProvider {
 
   @Override
   public EngineLoader load(EngineSpec spec, ModelDir model) {
+    if (model.config() instanceof io.tokendrift.model.LlamaConfig) {
+      io.tokendrift.model.LlamaWeights w = model.llamaWeights();
+      return options -> new DjlEngine(w, options);
+    }
     return load(spec, model.weights());
   }
 
   @Override
   public EngineLoader load(EngineSpec spec, Gpt2Weights weights) {
-    return options -> new DjlGpt2Engine(weights, options);
+    return options -> new DjlEngine(weights, options);
   }
 }

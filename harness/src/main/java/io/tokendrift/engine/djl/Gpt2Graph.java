@@ -24,7 +24,7 @@ import java.util.Map;
  * cache) and training ({@link #trainable}, whole sequences with gradients): pre-norm blocks, tanh
  * GELU, causal attention with an additive mask applied in float32, tied LM head.
  */
-public final class Gpt2Graph implements AutoCloseable {
+public final class Gpt2Graph implements DecoderGraph {
   /**
    * Added to masked attention scores (in float32). Finite, so a padding query with nothing to
    * attend to gets a uniform (ignored) row instead of NaN; exp(-1e9 + s) is exactly 0 in float32,
@@ -142,8 +142,66 @@ public final class Gpt2Graph implements AutoCloseable {
     return Collections.unmodifiableMap(parameters);
   }
 
+  private Linear lmHead;
+
+  /** Sets the LM head (the engine builds it: tied or not, transposed once). */
+  void lmHead(Linear head) {
+    this.lmHead = head;
+  }
+
+  @Override
+  public Linear lmHead() {
+    return lmHead;
+  }
+
+  @Override
+  public DataType dtype() {
+    return dtype;
+  }
+
+  @Override
+  public int layers() {
+    return config.layers();
+  }
+
+  @Override
+  public int attentionWidth() {
+    return config.width();
+  }
+
+  @Override
+  public NDArray blocks(
+      NDArray x,
+      NDArray positions,
+      NDArray mask,
+      NDArray[] pastK,
+      NDArray[] pastV,
+      NDArray[] newK,
+      NDArray[] newV) {
+    // GPT-2's positions entered with the embeddings.
+    return blocks(x, mask, pastK, pastV, newK, newV);
+  }
+
+  @Override
+  public NDArray invariantLayer(
+      int l, NDArray x, NDArray positions, Grouped lin, RowAttention att) {
+    long n = x.getShape().get(0);
+    int h = config.heads();
+    int d = config.headSize();
+    float scale = (float) Math.sqrt(d);
+    Block blk = blocks.get(l);
+    NDArray qkv = lin.apply(blk.attn(), layerNorm(x, blk.ln1w(), blk.ln1b()), y -> y); // [N, 3C]
+    // Heads for all rows at once (a reshape and elementwise scaling: each row alone).
+    NDList s3 = qkv.reshape(n, 3, h, d).transpose(1, 2, 0, 3).split(3, 0); // 3 x [1,H,N,D]
+    NDArray y = att.apply(l, s3.get(0).div(scale), s3.get(1), s3.get(2));
+    x = x.add(lin.apply(blk.proj(), y, z -> z));
+    NDArray m = layerNorm(x, blk.ln2w(), blk.ln2b());
+    return x.add(lin.apply(blk.out(), lin.apply(blk.fc(), m, this::gelu), z -> z));
+  }
+
   /** Token plus position embeddings: ids and positions [B, T] → [B, T, C]. */
-  NDArray embed(NDArray ids, NDArray positions) {
+  @Override
+  public NDArray embed(NDArray ids, NDArray positions) {
     return wte.get(ids).add(wpe.get(positions));
   }
 
@@ -188,7 +246,8 @@ public final class Gpt2Graph implements AutoCloseable {
   }
 
   /** The final LayerNorm. */
-  NDArray finalNorm(NDArray x) {
+  @Override
+  public NDArray finalNorm(NDArray x) {
     return layerNorm(x, lnFw, lnFb);
   }
 

@@ -41,7 +41,7 @@ final class InvariantBatch implements Batch {
   /** The row count of every matrix product (a multiple of the CPU kernels' row blocks). */
   static final int ROWS = 8;
 
-  private final DjlGpt2Engine e;
+  private final DjlEngine e;
   private final NDManager manager;
   private int rows;
   private int[] lengths;
@@ -49,13 +49,13 @@ final class InvariantBatch implements Batch {
   private NDArray[][] vCache;
   private float[][] logits;
 
-  InvariantBatch(DjlGpt2Engine engine, List<int[]> prompts) {
+  InvariantBatch(DjlEngine engine, List<int[]> prompts) {
     this.e = engine;
     this.manager = engine.manager.newSubManager();
     this.rows = prompts.size();
     this.lengths = new int[rows];
-    this.kCache = new NDArray[rows][engine.config.layers()];
-    this.vCache = new NDArray[rows][engine.config.layers()];
+    this.kCache = new NDArray[rows][engine.graph.layers()];
+    this.vCache = new NDArray[rows][engine.graph.layers()];
     try {
       int[][] ids = new int[rows][];
       int[][] pos = new int[rows][];
@@ -110,8 +110,8 @@ final class InvariantBatch implements Batch {
                 + " tokens; allowed: 1 to "
                 + e.config.contextLength());
       }
-      kCache[r] = new NDArray[e.config.layers()];
-      vCache[r] = new NDArray[e.config.layers()];
+      kCache[r] = new NDArray[e.graph.layers()];
+      vCache[r] = new NDArray[e.graph.layers()];
       ids[r] = p;
       pos[r] = new int[p.length];
       for (int t = 0; t < p.length; t++) {
@@ -168,12 +168,8 @@ final class InvariantBatch implements Batch {
    */
   private void forward(int[][] ids, int[][] pos, boolean[] active) {
     e.applyThreads();
-    Gpt2Graph g = e.graph;
-    int layers = e.config.layers();
-    int c = e.config.width();
-    int h = e.config.heads();
-    int d = e.config.headSize();
-    float scale = (float) Math.sqrt(d);
+    DecoderGraph g = e.graph;
+    int layers = g.layers();
     int n = 0;
     List<Integer> live = new ArrayList<>();
     for (int b = 0; b < rows; b++) {
@@ -201,76 +197,16 @@ final class InvariantBatch implements Batch {
     NDArray[][] newV = new NDArray[rows][];
     float[][] fresh = logits == null ? new float[rows][] : logits.clone();
     try (NDScope scope = new NDScope()) {
-      NDArray x =
-          g.embed(manager.create(idFlat, new Shape(n)), manager.create(posFlat, new Shape(n)));
+      NDArray positions = manager.create(posFlat, new Shape(n));
+      NDArray x = g.embed(manager.create(idFlat, new Shape(n)), positions);
       for (int l = 0; l < layers; l++) {
-        Gpt2Graph.Block blk = g.blocks.get(l);
-        NDArray qkv = linear(blk.attn(), g.layerNorm(x, blk.ln1w(), blk.ln1b())); // [N, 3C]
-        // Heads for all rows at once (a reshape and elementwise scaling: each row alone), then
-        // attention row by row.
-        NDList s3 = qkv.reshape(n, 3, h, d).transpose(1, 2, 0, 3).split(3, 0); // 3 x [1,H,N,D]
-        NDArray qAll = s3.get(0).div(scale);
-        NDArray kAll = s3.get(1);
-        NDArray vAll = s3.get(2);
-        boolean fp32 = g.dtype == DataType.FLOAT32;
-        NDArray[] ys = new NDArray[live.size()];
-        // Each row's positions, cut out in one call per tensor (views of the same values).
-        long[] cuts = new long[live.size() - 1];
-        for (int i = 1; i < live.size(); i++) {
-          cuts[i - 1] = offset[live.get(i)];
-        }
-        NDList qs = live.size() == 1 ? new NDList(qAll) : qAll.split(cuts, 2);
-        NDList ks = live.size() == 1 ? new NDList(kAll) : kAll.split(cuts, 2);
-        NDList vs = live.size() == 1 ? new NDList(vAll) : vAll.split(cuts, 2);
-        for (int i = 0; i < live.size(); i++) {
-          int b = live.get(i);
-          int t = ids[b].length;
-          NDArray q = qs.get(i); // [1, H, T, D]
-          NDArray k = ks.get(i);
-          NDArray v = vs.get(i);
-          if (kCache[b][l] != null) {
-            k = kCache[b][l].concat(k, 2); // [1, H, S, D]
-            v = vCache[b][l].concat(v, 2);
-          } else {
-            // A prefill's keys are a slice of the layer's whole QKV output: kept as a copy, so
-            // the cache does not hold every row's queries and values alive.
-            k = k.duplicate();
-            v = v.duplicate();
-          }
-          if (newK[b] == null) {
-            newK[b] = new NDArray[layers];
-            newV[b] = new NDArray[layers];
-          }
-          newK[b][l] = k;
-          newV[b][l] = v;
-          // One query at a time over exactly the keys it sees: a prefill's query at position j
-          // runs the very products a decode step at j runs (no mask, no longer rows), so the
-          // cache and recomputing the prefix give the same bits.
-          long past = k.getShape().get(2) - t;
-          NDArray[] outs = new NDArray[t];
-          for (int j = 0; j < t; j++) {
-            NDArray qj = t == 1 ? q : q.get(new NDIndex().addAllDim(2).addSliceDim(j, j + 1));
-            NDArray kj =
-                j == t - 1 ? k : k.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
-            NDArray vj =
-                j == t - 1 ? v : v.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
-            NDArray att = qj.matMul(kj.transpose(0, 1, 3, 2)); // [1, H, 1, S_j]
-            if (!fp32) {
-              att = att.toType(DataType.FLOAT32, false);
-            }
-            att = att.softmax(-1);
-            if (!fp32) {
-              att = att.toType(g.dtype, false);
-            }
-            outs[j] = att.matMul(vj); // [1, H, 1, D]
-          }
-          NDArray o = t == 1 ? outs[0] : NDArrays.concat(new NDList(outs), 2); // [1, H, T, D]
-          ys[i] = o.transpose(0, 2, 1, 3).reshape(t, c); // [T, C]
-        }
-        NDArray y = ys.length == 1 ? ys[0] : NDArrays.concat(new NDList(ys), 0); // [N, C]
-        x = x.add(linear(blk.proj(), y));
-        NDArray m = g.layerNorm(x, blk.ln2w(), blk.ln2b());
-        x = x.add(linear(blk.out(), linear(blk.fc(), m, g::gelu)));
+        x =
+            g.invariantLayer(
+                l,
+                x,
+                positions,
+                this::linear,
+                (layer, q, k, v) -> attend(layer, q, k, v, live, offset, ids, newK, newV));
       }
       NDArray[] lastRows = new NDArray[live.size()];
       for (int i = 0; i < live.size(); i++) {
@@ -281,7 +217,7 @@ final class InvariantBatch implements Batch {
       NDArray last =
           g.finalNorm(
               lastRows.length == 1 ? lastRows[0] : NDArrays.concat(new NDList(lastRows), 0));
-      float[] flat = linear(e.lmHead, last).toType(DataType.FLOAT32, false).toFloatArray();
+      float[] flat = linear(g.lmHead(), last).toType(DataType.FLOAT32, false).toFloatArray();
       int vocab = e.config.vocabSize();
       for (int i = 0; i < live.size(); i++) {
         fresh[live.get(i)] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
@@ -306,6 +242,86 @@ final class InvariantBatch implements Batch {
       lengths[b] += ids[b].length;
     }
     logits = fresh;
+  }
+
+  /**
+   * Attention row by row: each live row's queries [1, H, T, D] (scaled), keys and values [1, KV, T,
+   * D] cut out of the layer's [1, ·, N, D], its cache extended, and each query attending over
+   * exactly the keys it sees. Returns [N, H·D].
+   */
+  private NDArray attend(
+      int l,
+      NDArray qAll,
+      NDArray kAll,
+      NDArray vAll,
+      List<Integer> live,
+      int[] offset,
+      int[][] ids,
+      NDArray[][] newK,
+      NDArray[][] newV) {
+    DecoderGraph g = e.graph;
+    int layers = g.layers();
+    int c = g.attentionWidth();
+    int groups = g.kvGroups();
+    boolean fp32 = g.dtype() == DataType.FLOAT32;
+    NDArray[] ys = new NDArray[live.size()];
+    // Each row's positions, cut out in one call per tensor (views of the same values).
+    long[] cuts = new long[live.size() - 1];
+    for (int i = 1; i < live.size(); i++) {
+      cuts[i - 1] = offset[live.get(i)];
+    }
+    NDList qs = live.size() == 1 ? new NDList(qAll) : qAll.split(cuts, 2);
+    NDList ks = live.size() == 1 ? new NDList(kAll) : kAll.split(cuts, 2);
+    NDList vs = live.size() == 1 ? new NDList(vAll) : vAll.split(cuts, 2);
+    for (int i = 0; i < live.size(); i++) {
+      int b = live.get(i);
+      int t = ids[b].length;
+      NDArray q = qs.get(i); // [1, H, T, D]
+      NDArray k = ks.get(i); // [1, KV, T, D]
+      NDArray v = vs.get(i);
+      if (kCache[b][l] != null) {
+        k = kCache[b][l].concat(k, 2); // [1, KV, S, D]
+        v = vCache[b][l].concat(v, 2);
+      } else {
+        // A prefill's keys are a slice of the layer's whole QKV output: kept as a copy, so the
+        // cache does not hold every row's queries and values alive.
+        k = k.duplicate();
+        v = v.duplicate();
+      }
+      if (newK[b] == null) {
+        newK[b] = new NDArray[layers];
+        newV[b] = new NDArray[layers];
+      }
+      newK[b][l] = k;
+      newV[b][l] = v;
+      // Grouped-query attention: each key/value head serves `groups` query heads in a row.
+      NDArray kq = groups > 1 ? k.repeat(1, groups) : k;
+      NDArray vq = groups > 1 ? v.repeat(1, groups) : v;
+      // One query at a time over exactly the keys it sees: a prefill's query at position j runs
+      // the very products a decode step at j runs (no mask, no longer rows), so the cache and
+      // recomputing the prefix give the same bits.
+      long past = k.getShape().get(2) - t;
+      NDArray[] outs = new NDArray[t];
+      for (int j = 0; j < t; j++) {
+        NDArray qj = t == 1 ? q : q.get(new NDIndex().addAllDim(2).addSliceDim(j, j + 1));
+        NDArray kj =
+            j == t - 1 ? kq : kq.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
+        NDArray vj =
+            j == t - 1 ? vq : vq.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
+        NDArray att = qj.matMul(kj.transpose(0, 1, 3, 2)); // [1, H, 1, S_j]
+        if (!fp32) {
+          att = att.toType(DataType.FLOAT32, false);
+        }
+        att = att.softmax(-1);
+        if (!fp32) {
+          att = att.toType(g.dtype(), false);
+        }
+        outs[j] = att.matMul(vj); // [1, H, 1, D]
+      }
+      NDArray o = t == 1 ? outs[0] : NDArrays.concat(new NDList(outs), 2); // [1, H, T, D]
+      ys[i] = o.transpose(0, 2, 1, 3).reshape(t, c); // [T, H·D]
+    }
+    return ys.length == 1 ? ys[0] : NDArrays.concat(new NDList(ys), 0); // [N, H·D]
   }
 
   /**
@@ -351,7 +367,7 @@ final class InvariantBatch implements Batch {
    * @return what was checked, for the manifest
    * @throws io.tokendrift.engine.EnvironmentException saying what differed
    */
-  static String selfTest(DjlGpt2Engine e) {
+  static String selfTest(DjlEngine e) {
     int v = e.config.vocabSize();
     int ctx = e.config.contextLength();
     if (ctx < 10) {

@@ -23,16 +23,16 @@ class InvarianceMatrixTest {
   static final EngineOptions INV = EngineOptions.DEFAULTS.withBatchInvariant(true);
 
   /** Row {@code at} holds p among neighbours of the given lengths; prefill then {@code steps}. */
-  static List<float[]> run(DjlGpt2Engine e, int[] p, int size, int at, int[] lengths, int steps) {
+  static List<float[]> run(DjlEngine e, int[] p, int size, int at, int[] lengths, int steps) {
     return run(e, p, size, at, lengths, steps, true);
   }
 
   /**
-   * As {@link #run(DjlGpt2Engine, int[], int, int, int[], int)}, with the KV cache or (cached
-   * false) a new batch of every row's whole sequence at each step.
+   * As {@link #run(DjlEngine, int[], int, int, int[], int)}, with the KV cache or (cached false) a
+   * new batch of every row's whole sequence at each step.
    */
   static List<float[]> run(
-      DjlGpt2Engine e, int[] p, int size, int at, int[] lengths, int steps, boolean cached) {
+      DjlEngine e, int[] p, int size, int at, int[] lengths, int steps, boolean cached) {
     List<int[]> prompts = new ArrayList<>();
     for (int r = 0; r < size; r++) {
       if (r == at) {
@@ -82,7 +82,7 @@ class InvarianceMatrixTest {
   }
 
   static void matrix(
-      DjlGpt2Engine e, int[] p, int[] sizes, int steps, int[][] mixes, boolean[] cacheModes) {
+      DjlEngine e, int[] p, int[] sizes, int steps, int[][] mixes, boolean[] cacheModes) {
     List<float[]> alone = run(e, p, 1, 0, new int[] {1}, steps);
     for (int size : sizes) {
       for (int at : new int[] {0, size / 2, size - 1}) {
@@ -107,7 +107,7 @@ class InvarianceMatrixTest {
 
   @Test
   void theBundledModelIsInvariantForEveryBatchSizeUpToSixteen() {
-    try (DjlGpt2Engine e = new DjlGpt2Engine(BundledModel.open().weights(), INV)) {
+    try (DjlEngine e = new DjlEngine(BundledModel.open().weights(), INV)) {
       int[] sizes = new int[16];
       for (int i = 0; i < 16; i++) {
         sizes[i] = i + 1;
@@ -130,7 +130,7 @@ class InvarianceMatrixTest {
     Gpt2Weights w = RandomWeights.of(c, 7, 0.02);
     System.out.printf(
         "random GPT-2-small-shaped weights: %.1f s%n", (System.nanoTime() - t0) / 1e9);
-    try (DjlGpt2Engine e = new DjlGpt2Engine(w, INV)) {
+    try (DjlEngine e = new DjlEngine(w, INV)) {
       matrix(
           e,
           new int[] {464, 3797, 3332, 319, 262},
@@ -143,8 +143,7 @@ class InvarianceMatrixTest {
 
   @Test
   void negativeControlTheDefaultModesCacheAndRecomputeDifferInBits() {
-    try (DjlGpt2Engine e =
-        new DjlGpt2Engine(BundledModel.open().weights(), EngineOptions.DEFAULTS)) {
+    try (DjlEngine e = new DjlEngine(BundledModel.open().weights(), EngineOptions.DEFAULTS)) {
       int[] p = {5, 17, 42, 8, 9, 33};
       List<float[]> cached = run(e, p, 1, 0, new int[] {1}, 3, true);
       List<float[]> fresh = run(e, p, 1, 0, new int[] {1}, 3, false);

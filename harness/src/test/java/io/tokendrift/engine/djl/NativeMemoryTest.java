@@ -23,8 +23,7 @@ class NativeMemoryTest {
   void tenThousandStepsKeepResidentMemoryFlat() throws Exception {
     Assumptions.assumeTrue(Files.isReadable(STATUS), "needs /proc/self/status (Linux) to read RSS");
     Gpt2Config c = new Gpt2Config(97, 160, 32, 2, 4, 128, 1e-5, true, 0);
-    try (DjlGpt2Engine e =
-        new DjlGpt2Engine(TestCheckpoints.random(c, 2), EngineOptions.DEFAULTS)) {
+    try (DjlEngine e = new DjlEngine(TestCheckpoints.random(c, 2), EngineOptions.DEFAULTS)) {
       int batches = 150;
       int steps = 100;
       long afterWarmUp = 0;

@@ -13,46 +13,81 @@ import io.tokendrift.engine.EnvironmentException;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
+import io.tokendrift.model.LlamaWeights;
+import io.tokendrift.model.ModelConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * A GPT-2-family decoder on DJL's PyTorch engine: pre-norm blocks, tanh GELU, causal attention with
- * a KV cache, left-padded batches, tied or untied LM head, and every knob of {@link EngineOptions}.
+ * A decoder on DJL's PyTorch engine — GPT-2 ({@link Gpt2Graph}) or the Llama family ({@link
+ * LlamaGraph}) — with causal attention over a KV cache, left-padded batches, tied or untied LM
+ * head, and every knob of {@link EngineOptions}.
  */
-public final class DjlGpt2Engine implements Engine {
+public final class DjlEngine implements Engine {
   static {
     io.tokendrift.model.Offline.ensure(); // also when constructed directly (tests, the trainer)
   }
 
-  final Gpt2Config config;
+  final ModelConfig config;
   final EngineOptions options;
   final NDManager manager;
   final DataType dtype;
-  final Gpt2Graph graph;
-  final Linear lmHead; // wte^T as [C, V]
+  final DecoderGraph graph;
+  final Linear lmHead; // [C, V]
+  private final String family; // engine name in capabilities and settings
   private final String selfTest; // batch-invariant mode's self-test result, or null
 
   /**
-   * Loads {@code weights} onto the device of {@code options}.
+   * Loads GPT-2 {@code weights} onto the device of {@code options}.
    *
    * @throws EnvironmentException when a GPU is asked for and none is present
    */
-  public DjlGpt2Engine(Gpt2Weights weights, EngineOptions options) {
-    this.config = weights.config();
+  public DjlEngine(Gpt2Weights weights, EngineOptions options) {
+    this(
+        weights.config(),
+        options,
+        "djl-gpt2",
+        (m, dtype) -> {
+          Gpt2Graph g = Gpt2Graph.forInference(weights, m, dtype, options.summation());
+          // The LM head (wte when tied, else lm_head.weight) transposed once into [C, V], so it
+          // is a linear layer like the others.
+          NDArray head = weights.config().tiedHead() ? g.wte : g.untiedHead(weights);
+          g.lmHead(new Linear(head.transpose().duplicate(), null, options.summation()));
+          return g;
+        });
+  }
+
+  /**
+   * Loads a Llama-family model's {@code weights} onto the device of {@code options}.
+   *
+   * @throws EnvironmentException when a GPU is asked for and none is present
+   */
+  public DjlEngine(LlamaWeights weights, EngineOptions options) {
+    this(
+        weights.config(),
+        options,
+        "djl-" + weights.config().modelType(),
+        (m, dtype) -> new LlamaGraph(weights, m, dtype, options.summation()));
+  }
+
+  private interface GraphFactory {
+    DecoderGraph build(NDManager manager, DataType dtype);
+  }
+
+  private DjlEngine(
+      ModelConfig config, EngineOptions options, String family, GraphFactory factory) {
+    this.config = config;
     this.options = options;
+    this.family = family;
     Device device = device(options);
     this.manager = NDManager.newBaseManager(device);
     defaultThreads(); // remember the library's default before any engine changes it
     this.dtype = options.precision() == Precision.FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
     applyThreads();
     try {
-      graph = Gpt2Graph.forInference(weights, manager, dtype, options.summation());
-      // The LM head (wte when tied, else lm_head.weight) transposed once into [C, V], so it is a
-      // linear layer like the others.
-      NDArray head = config.tiedHead() ? graph.wte : graph.untiedHead(weights);
-      lmHead = new Linear(head.transpose().duplicate(), null, options.summation());
+      graph = factory.build(manager, dtype);
+      lmHead = graph.lmHead();
       // Batch-invariant mode checks itself before it is trusted (exit 3 when it cannot hold).
       selfTest = options.batchInvariant() ? InvariantBatch.selfTest(this) : null;
     } catch (RuntimeException e) {
@@ -102,7 +137,7 @@ public final class DjlGpt2Engine implements Engine {
   @Override
   public Capabilities capabilities() {
     return new Capabilities(
-        "djl-gpt2",
+        family,
         config.vocabSize(),
         config.contextLength(),
         true,
@@ -139,7 +174,8 @@ public final class DjlGpt2Engine implements Engine {
                 + p.length
                 + " tokens; the model's context holds "
                 + config.contextLength()
-                + " (n_positions), and at least one more is needed to generate");
+                + (config instanceof Gpt2Config ? " (n_positions)" : "")
+                + ", and at least one more is needed to generate");
       }
       for (int j = 0; j < p.length; j++) {
         if (p[j] < 0 || p[j] >= config.vocabSize()) {
@@ -165,7 +201,7 @@ public final class DjlGpt2Engine implements Engine {
   @Override
   public Map<String, String> settings() {
     Map<String, String> m = new TreeMap<>();
-    m.put("engine", "djl-gpt2");
+    m.put("engine", family);
     m.put("device", options.device().toString());
     m.put("precision", options.precision().label());
     m.put("summation", options.summation().toString());
@@ -180,7 +216,11 @@ public final class DjlGpt2Engine implements Engine {
     }
     m.put("djl.version", ai.djl.engine.Engine.getDjlVersion());
     m.put("pytorch.version", ai.djl.engine.Engine.getEngine("PyTorch").getVersion());
-    m.put("gelu", config.tanhGelu() ? "tanh" : "erf");
+    if (config instanceof Gpt2Config g) {
+      m.put("gelu", g.tanhGelu() ? "tanh" : "erf");
+    } else {
+      m.put("model_type", config.modelType());
+    }
     return m;
   }
 

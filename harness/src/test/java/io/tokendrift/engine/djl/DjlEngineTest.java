@@ -19,16 +19,16 @@ import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-class DjlGpt2EngineTest extends EngineConformanceTest {
+class DjlEngineTest extends EngineConformanceTest {
   static final Gpt2Weights WEIGHTS = TestCheckpoints.random(TestCheckpoints.TINY, 11);
 
   @Override
   protected Engine newEngine() {
-    return new DjlGpt2Engine(WEIGHTS, EngineOptions.DEFAULTS);
+    return new DjlEngine(WEIGHTS, EngineOptions.DEFAULTS);
   }
 
   private static float[] lastLogits(EngineOptions o, List<int[]> prompts, int row) {
-    try (Engine e = new DjlGpt2Engine(WEIGHTS, o);
+    try (Engine e = new DjlEngine(WEIGHTS, o);
         Batch b = e.start(prompts)) {
       return b.logits(row);
     }
@@ -70,7 +70,7 @@ class DjlGpt2EngineTest extends EngineConformanceTest {
         Gpt2Weights.of(t, TestCheckpoints.TINY.withTiedHead(false), java.nio.file.Path.of("x"));
     int[] p = prompt(5, 3);
     float[] got;
-    try (Engine e = new DjlGpt2Engine(untied, EngineOptions.DEFAULTS);
+    try (Engine e = new DjlEngine(untied, EngineOptions.DEFAULTS);
         Batch b = e.start(List.of(p))) {
       got = b.logits(0);
     }
@@ -128,7 +128,7 @@ class DjlGpt2EngineTest extends EngineConformanceTest {
   void tooManyChunksForTheContractionIsRefused() {
     assertThatThrownBy(
             () ->
-                new DjlGpt2Engine(
+                new DjlEngine(
                     WEIGHTS,
                     EngineOptions.DEFAULTS.withSummation(
                         SummationOrder.parse("splitk:64:forward"))))
@@ -161,7 +161,7 @@ class DjlGpt2EngineTest extends EngineConformanceTest {
     Assumptions.assumeTrue(gpus == 0, "this machine has a GPU; the refusal cannot be shown here");
     assertThatThrownBy(
             () ->
-                new DjlGpt2Engine(
+                new DjlEngine(
                     WEIGHTS, EngineOptions.DEFAULTS.withDevice(DeviceSpec.parse("gpu:0"))))
         .isInstanceOf(EnvironmentException.class)
         .hasMessageContaining("device gpu:0 was asked for but this machine has 0 GPU(s)");
@@ -169,7 +169,7 @@ class DjlGpt2EngineTest extends EngineConformanceTest {
 
   @Test
   void threadsAreAppliedAndRecorded() {
-    try (Engine e = new DjlGpt2Engine(WEIGHTS, EngineOptions.DEFAULTS.withThreads(1))) {
+    try (Engine e = new DjlEngine(WEIGHTS, EngineOptions.DEFAULTS.withThreads(1))) {
       assertThat(e.settings())
           .containsEntry("threads", "1")
           .containsEntry("threads.requested", "1");
@@ -210,7 +210,7 @@ class DjlGpt2EngineTest extends EngineConformanceTest {
       }
       prompts.add(filler);
     }
-    try (Engine e = new DjlGpt2Engine(WEIGHTS, o);
+    try (Engine e = new DjlEngine(WEIGHTS, o);
         Batch b = e.start(prompts)) {
       int[] tokens = new int[size];
       boolean[] active = new boolean[size];
