@@ -10,11 +10,13 @@ import io.tokendrift.engine.Engines;
 import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
+import io.tokendrift.model.LlamaConfig;
+import io.tokendrift.model.LlamaWeights;
+import io.tokendrift.model.ModelConfig;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.tiny.RandomWeights;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -34,7 +36,7 @@ import picocli.CommandLine.Spec;
     footer = {"", "Example:", "  tokendrift bench --skip-gpt2-small"},
     mixinStandardHelpOptions = true,
     description =
-        "Measure decode speed: tokens/s at batch 1 and 8 (KV cache vs full recompute), step cost at position 16 vs 256, time outside the forward pass, batch-invariant mode's cost, and the memory-bandwidth bound. Models: a tiny-shaped and a GPT-2-small-shaped checkpoint with seeded random weights (not stored), or --model DIR.")
+        "Measure decode speed: tokens/s at batch 1 and 8 (KV cache vs full recompute), step cost at position 16 vs 256, time outside the forward pass, batch-invariant mode's cost, and the memory-bandwidth bound. Models: checkpoints of the --shapes with seeded random weights (not stored), or --model DIR.")
 final class BenchCommand implements Callable<Integer> {
   @Mixin EngineFlags engineFlags = new EngineFlags();
 
@@ -56,6 +58,19 @@ final class BenchCommand implements Callable<Integer> {
       names = "--skip-gpt2-small",
       description = "Only the tiny-shaped model (the 124M one takes a few minutes).")
   boolean skipSmall;
+
+  /** The random checkpoints --shapes may name. */
+  static final List<String> SHAPES = List.of("tiny", "gpt2-small", "smollm2-135m");
+
+  @Option(
+      names = "--shapes",
+      split = ",",
+      paramLabel = "SHAPE",
+      description =
+          "Random checkpoints to measure, comma-separated: tiny (GPT-2, 4 layers of 128),"
+              + " gpt2-small (124M), smollm2-135m (a Llama of SmolLM2-135M's shape). Default:"
+              + " tiny,gpt2-small.")
+  List<String> shapes;
 
   @Option(
       names = "--steps",
@@ -107,18 +122,12 @@ final class BenchCommand implements Callable<Integer> {
       throw new UserInputException("--steps (" + steps + ") must be >= 4");
     }
     PrintWriter out = spec.commandLine().getOut();
-    List<Object[]> models = new ArrayList<>();
-    if (model != null) {
-      ModelDir dir = BundledModel.openOr(model);
-      models.add(new Object[] {String.valueOf(model.getFileName()), dir.weights()});
-    } else {
-      models.add(new Object[] {"tiny-shaped (random)", RandomWeights.of(TINY, 1, 0.02)});
-      if (!skipSmall) {
-        models.add(
-            new Object[] {
-              "gpt2-small-shaped (random, 124M)",
-              RandomWeights.of(RandomWeights.GPT2_SMALL, 1, 0.02)
-            });
+    List<String> wanted =
+        shapes != null ? shapes : skipSmall ? List.of("tiny") : List.of("tiny", "gpt2-small");
+    for (String sh : wanted) {
+      if (!SHAPES.contains(sh)) {
+        throw new UserInputException(
+            "--shapes: '" + sh + "' is not known; allowed: " + String.join(", ", SHAPES));
       }
     }
     double bandwidth = DecodeBenchmark.copyBandwidthGbPerSecond();
@@ -129,8 +138,55 @@ final class BenchCommand implements Callable<Integer> {
         bandwidth);
     EngineSpec engineSpec = engineFlags.spec();
     engineFlags.refuseUnsupported(EngineOptions.DEFAULTS.withThreads(threads), 8, 0);
-    for (Object[] m : models) {
-      decodeBench(out, (String) m[0], (Gpt2Weights) m[1], engineSpec, bandwidth);
+    if (model != null) {
+      ModelDir dir = BundledModel.openOr(model);
+      ModelConfig c = dir.config();
+      decodeBench(
+          out,
+          String.valueOf(model.getFileName()) + " (" + c.modelType() + ")",
+          shapeLine(c),
+          parameters(c),
+          c.contextLength(),
+          Engines.load(engineSpec, dir),
+          bandwidth);
+      return Main.OK;
+    }
+    for (String sh : wanted) {
+      switch (sh) {
+        case "tiny" -> {
+          Gpt2Weights w = RandomWeights.of(TINY, 1, 0.02);
+          decodeBench(
+              out,
+              "tiny-shaped (random)",
+              shapeLine(TINY),
+              parameters(TINY),
+              TINY.contextLength(),
+              Engines.load(engineSpec, w),
+              bandwidth);
+        }
+        case "gpt2-small" -> {
+          Gpt2Config c = RandomWeights.GPT2_SMALL;
+          decodeBench(
+              out,
+              "gpt2-small-shaped (random, 124M)",
+              shapeLine(c),
+              parameters(c),
+              c.contextLength(),
+              Engines.load(engineSpec, RandomWeights.of(c, 1, 0.02)),
+              bandwidth);
+        }
+        default -> {
+          LlamaConfig c = RandomWeights.SMOLLM2_135M;
+          decodeBench(
+              out,
+              "smollm2-135m-shaped Llama (random)",
+              shapeLine(c),
+              parameters(c),
+              c.contextLength(),
+              Engines.load(engineSpec, RandomWeights.llama(c, 1, 0.02)),
+              bandwidth);
+        }
+      }
     }
     return Main.OK;
   }
@@ -167,22 +223,43 @@ final class BenchCommand implements Callable<Integer> {
     return Main.OK;
   }
 
+  private static long parameters(ModelConfig c) {
+    return c instanceof Gpt2Config g
+        ? Gpt2Weights.parameterCount(g)
+        : LlamaWeights.parameterCount((LlamaConfig) c);
+  }
+
+  private static String shapeLine(ModelConfig c) {
+    if (c instanceof Gpt2Config g) {
+      return String.format(
+          Locale.ROOT, "%d layers, width %d, vocab %d", g.layers(), g.width(), g.vocabSize());
+    }
+    LlamaConfig l = (LlamaConfig) c;
+    return String.format(
+        Locale.ROOT,
+        "%s, %d layers, width %d, %d/%d heads of %d, SwiGLU %d, vocab %d",
+        l.modelType(),
+        l.layers(),
+        l.hiddenSize(),
+        l.heads(),
+        l.kvHeads(),
+        l.headDim(),
+        l.intermediateSize(),
+        l.vocabSize());
+  }
+
   /** Decode speed of one checkpoint on the chosen engine, default and batch-invariant. */
   private void decodeBench(
-      PrintWriter out, String name, Gpt2Weights w, EngineSpec engineSpec, double bandwidth) {
+      PrintWriter out,
+      String name,
+      String shape,
+      long params,
+      int contextLength,
+      EngineLoader loader,
+      double bandwidth) {
     SamplingSettings greedy = SamplingSettings.GREEDY;
-    Gpt2Config c = w.config();
-    long params = Gpt2Weights.parameterCount(c);
-    out.printf(
-        Locale.ROOT,
-        "%n== %s: %d layers, width %d, vocab %d, %.1fM parameters ==%n",
-        name,
-        c.layers(),
-        c.width(),
-        c.vocabSize(),
-        params / 1e6);
+    out.printf(Locale.ROOT, "%n== %s: %s, %.1fM parameters ==%n", name, shape, params / 1e6);
     EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
-    EngineLoader loader = Engines.load(engineSpec, w);
     try (Engine e = loader.open(base);
         Engine inv = loader.open(base.withBatchInvariant(true))) {
       DecodeBenchmark b = new DecodeBenchmark(e);
@@ -193,7 +270,7 @@ final class BenchCommand implements Callable<Integer> {
       new DecodeBenchmark(inv).cached(8, 16, 4, greedy);
       b.recomputeTokensPerSecond(16, 4);
       // Late position: 256, or as late as a shorter context allows.
-      int late = Math.min(256, c.contextLength() - steps - 2);
+      int late = Math.min(256, contextLength - steps - 2);
       b.stepMillisAt(late, 4);
       var b1 = b.cached(1, 16, steps, greedy);
       var b8 = b.cached(8, 16, steps, greedy);

@@ -19,6 +19,7 @@ import io.tokendrift.engine.Fillers;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
 import io.tokendrift.model.BundledModel;
+import io.tokendrift.model.ChatTemplate;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
 import java.io.PrintWriter;
@@ -59,11 +60,25 @@ final class GenerateCommand implements Callable<Integer> {
       names = "--model",
       paramLabel = "DIR",
       description =
-          "Hugging Face GPT-2 folder (config.json, model.safetensors, tokenizer.json). Default (or 'bundled'): the bundled tiny model.")
+          "Hugging Face model folder (config.json, model.safetensors or its sharded index, tokenizer.json): GPT-2, Llama, Mistral, Qwen2 or Qwen3. Default (or 'bundled'): the bundled tiny model.")
   Path model;
 
   @Option(names = "--prompt", required = true, description = "The prompt text.")
   String prompt;
+
+  @Option(
+      names = "--chat",
+      description =
+          "Treat --prompt as a user message and generate the assistant's reply through the model"
+              + " folder's chat template (tokenizer_config.json's chat_template, rendered with"
+              + " Jinjava; the plain 'Human:/Assistant:' template when the folder has none).")
+  boolean chat;
+
+  @Option(
+      names = "--system",
+      paramLabel = "TEXT",
+      description = "With --chat: a system message before the user's.")
+  String system;
 
   @Option(names = "--temperature", defaultValue = "0", description = "0 is greedy (default: 0).")
   double temperature;
@@ -178,6 +193,10 @@ final class GenerateCommand implements Callable<Integer> {
             threads,
             batchInvariant);
     ModelDir dir = BundledModel.openOr(model);
+    if (system != null && !chat) {
+      throw new UserInputException("--system needs --chat");
+    }
+    String text = chat ? chatPrompt(dir) : prompt;
     EngineSpec engineSpec = engineFlags.spec();
     engineFlags.refuseUnsupported(options, batchSize, batchPosition);
     try (TextTokenizer tok = dir.tokenizer();
@@ -196,7 +215,7 @@ final class GenerateCommand implements Callable<Integer> {
       List<Step> table = new ArrayList<>();
       for (int r = 0; r < batchSize; r++) {
         boolean mine = r == batchPosition;
-        int[] ids = tok.encode(mine ? prompt : Fillers.TEXTS.get(r % Fillers.TEXTS.size()));
+        int[] ids = tok.encode(mine ? text : Fillers.TEXTS.get(r % Fillers.TEXTS.size()));
         if (ids.length == 0) {
           throw new UserInputException("--prompt encodes to no tokens; give some text");
         }
@@ -210,7 +229,7 @@ final class GenerateCommand implements Callable<Integer> {
       if (json) {
         out.println(json(dir, engine.settings(), c, table));
       } else {
-        out.println(prompt + c.text());
+        out.println(text + c.text());
         if (steps) {
           printSteps(out, table);
         }
@@ -224,6 +243,22 @@ final class GenerateCommand implements Callable<Integer> {
       out.flush();
     }
     return Main.OK;
+  }
+
+  /** The prompt as the chat template renders the messages (system, then user). */
+  private String chatPrompt(ModelDir dir) {
+    com.fasterxml.jackson.databind.node.ArrayNode messages =
+        com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+    if (system != null) {
+      messages.addObject().put("role", "system").put("content", system);
+    }
+    messages.addObject().put("role", "user").put("content", prompt);
+    try {
+      return ChatTemplate.of(dir.dir()).render(messages);
+    } catch (IllegalArgumentException e) {
+      throw new UserInputException(
+          dir.dir() + ": the chat template cannot be rendered: " + e.getMessage());
+    }
   }
 
   private static Step row(TextTokenizer tok, int step, float[] logits, Choice c) {
@@ -295,7 +330,10 @@ final class GenerateCommand implements Callable<Integer> {
     root.put(
         "model", dir.dir().equals(BundledModel.dir()) ? BundledModel.NAME : dir.dir().toString());
     root.put("model_sha256", dir.hash());
-    root.put("prompt", prompt);
+    root.put("prompt", chat ? chatPrompt(dir) : prompt);
+    if (chat) {
+      root.put("chat_template", ChatTemplate.of(dir.dir()).fromModel() ? "model" : "plain");
+    }
     Map<String, Object> s = new LinkedHashMap<>();
     s.put("temperature", temperature);
     s.put("top_k", sampling.topK);

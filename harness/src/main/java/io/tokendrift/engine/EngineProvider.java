@@ -67,4 +67,14 @@ public interface EngineProvider {
    * @throws IllegalArgumentException when this engine does not run local weights
    */
   EngineLoader load(EngineSpec spec, Gpt2Weights weights);
+
+  /**
+   * Loads Llama-family weights already in memory (e.g. a seeded random checkpoint for benchmarks).
+   *
+   * @throws IllegalArgumentException when this engine does not run them
+   */
+  default EngineLoader load(EngineSpec spec, io.tokendrift.model.LlamaWeights weights) {
+    throw new IllegalArgumentException(
+        "engine '" + kind() + "' does not run Llama-family weights held in memory");
+  }
 }

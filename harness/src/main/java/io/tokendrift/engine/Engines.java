@@ -83,6 +83,11 @@ public final class Engines {
     return check(spec).load(spec, weights);
   }
 
+  /** Loads in-memory Llama-family weights for the engine {@code spec} names. */
+  public static EngineLoader load(EngineSpec spec, io.tokendrift.model.LlamaWeights weights) {
+    return check(spec).load(spec, weights);
+  }
+
   /** Opens one engine: the model folder loaded, then opened with {@code options}. */
   public static Engine open(EngineSpec spec, ModelDir model, EngineOptions options) {
     return load(spec, model).open(options);

@@ -51,7 +51,7 @@ final class SpecReader {
           "kv_cache",
           "env");
   private static final Set<String> RECORD = SpecFields.keys("top_k", "full_logits");
-  private static final Set<String> PROMPT = SpecFields.keys("id", "text");
+  private static final Set<String> PROMPT = SpecFields.keys("id", "text", "messages");
 
   private final SpecFields f;
 
@@ -77,7 +77,7 @@ final class SpecReader {
     String model = f.string(root, "model", ExperimentSpec.BUNDLED);
     EngineSpec engineSpec = engine(root.get("engine"));
     EngineProvider provider = Engines.provider(engineSpec.kind());
-    List<Prompt> prompts = prompts(root);
+    List<Prompt> prompts = prompts(root, model, provider.remote());
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
@@ -284,7 +284,7 @@ final class SpecReader {
     }
   }
 
-  private List<Prompt> prompts(JsonNode root) {
+  private List<Prompt> prompts(JsonNode root, String model, boolean remote) {
     List<Prompt> out = new ArrayList<>();
     JsonNode inline = root.get("prompts");
     JsonNode file = root.get("prompts_file");
@@ -305,6 +305,17 @@ final class SpecReader {
         } else if (n.isObject()) {
           f.checkKeys(n, path, PROMPT);
           String id = f.string(n, path + ".id", "p" + (out.size() + 1));
+          if (n.has("messages")) {
+            if (n.has("text")) {
+              throw f.error(path, "give text or messages, not both");
+            }
+            out.add(
+                new Prompt(
+                    id,
+                    chat(n.get("messages"), path + ".messages", model, remote),
+                    f.t.at(path + ".messages") + ": " + path + ".messages"));
+            continue;
+          }
           out.add(
               new Prompt(
                   id,
@@ -348,6 +359,34 @@ final class SpecReader {
       }
     }
     return List.copyOf(out);
+  }
+
+  /**
+   * A prompt given as chat messages: rendered now with the model folder's chat template, so the
+   * trace and the spec's hash hold the exact text the model reads.
+   */
+  private String chat(JsonNode messages, String path, String model, boolean remote) {
+    if (remote) {
+      throw f.error(
+          path,
+          "messages are rendered with a local model folder's chat template; for an HTTP provider"
+              + " give text (the provider applies its own template)");
+    }
+    Path dir =
+        ExperimentSpec.BUNDLED.equals(model)
+            ? io.tokendrift.model.BundledModel.dir()
+            : f.t.file.toAbsolutePath().getParent().resolve(model);
+    if (!Files.isDirectory(dir)) {
+      throw f.error(
+          path, "needs the model folder's chat template, but " + dir + " is not a folder");
+    }
+    try {
+      return io.tokendrift.model.ChatTemplate.of(dir).render(messages);
+    } catch (io.tokendrift.model.ChatTemplate.InvalidMessages e) {
+      throw f.error(path + e.field().substring("messages".length()), e.getMessage());
+    } catch (RuntimeException e) {
+      throw f.error(path, "the chat template of " + dir + " cannot render them: " + e.getMessage());
+    }
   }
 
   private String nonEmpty(String s, String path) {

@@ -3,6 +3,7 @@ package io.tokendrift.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.decode.DrawMethod;
 import io.tokendrift.decode.SamplingSettings;
+import io.tokendrift.model.ChatTemplate;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,7 +41,11 @@ record Request(
     String model = n.hasNonNull("model") ? text(n, "model") : null;
     String prompt;
     if (chat) {
-      prompt = template.render(n.get("messages"));
+      try {
+        prompt = template.render(n.get("messages"));
+      } catch (ChatTemplate.InvalidMessages e) {
+        throw ApiException.invalid(e.field(), e.getMessage());
+      }
     } else {
       JsonNode p = n.get("prompt");
       if (p != null && p.isArray() && p.size() == 1 && p.get(0).isTextual()) {

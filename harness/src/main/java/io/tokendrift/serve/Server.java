@@ -8,6 +8,7 @@ import io.tokendrift.decode.DecodeSettings;
 import io.tokendrift.decode.Generation;
 import io.tokendrift.decode.StopConditions;
 import io.tokendrift.engine.Engine;
+import io.tokendrift.model.ChatTemplate;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
 import java.io.IOException;

@@ -56,6 +56,11 @@ public final class DjlEngineProvider implements EngineProvider {
   }
 
   @Override
+  public EngineLoader load(EngineSpec spec, io.tokendrift.model.LlamaWeights weights) {
+    return options -> new DjlEngine(weights, options);
+  }
+
+  @Override
   public EngineLoader load(EngineSpec spec, Gpt2Weights weights) {
     return options -> new DjlEngine(weights, options);
   }

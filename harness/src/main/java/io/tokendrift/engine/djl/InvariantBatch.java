@@ -294,9 +294,11 @@ final class InvariantBatch implements Batch {
       }
       newK[b][l] = k;
       newV[b][l] = v;
-      // Grouped-query attention: each key/value head serves `groups` query heads in a row.
-      NDArray kq = groups > 1 ? k.repeat(1, groups) : k;
-      NDArray vq = groups > 1 ? v.repeat(1, groups) : v;
+      // Grouped-query attention: each key/value head serves `groups` consecutive query heads;
+      // a query's heads are regrouped as [1, KV, G, D] against the KV heads (no copy of the
+      // cache per query head).
+      long kvHeads = k.getShape().get(1);
+      long d = k.getShape().get(3);
       // One query at a time over exactly the keys it sees: a prefill's query at position j runs
       // the very products a decode step at j runs (no mask, no longer rows), so the cache and
       // recomputing the prefix give the same bits.
@@ -304,11 +306,14 @@ final class InvariantBatch implements Batch {
       NDArray[] outs = new NDArray[t];
       for (int j = 0; j < t; j++) {
         NDArray qj = t == 1 ? q : q.get(new NDIndex().addAllDim(2).addSliceDim(j, j + 1));
+        if (groups > 1) {
+          qj = qj.reshape(1, kvHeads, groups, d);
+        }
         NDArray kj =
-            j == t - 1 ? kq : kq.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
+            j == t - 1 ? k : k.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
         NDArray vj =
-            j == t - 1 ? vq : vq.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
-        NDArray att = qj.matMul(kj.transpose(0, 1, 3, 2)); // [1, H, 1, S_j]
+            j == t - 1 ? v : v.get(new NDIndex().addAllDim(2).addSliceDim(0, past + j + 1));
+        NDArray att = qj.matMul(kj.transpose(0, 1, 3, 2)); // [1, H, 1, S_j] or [1, KV, G, S_j]
         if (!fp32) {
           att = att.toType(DataType.FLOAT32, false);
         }
@@ -316,7 +321,8 @@ final class InvariantBatch implements Batch {
         if (!fp32) {
           att = att.toType(g.dtype(), false);
         }
-        outs[j] = att.matMul(vj); // [1, H, 1, D]
+        NDArray oj = att.matMul(vj);
+        outs[j] = groups > 1 ? oj.reshape(1, kvHeads * groups, 1, d) : oj; // [1, H, 1, D]
       }
       NDArray o = t == 1 ? outs[0] : NDArrays.concat(new NDList(outs), 2); // [1, H, T, D]
       ys[i] = o.transpose(0, 2, 1, 3).reshape(t, c); // [T, H·D]

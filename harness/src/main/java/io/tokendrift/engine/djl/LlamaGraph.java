@@ -44,6 +44,8 @@ final class LlamaGraph implements DecoderGraph {
   private final int kvHeads;
   private final int headDim;
   private final float scaling;
+  private NDArray rotationFor; // the positions the cached rotation is for (identity)
+  private NDArray[] rotation;
 
   private record Layer(
       NDArray inNorm,
@@ -282,12 +284,25 @@ final class LlamaGraph implements DecoderGraph {
       }
       newK[l] = k;
       newV[l] = v;
-      NDArray kq = groups > 1 ? k.repeat(1, groups) : k;
-      NDArray vq = groups > 1 ? v.repeat(1, groups) : v;
-      NDArray att = q.matMul(kq.transpose(0, 1, 3, 2)).mul(scaling); // [B, H, T, S]
+      // Grouped-query attention without copying the cache per query head: query head h = kv·G + g
+      // (transformers' repeat_kv order), so the heads regroup as [B, KV, G·T, D] against the KV
+      // heads.
+      long s = k.getShape().get(2);
+      NDArray qg = q.reshape(b, kvHeads, groups * t, headDim);
+      NDArray att = qg.matMul(k.transpose(0, 1, 3, 2)).mul(scaling); // [B, KV, G·T, S]
       // Mask and softmax in float32, as transformers' eager attention does.
-      att = att.toType(DataType.FLOAT32, false).add(mask).softmax(-1).toType(dtype, false);
-      NDArray y = att.matMul(vq).transpose(0, 2, 1, 3).reshape(b, t, attentionWidth());
+      att =
+          att.toType(DataType.FLOAT32, false)
+              .reshape(b, kvHeads, groups, t, s)
+              .add(mask.expandDims(2)) // [B, 1, 1, T, S]
+              .softmax(-1)
+              .reshape(b, kvHeads, groups * t, s)
+              .toType(dtype, false);
+      NDArray y =
+          att.matMul(v) // [B, KV, G·T, D]
+              .reshape(b, heads, t, headDim)
+              .transpose(0, 2, 1, 3)
+              .reshape(b, t, attentionWidth());
       x = x.add(L.o().apply(y));
       NDArray m = rms(x, L.postNorm());
       x = x.add(L.down().apply(swiglu(L.gateUp().apply(m))));
@@ -307,7 +322,12 @@ final class LlamaGraph implements DecoderGraph {
       q = rms(q, L.qNorm());
       k = rms(k, L.kNorm());
     }
-    NDArray[] cs = rotation(positions, new Shape(n, 1, headDim));
+    if (positions != rotationFor) {
+      // Once per forward pass: every layer rotates by the same positions.
+      rotationFor = positions;
+      rotation = rotation(positions, new Shape(n, 1, headDim));
+    }
+    NDArray[] cs = rotation;
     // Rotation and scaling are elementwise (each row alone); heads to [1, ·, N, D].
     q = rope(q, cs).mul(scaling).transpose(1, 0, 2).expandDims(0);
     k = rope(k, cs).transpose(1, 0, 2).expandDims(0);

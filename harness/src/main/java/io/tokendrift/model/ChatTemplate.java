@@ -1,4 +1,4 @@
-package io.tokendrift.serve;
+package io.tokendrift.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +19,25 @@ import java.util.Map;
  * (user → {@code Human}, assistant → {@code Assistant}, system → {@code System}), then {@code
  * Assistant:}.
  */
-final class ChatTemplate {
+public final class ChatTemplate {
+  /** A malformed message list: {@link #field()} names what is wrong (e.g. messages[0].role). */
+  public static final class InvalidMessages extends IllegalArgumentException {
+    private final String field;
+
+    InvalidMessages(String field, String message) {
+      super(message);
+      this.field = field;
+    }
+
+    public String field() {
+      return field;
+    }
+  }
+
+  private static InvalidMessages invalid(String field, String message) {
+    return new InvalidMessages(field, message);
+  }
+
   /**
    * As Hugging Face renders chat templates: {@code trim_blocks} and {@code lstrip_blocks} on, so a
    * model's template gives the whitespace (and tokens) its reference servers give.
@@ -40,7 +58,7 @@ final class ChatTemplate {
   }
 
   /** The template of the model folder {@code dir}. */
-  static ChatTemplate of(Path dir) {
+  public static ChatTemplate of(Path dir) {
     Path cfg = dir.resolve("tokenizer_config.json");
     if (!Files.isRegularFile(cfg)) {
       return new ChatTemplate(null, Map.of());
@@ -74,7 +92,7 @@ final class ChatTemplate {
       StringBuilder b = new StringBuilder();
       for (JsonNode part : c) {
         if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
-          throw ApiException.invalid(
+          throw invalid(
               "messages[" + i + "].content",
               "messages[" + i + "].content parts must be {\"type\": \"text\", \"text\": ...}");
         }
@@ -82,31 +100,31 @@ final class ChatTemplate {
       }
       return b.toString();
     }
-    throw ApiException.invalid(
+    throw invalid(
         "messages[" + i + "].content",
         "messages[" + i + "].content must be a string or a list of text parts");
   }
 
   /** True when the model folder's own template is used. */
-  boolean fromModel() {
+  public boolean fromModel() {
     return template != null;
   }
 
   /**
    * The prompt for {@code messages} (each {role, content}).
    *
-   * @throws ApiException naming the message that is malformed
+   * @throws InvalidMessages naming the message that is malformed
    */
-  String render(JsonNode messages) {
+  public String render(JsonNode messages) {
     if (messages == null || !messages.isArray() || messages.isEmpty()) {
-      throw ApiException.invalid("messages", "'messages' must be a non-empty array");
+      throw invalid("messages", "'messages' must be a non-empty array");
     }
     List<Map<String, Object>> list = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
       JsonNode m = messages.get(i);
       String role = m.path("role").asText("");
       if (!List.of("system", "developer", "user", "assistant").contains(role)) {
-        throw ApiException.invalid(
+        throw invalid(
             "messages[" + i + "].role",
             "messages["
                 + i

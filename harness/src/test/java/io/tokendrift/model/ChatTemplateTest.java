@@ -1,4 +1,4 @@
-package io.tokendrift.serve;
+package io.tokendrift.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -48,7 +48,7 @@ class ChatTemplateTest {
   void malformedMessagesAreRefusedNamingTheField() throws Exception {
     ChatTemplate t = ChatTemplate.of(dir);
     assertThatThrownBy(() -> t.render(M.readTree("[{\"role\": \"robot\", \"content\": \"x\"}]")))
-        .isInstanceOf(ApiException.class)
+        .isInstanceOf(ChatTemplate.InvalidMessages.class)
         .hasMessageContaining("messages[0].role 'robot' is not allowed");
     assertThatThrownBy(() -> t.render(M.readTree("[]")))
         .hasMessageContaining("'messages' must be a non-empty array");
