@@ -26,9 +26,6 @@ public record EngineOptions(
       throw new IllegalArgumentException(
           "engine options: device, precision and summation are required");
     }
-    if (precision == Precision.BF16) {
-      Precision.parse("bf16"); // throws the explanation
-    }
     if (threads < 0) {
       throw new IllegalArgumentException(
           "threads (" + threads + ") must be >= 0 (0 means the default)");

@@ -54,6 +54,16 @@ public interface EngineProvider {
   /** How many GPUs this engine can see on this machine (0 when none). */
   int gpuCount();
 
+  /** How many GPUs this engine, with these options, can see (by default {@link #gpuCount()}). */
+  default int gpuCount(EngineSpec spec) {
+    return gpuCount();
+  }
+
+  /** The precisions this engine computes in (bf16 aborts DJL 0.36's JVM: not there). */
+  default Set<Precision> precisions() {
+    return java.util.EnumSet.of(Precision.FP32, Precision.FP16);
+  }
+
   /**
    * Loads the model of a Hugging Face folder.
    *

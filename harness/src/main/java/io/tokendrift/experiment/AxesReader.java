@@ -209,9 +209,6 @@ final class AxesReader {
       String el = at + "[" + i + "]";
       try {
         Precision p = Precision.parse(s);
-        if (p == Precision.BF16) {
-          throw new IllegalArgumentException("bf16");
-        }
         if (precisions.contains(p)) {
           throw f.error(el, "'" + s + "' is listed twice");
         }
@@ -219,8 +216,7 @@ final class AxesReader {
       } catch (SpecException e) {
         throw e;
       } catch (IllegalArgumentException e) {
-        throw f.error(
-            el, "'" + s + "' is not allowed; allowed: fp32, fp16 (bf16 aborts DJL 0.36's JVM)");
+        throw f.error(el, "'" + s + "' is not known; allowed: fp32, fp16, bf16");
       }
     }
     return List.copyOf(precisions);
@@ -306,6 +302,27 @@ final class AxesReader {
         def.batchInvariant(),
         "axes.batch_invariant",
         engine);
+    Set<Precision> computes = p.precisions();
+    for (int i = 0; i < a.precisions().size(); i++) {
+      Precision pr = a.precisions().get(i);
+      if (!computes.contains(pr)) {
+        List<String> allowed = new ArrayList<>();
+        for (Precision x : Precision.values()) {
+          if (computes.contains(x)) {
+            allowed.add(x.label());
+          }
+        }
+        throw f.error(
+            "axes.precision[" + i + "]",
+            "'"
+                + pr.label()
+                + "' is not allowed; allowed: "
+                + String.join(", ", allowed)
+                + (engine.kind().equals("djl")
+                    ? " (bf16 aborts DJL 0.36's JVM; engine torch computes in bf16)"
+                    : " for engine '" + engine.kind() + "'"));
+      }
+    }
     if (!a.kvCache().isEmpty() && !can.contains(Axis.KV_CACHE)) {
       throw f.error(
           "axes.kv_cache",

@@ -26,7 +26,7 @@ final class Devices {
         continue;
       }
       if (gpus < 0) {
-        gpus = engine.gpuCount();
+        gpus = engine.gpuCount(spec.engine());
       }
       if (d.index() >= gpus) {
         if (!spec.axes().devicesOptional()) {

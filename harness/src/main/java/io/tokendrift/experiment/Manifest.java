@@ -58,8 +58,18 @@ public final class Manifest {
       if (engine.containsKey("model_type")) {
         m.put("model.type", engine.get("model_type"));
       }
-      m.put("djl.version", engine.getOrDefault("djl.version", "?"));
-      m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
+      if (engine.containsKey("torch.version")) {
+        // The torch engine: the machine's own PyTorch, its CUDA/ROCm, the GPU and its driver.
+        engine.forEach(
+            (k, v) -> {
+              if (k.startsWith("torch.") || k.startsWith("gpu.") || k.equals("python")) {
+                m.put(k, v);
+              }
+            });
+      } else {
+        m.put("djl.version", engine.getOrDefault("djl.version", "?"));
+        m.put("pytorch.version", engine.getOrDefault("pytorch.version", "?"));
+      }
       m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));
       m.put("pytorch.interop_threads", engine.getOrDefault("interop_threads", "?"));
       m.put("gpus.visible", gpus);

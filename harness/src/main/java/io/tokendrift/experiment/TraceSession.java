@@ -47,7 +47,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
       if (o.resume()) {
         log.accept(o.trace() + ": no trace to resume; starting a new one");
       }
-      TraceHeader header = header(spec, shard, modelHash, engineSettings.get(), gpus(engine));
+      TraceHeader header = header(spec, shard, modelHash, engineSettings.get(), gpus(spec, engine));
       return new TraceSession(
           TraceWriter.create(o.trace(), header, o.force(), lock), Set.of(), null);
     } catch (RuntimeException e) {
@@ -57,9 +57,9 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
   }
 
   /** The GPUs the engine sees, for the manifest; a failing probe is recorded, not thrown. */
-  private static String gpus(EngineProvider engine) {
+  private static String gpus(ExperimentSpec spec, EngineProvider engine) {
     try {
-      return Integer.toString(engine.gpuCount());
+      return Integer.toString(engine.gpuCount(spec.engine()));
     } catch (RuntimeException e) {
       return "unknown (" + e.getMessage() + ")";
     }

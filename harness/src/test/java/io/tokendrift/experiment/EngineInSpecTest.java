@@ -58,10 +58,10 @@ class EngineInSpecTest {
   void anUnknownEngineOrOptionIsRefusedWithWhatIsAllowed() throws Exception {
     assertThat(refusal("name: t\nengine: vllm\nprompts: [a]\n"))
         .isEqualTo(
-            "SPEC:2:1: engine: engine 'vllm' is not known; allowed: djl, fixed-test, openai");
+            "SPEC:2:1: engine: engine 'vllm' is not known; allowed: djl, fixed-test, openai, torch");
     assertThat(refusal("name: t\nengine: {kind: nope}\nprompts: [a]\n"))
         .isEqualTo(
-            "SPEC:2:10: engine.kind: engine 'nope' is not known; allowed: djl, fixed-test, openai");
+            "SPEC:2:10: engine.kind: engine 'nope' is not known; allowed: djl, fixed-test, openai, torch");
     assertThat(refusal("name: t\nengine: {kind: djl, url: x}\nprompts: [a]\n"))
         .isEqualTo("SPEC:2:21: engine.url: unknown option of engine 'djl'; allowed here: kind");
     assertThat(refusal("name: t\nengine: {kind: fixed-test, url: [1]}\nprompts: [a]\n"))
@@ -92,7 +92,7 @@ class EngineInSpecTest {
   @Test
   void theFactoryRefusesUnknownKindsAndOptions() {
     assertThatThrownBy(() -> Engines.provider("x"))
-        .hasMessage("engine 'x' is not known; allowed: djl, fixed-test, openai");
+        .hasMessage("engine 'x' is not known; allowed: djl, fixed-test, openai, torch");
     assertThatThrownBy(() -> Engines.check(new EngineSpec("djl", Map.of("a", "1"))))
         .hasMessage("engine 'djl' has no option 'a'; allowed: none");
   }

@@ -154,7 +154,7 @@ class ExperimentSpecTest {
     assertThat(refusal("name: t\nprompts: [\"a\"]\naxes:\n  precision: [bf16]\n"))
         .isEqualTo(
             "SPEC:4:15: axes.precision[0]: 'bf16' is not allowed; allowed: fp32, fp16 (bf16 aborts"
-                + " DJL 0.36's JVM)");
+                + " DJL 0.36's JVM; engine torch computes in bf16)");
     assertThat(refusal("name: t\nprompts: [\"a\"]\ndecoding:\n  method: dice\n"))
         .isEqualTo("SPEC:4:3: decoding.method: 'dice' is not known; allowed: inverse_cdf, gumbel");
   }

@@ -77,6 +77,11 @@ public final class DjlEngine implements Engine {
 
   private DjlEngine(
       ModelConfig config, EngineOptions options, String family, GraphFactory factory) {
+    if (options.precision() == Precision.BF16) {
+      throw new IllegalArgumentException(
+          "precision 'bf16' is not supported by the DJL engine: DJL 0.36 aborts the JVM on"
+              + " BFLOAT16; allowed: fp32, fp16 (engine torch computes in bf16)");
+    }
     this.config = config;
     this.options = options;
     this.family = family;

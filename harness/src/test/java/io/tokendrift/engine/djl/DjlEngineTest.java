@@ -148,11 +148,16 @@ class DjlEngineTest extends EngineConformanceTest {
 
   @Test
   void bf16IsRefusedBeforeDjlSeesIt() {
-    assertThatThrownBy(() -> Precision.parse("bf16"))
+    assertThat(Precision.parse("bf16")).isEqualTo(Precision.BF16); // the torch engine's
+    assertThatThrownBy(
+            () ->
+                new DjlEngine(
+                    io.tokendrift.tiny.RandomWeights.of(TestCheckpoints.TINY, 1, 0.02),
+                    EngineOptions.DEFAULTS.withPrecision(Precision.BF16)))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(
-            "precision 'bf16' is not supported by the DJL engine: DJL 0.36 aborts the JVM on BFLOAT16; allowed: fp32, fp16");
-    assertThatThrownBy(() -> EngineOptions.DEFAULTS.withPrecision(Precision.BF16))
-        .isInstanceOf(IllegalArgumentException.class);
+            "precision 'bf16' is not supported by the DJL engine: DJL 0.36 aborts the JVM on"
+                + " BFLOAT16; allowed: fp32, fp16 (engine torch computes in bf16)");
   }
 
   @Test

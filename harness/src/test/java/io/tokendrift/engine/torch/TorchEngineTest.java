@@ -1,0 +1,220 @@
+package io.tokendrift.engine.torch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.tokendrift.engine.Batch;
+import io.tokendrift.engine.Engine;
+import io.tokendrift.engine.EngineOptions;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Engines;
+import io.tokendrift.engine.EnvironmentException;
+import io.tokendrift.engine.Precision;
+import io.tokendrift.model.BundledModel;
+import io.tokendrift.model.LlamaCheckpoints;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.model.ModelFormatException;
+import io.tokendrift.model.TextTokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The torch engine with a real worker process on the PyTorch of this machine (Debian's {@code
+ * python3-torch}, which {@code .ci/run} installs): its CPU logits against the DJL engine's, and its
+ * faults (a missing interpreter, an interpreter without torch, a killed worker, a stuck worker, a
+ * broken folder). Skipped, with the reason, where no Python with torch is present.
+ */
+class TorchEngineTest {
+  @TempDir static Path tmp;
+
+  /** Debian's interpreter: the one its python3-torch package installs into. */
+  static final String PYTHON = "/usr/bin/python3";
+
+  static EngineSpec torch(String... kv) {
+    Map<String, String> o = new java.util.TreeMap<>();
+    o.put("python", PYTHON);
+    for (int i = 0; i < kv.length; i += 2) {
+      o.put(kv[i], kv[i + 1]);
+    }
+    return new EngineSpec("torch", o);
+  }
+
+  @BeforeAll
+  static void needsTorch() throws Exception {
+    boolean ok = false;
+    if (Files.isExecutable(Path.of(PYTHON))) {
+      Process p = new ProcessBuilder(PYTHON, "-c", "import torch").start();
+      ok = p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
+    }
+    Assumptions.assumeTrue(
+        ok, PYTHON + " cannot import torch here (apt-get install python3-torch; .ci/run does)");
+  }
+
+  @Test
+  void cpuLogitsAgreeWithTheDjlEngineOver24GreedyStepsAtBatch1And4() {
+    ModelDir dir = BundledModel.open();
+    int[][] prompts;
+    try (TextTokenizer tok = dir.tokenizer()) {
+      prompts =
+          new int[][] {
+            tok.encode("The cat sat on the"),
+            tok.encode("At night the sky is"),
+            tok.encode("The capital of France is"),
+            tok.encode("Once upon a time")
+          };
+    }
+    try (Engine djl = Engines.open(EngineSpec.DEFAULT, dir, EngineOptions.DEFAULTS);
+        Engine torch = Engines.open(torch(), dir, EngineOptions.DEFAULTS)) {
+      assertThat(torch.settings())
+          .containsKey("torch.version")
+          .containsEntry("torch.device", "cpu");
+      for (int size : new int[] {1, 4}) {
+        List<int[]> rows = Arrays.asList(prompts).subList(0, size);
+        double worst = 0;
+        try (Batch a = djl.start(rows);
+            Batch b = torch.start(rows)) {
+          boolean[] active = new boolean[size];
+          Arrays.fill(active, true);
+          for (int s = 0; s < 24; s++) {
+            int[] next = new int[size];
+            for (int r = 0; r < size; r++) {
+              float[] x = a.logits(r);
+              float[] y = b.logits(r);
+              for (int i = 0; i < x.length; i++) {
+                worst = Math.max(worst, Math.abs(x[i] - y[i]));
+              }
+              next[r] = argmax(x);
+              assertThat(argmax(y)).as("batch %d row %d step %d", size, r, s).isEqualTo(next[r]);
+            }
+            a.step(next, active);
+            b.step(next, active);
+          }
+        }
+        assertThat(worst).as("batch %d: max |Δlogit| torch vs DJL", size).isLessThan(1e-4);
+      }
+    }
+  }
+
+  @Test
+  void aLlamaFolderInBf16RunsAndStaysNearFp32() throws Exception {
+    Path model = tmp.resolve("llama");
+    LlamaCheckpoints.write(model, LlamaCheckpoints.LLAMA_GQA, 2);
+    LlamaCheckpoints.copyBundledTokenizer(model, LlamaCheckpoints.LLAMA_GQA);
+    ModelDir dir = ModelDir.open(model);
+    List<int[]> rows = List.of(new int[] {5, 17, 300}, new int[] {9});
+    try (Engine fp32 = Engines.open(torch(), dir, EngineOptions.DEFAULTS);
+        Engine bf16 =
+            Engines.open(torch(), dir, EngineOptions.DEFAULTS.withPrecision(Precision.BF16));
+        Engine djl = Engines.open(EngineSpec.DEFAULT, dir, EngineOptions.DEFAULTS);
+        Batch a = fp32.start(rows);
+        Batch b = bf16.start(rows);
+        Batch c = djl.start(rows)) {
+      for (int r = 0; r < 2; r++) {
+        double toDjl = 0;
+        double toBf16 = 0;
+        float[] x = a.logits(r);
+        float[] y = b.logits(r);
+        float[] z = c.logits(r);
+        for (int i = 0; i < x.length; i++) {
+          toDjl = Math.max(toDjl, Math.abs(x[i] - z[i]));
+          toBf16 = Math.max(toBf16, Math.abs(x[i] - y[i]));
+        }
+        assertThat(toDjl).as("row %d: torch fp32 vs DJL fp32", r).isLessThan(1e-4);
+        // bf16 keeps 8 bits of mantissa: its logits move, but stay within a few hundredths here.
+        assertThat(toBf16).as("row %d: bf16 vs fp32", r).isGreaterThan(0).isLessThan(0.5);
+      }
+    }
+  }
+
+  @Test
+  void aMissingInterpreterOrTorchIsAnEnvironmentErrorSayingWhatToInstall() throws Exception {
+    ModelDir dir = BundledModel.open();
+    EngineSpec none = new EngineSpec("torch", Map.of("python", "/nonexistent/python3"));
+    assertThatThrownBy(() -> Engines.open(none, dir, EngineOptions.DEFAULTS))
+        .isInstanceOf(EnvironmentException.class)
+        .hasMessageContaining("cannot start '/nonexistent/python3'")
+        .hasMessageContaining("apt-get install python3 python3-torch");
+    // The same interpreter without its site packages: no torch to import.
+    Path bare = tmp.resolve("bare-python");
+    Files.writeString(bare, "#!/bin/sh\nexec " + PYTHON + " -S \"$@\"\n");
+    bare.toFile().setExecutable(true);
+    EngineSpec noTorch = new EngineSpec("torch", Map.of("python", bare.toString()));
+    assertThatThrownBy(() -> Engines.open(noTorch, dir, EngineOptions.DEFAULTS))
+        .isInstanceOf(EnvironmentException.class)
+        .hasMessageContaining("cannot import torch")
+        .hasMessageContaining("apt-get install python3-torch");
+  }
+
+  @Test
+  void aKilledWorkerFailsItsBatchWithItsLastWordsAndTheNextBatchGetsANewOne() throws Exception {
+    ModelDir dir = BundledModel.open();
+    try (TorchEngine e = (TorchEngine) Engines.open(torch(), dir, EngineOptions.DEFAULTS)) {
+      Batch b = e.start(List.of(new int[] {1, 2, 3}));
+      long pid = e.workerPid();
+      ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+      ProcessHandle.of(pid).ifPresent(h -> h.onExit().join());
+      assertThatThrownBy(() -> b.step(new int[] {4}, new boolean[] {true}))
+          .hasMessageContaining("the torch worker (pid " + pid)
+          .hasMessageContaining("stopped");
+      b.close();
+      try (Batch again = e.start(List.of(new int[] {1, 2, 3}))) {
+        assertThat(e.workerPid()).isNotEqualTo(pid);
+        assertThat(again.logits(0)).hasSize(dir.config().vocabSize());
+      }
+    }
+  }
+
+  @Test
+  void aStuckWorkerTimesOutInsteadOfHanging() throws Exception {
+    ModelDir dir = BundledModel.open();
+    try (TorchEngine e =
+        (TorchEngine) Engines.open(torch("timeout_seconds", "3"), dir, EngineOptions.DEFAULTS)) {
+      long pid = e.workerPid();
+      // SIGSTOP: the process lives but answers nothing.
+      new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+      long t0 = System.nanoTime();
+      assertThatThrownBy(() -> e.start(List.of(new int[] {1, 2})))
+          .hasMessageContaining("did not answer 'start' within 3 s and was stopped");
+      assertThat((System.nanoTime() - t0) / 1e9).isLessThan(30);
+      try (Batch b = e.start(List.of(new int[] {1, 2}))) {
+        assertThat(e.workerPid()).isNotEqualTo(pid);
+        assertThat(b.logits(0)).hasSize(dir.config().vocabSize());
+      }
+    }
+  }
+
+  @Test
+  void aBrokenFolderIsAModelErrorNamingIt() throws Exception {
+    Path model = tmp.resolve("broken");
+    LlamaCheckpoints.write(model, LlamaCheckpoints.QWEN2, 4);
+    LlamaCheckpoints.copyBundledTokenizer(model, LlamaCheckpoints.QWEN2);
+    ModelDir dir = ModelDir.open(model);
+    // The folder passed the Java checks; now its weights go missing under the worker.
+    Files.delete(model.resolve("model.safetensors"));
+    assertThatThrownBy(() -> Engines.open(torch(), dir, EngineOptions.DEFAULTS))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining(model.toString())
+        .hasMessageContaining("no model.safetensors");
+    List<String> none = new ArrayList<>();
+    assertThat(none).isEmpty();
+  }
+
+  private static int argmax(float[] v) {
+    int best = 0;
+    for (int i = 1; i < v.length; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+}
