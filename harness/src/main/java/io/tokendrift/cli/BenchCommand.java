@@ -130,11 +130,16 @@ final class BenchCommand implements Callable<Integer> {
             "--shapes: '" + sh + "' is not known; allowed: " + String.join(", ", SHAPES));
       }
     }
-    double bandwidth = DecodeBenchmark.copyBandwidthGbPerSecond();
+    double copy = DecodeBenchmark.copyBandwidthGbPerSecond();
+    double read = DecodeBenchmark.readBandwidthGbPerSecond();
+    double bandwidth = Math.max(copy, read);
     out.printf(
         Locale.ROOT,
-        "machine: %d cores, memory copy bandwidth %.1f GB/s (best of 6 copies of 256 MB)%n",
+        "machine: %d cores, memory bandwidth %.1f GB/s read (best of 6 sums over 256 MB), %.1f GB/s"
+            + " copied (read + write); the bound uses %.1f%n",
         Runtime.getRuntime().availableProcessors(),
+        read,
+        copy,
         bandwidth);
     EngineSpec engineSpec = engineFlags.spec();
     engineFlags.refuseUnsupported(EngineOptions.DEFAULTS.withThreads(threads), 8, 0);

@@ -120,6 +120,32 @@ public final class DecodeBenchmark {
     return p;
   }
 
+  /**
+   * Read bandwidth of this machine in GB/s: the best of several sums over a 256 MB array. Decoding
+   * at batch 1 reads every weight once per token and writes little, so this, not a copy's (which
+   * also writes every byte), bounds it.
+   */
+  public static double readBandwidthGbPerSecond() {
+    int[] a = new int[64 << 20];
+    Arrays.fill(a, 1);
+    double best = 0;
+    int sink = 0;
+    for (int i = 0; i < 6; i++) {
+      long t0 = System.nanoTime();
+      int s = 0;
+      for (int x : a) {
+        s += x;
+      }
+      double sec = (System.nanoTime() - t0) / 1e9;
+      sink += s;
+      best = Math.max(best, a.length * 4.0 / sec / 1e9);
+    }
+    if (sink == 42) {
+      System.out.print(""); // keeps the sums alive
+    }
+    return best;
+  }
+
   /** Memory bandwidth of this machine in GB/s: the best of several 256 MB array copies. */
   public static double copyBandwidthGbPerSecond() {
     float[] a = new float[64 << 20];
