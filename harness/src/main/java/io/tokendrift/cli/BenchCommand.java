@@ -73,6 +73,15 @@ final class BenchCommand implements Callable<Integer> {
   List<String> shapes;
 
   @Option(
+      names = "--torch-python",
+      paramLabel = "PYTHON",
+      description =
+          "Also decode each random checkpoint on engine torch (plain PyTorch in this"
+              + " interpreter's install, the same weights written to a temporary folder) in the"
+              + " same run, and print our speed against it.")
+  String torchPython;
+
+  @Option(
       names = "--steps",
       defaultValue = "32",
       description = "Decode steps per measurement (default: 32).")
@@ -135,12 +144,17 @@ final class BenchCommand implements Callable<Integer> {
     double bandwidth = Math.max(copy, read);
     out.printf(
         Locale.ROOT,
-        "machine: %d cores, memory bandwidth %.1f GB/s read (best of 6 sums over 256 MB), %.1f GB/s"
+        "machine: %d cores, memory bandwidth %.1f GB/s read (best of 6 sums over 1 GiB, all cores), %.1f GB/s"
             + " copied (read + write); the bound uses %.1f%n",
         Runtime.getRuntime().availableProcessors(),
         read,
         copy,
         bandwidth);
+    if (torchPython != null) {
+      // Before minutes of measuring: a missing interpreter or torch is exit 3 now, not at the end.
+      EngineSpec torch = new EngineSpec("torch", java.util.Map.of("python", torchPython));
+      Engines.check(torch).gpuCount(torch);
+    }
     EngineSpec engineSpec = engineFlags.spec();
     engineFlags.refuseUnsupported(EngineOptions.DEFAULTS.withThreads(threads), 8, 0);
     if (model != null) {
@@ -168,28 +182,33 @@ final class BenchCommand implements Callable<Integer> {
               TINY.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
+          besideTorch(out, gpt2Folder(w));
         }
         case "gpt2-small" -> {
           Gpt2Config c = RandomWeights.GPT2_SMALL;
+          Gpt2Weights w = RandomWeights.of(c, 1, 0.02);
           decodeBench(
               out,
               "gpt2-small-shaped (random, 124M)",
               shapeLine(c),
               parameters(c),
               c.contextLength(),
-              Engines.load(engineSpec, RandomWeights.of(c, 1, 0.02)),
+              Engines.load(engineSpec, w),
               bandwidth);
+          besideTorch(out, gpt2Folder(w));
         }
         default -> {
           LlamaConfig c = RandomWeights.SMOLLM2_135M;
+          LlamaWeights w = RandomWeights.llama(c, 1, 0.02);
           decodeBench(
               out,
               "smollm2-135m-shaped Llama (random)",
               shapeLine(c),
               parameters(c),
               c.contextLength(),
-              Engines.load(engineSpec, RandomWeights.llama(c, 1, 0.02)),
+              Engines.load(engineSpec, w),
               bandwidth);
+          besideTorch(out, llamaFolder(w));
         }
       }
     }
@@ -253,6 +272,102 @@ final class BenchCommand implements Callable<Integer> {
         l.vocabSize());
   }
 
+  /** The last {@link #decodeBench}'s tokens/s at batch 1 and 8, for the torch comparison. */
+  private double lastBatch1;
+
+  private double lastBatch8;
+
+  /** Writes a random checkpoint into a folder the torch worker can load. */
+  private interface FolderWriter {
+    void write(Path dir) throws java.io.IOException;
+  }
+
+  /**
+   * With --torch-python: the checkpoint just measured, written to a temporary folder (the bundled
+   * tokenizer stands in; the benchmark feeds token ids), decoded on engine torch with the same
+   * prompts, steps and threads, and our tokens/s printed against it.
+   */
+  private void besideTorch(PrintWriter out, FolderWriter writer) throws java.io.IOException {
+    if (torchPython == null) {
+      return;
+    }
+    Path dir = java.nio.file.Files.createTempDirectory("tokendrift-bench-torch");
+    try {
+      writer.write(dir);
+      java.nio.file.Files.copy(
+          BundledModel.openOr(Path.of("bundled")).dir().resolve(ModelDir.TOKENIZER),
+          dir.resolve(ModelDir.TOKENIZER));
+      EngineSpec torch = new EngineSpec("torch", java.util.Map.of("python", torchPython));
+      EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
+      String version;
+      DecodeBenchmark.Throughput b1;
+      DecodeBenchmark.Throughput b8;
+      try (Engine e = Engines.load(torch, ModelDir.open(dir)).open(base)) {
+        version = e.settings().getOrDefault("torch.version", "?");
+        DecodeBenchmark b = new DecodeBenchmark(e);
+        b.cached(1, 16, steps, SamplingSettings.GREEDY);
+        b.cached(8, 16, steps, SamplingSettings.GREEDY);
+        b1 = b.cached(1, 16, steps, SamplingSettings.GREEDY);
+        b8 = b.cached(8, 16, steps, SamplingSettings.GREEDY);
+      }
+      out.printf(
+          Locale.ROOT,
+          "torch %s, batch 1 %9.1f tokens/s  (forward %.2f ms); ours/torch %.2fx%n",
+          version,
+          b1.tokensPerSecond(),
+          b1.forwardMillis(),
+          lastBatch1 / b1.tokensPerSecond());
+      out.printf(
+          Locale.ROOT,
+          "torch %s, batch 8 %9.1f tokens/s  (forward %.2f ms); ours/torch %.2fx%n",
+          version,
+          b8.tokensPerSecond(),
+          b8.forwardMillis(),
+          lastBatch8 / b8.tokensPerSecond());
+      out.flush();
+    } finally {
+      try (var s = java.nio.file.Files.walk(dir)) {
+        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          java.nio.file.Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  private static FolderWriter gpt2Folder(Gpt2Weights w) {
+    return dir -> {
+      java.util.List<io.tokendrift.model.Tensor> all = new java.util.ArrayList<>();
+      for (var e : Gpt2Weights.expectedShapes(w.config())) {
+        all.add(w.get(e.getKey()));
+      }
+      if (!w.config().tiedHead()) {
+        all.add(w.lmHead());
+      }
+      writeFolder(dir, w.config().toJson(), all);
+    };
+  }
+
+  private static FolderWriter llamaFolder(LlamaWeights w) {
+    return dir -> {
+      java.util.List<io.tokendrift.model.Tensor> all = new java.util.ArrayList<>();
+      for (var e : LlamaWeights.expectedShapes(w.config())) {
+        all.add(w.get(e.getKey()));
+      }
+      if (!w.config().tiedHead()) {
+        all.add(w.lmHead());
+      }
+      writeFolder(dir, w.config().toJson(), all);
+    };
+  }
+
+  private static void writeFolder(
+      Path dir, String config, java.util.List<io.tokendrift.model.Tensor> tensors)
+      throws java.io.IOException {
+    java.nio.file.Files.writeString(dir.resolve(ModelDir.CONFIG), config);
+    io.tokendrift.model.Safetensors.write(
+        dir.resolve(ModelDir.WEIGHTS), tensors, java.util.Map.of("format", "pt"));
+  }
+
   /** Decode speed of one checkpoint on the chosen engine, default and batch-invariant. */
   private void decodeBench(
       PrintWriter out,
@@ -281,6 +396,8 @@ final class BenchCommand implements Callable<Integer> {
       var b8 = b.cached(8, 16, steps, greedy);
       var i8 = new DecodeBenchmark(inv).cached(8, 16, steps, greedy);
       double recompute = b.recomputeTokensPerSecond(16, Math.min(steps, 16));
+      lastBatch1 = b1.tokensPerSecond();
+      lastBatch8 = b8.tokensPerSecond();
       double at16 = b.stepMillisAt(16, steps);
       double at256 = b.stepMillisAt(late, steps);
       out.printf(

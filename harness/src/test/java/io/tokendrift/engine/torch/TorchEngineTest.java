@@ -217,4 +217,36 @@ class TorchEngineTest {
     }
     return best;
   }
+
+  @Test
+  void benchDecodesTheSameCheckpointOnTorchBesideOursAndCleansUp() throws Exception {
+    Path temp = Path.of(System.getProperty("java.io.tmpdir"));
+    long before = benchFolders(temp);
+    var r =
+        io.tokendrift.cli.ExplainCommandTest.run(
+            "bench", "--shapes", "tiny", "--steps", "4", "--torch-python", PYTHON);
+    assertThat(r.code()).as(r.err()).isZero();
+    // One line per batch size, each with torch's version and our speed against it.
+    assertThat(r.out())
+        .containsPattern("torch \\S+, batch 1 +[0-9.]+ tokens/s .*ours/torch [0-9.]+x")
+        .containsPattern("torch \\S+, batch 8 +[0-9.]+ tokens/s .*ours/torch [0-9.]+x");
+    // The checkpoint written for the worker is gone afterwards.
+    assertThat(benchFolders(temp)).isEqualTo(before);
+  }
+
+  @Test
+  void benchWithAnInterpreterWithoutTorchStopsBeforeMeasuringWithExit3() {
+    var r =
+        io.tokendrift.cli.ExplainCommandTest.run(
+            "bench", "--shapes", "tiny", "--steps", "4", "--torch-python", "/nonexistent/python3");
+    assertThat(r.code()).isEqualTo(3);
+    assertThat(r.err()).contains("/nonexistent/python3");
+    assertThat(r.out()).doesNotContain("tokens/s");
+  }
+
+  private static long benchFolders(Path temp) throws Exception {
+    try (var s = Files.list(temp)) {
+      return s.filter(p -> p.getFileName().toString().startsWith("tokendrift-bench-torch")).count();
+    }
+  }
 }
