@@ -76,9 +76,9 @@ final class BenchCommand implements Callable<Integer> {
       names = "--torch-python",
       paramLabel = "PYTHON",
       description =
-          "Also decode each random checkpoint on engine torch (plain PyTorch in this"
-              + " interpreter's install, the same weights written to a temporary folder) in the"
-              + " same run, and print our speed against it.")
+          "Also decode the same checkpoint on engine torch (plain PyTorch in this interpreter's"
+              + " install; random weights are written to a temporary folder) in the same run, and"
+              + " print our speed against it.")
   String torchPython;
 
   @Option(
@@ -168,6 +168,7 @@ final class BenchCommand implements Callable<Integer> {
           c.contextLength(),
           Engines.load(engineSpec, dir),
           bandwidth);
+      besideTorch(out, dir.dir(), null);
       return Main.OK;
     }
     for (String sh : wanted) {
@@ -182,7 +183,7 @@ final class BenchCommand implements Callable<Integer> {
               TINY.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
-          besideTorch(out, gpt2Folder(w));
+          besideTorch(out, null, gpt2Folder(w));
         }
         case "gpt2-small" -> {
           Gpt2Config c = RandomWeights.GPT2_SMALL;
@@ -195,7 +196,7 @@ final class BenchCommand implements Callable<Integer> {
               c.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
-          besideTorch(out, gpt2Folder(w));
+          besideTorch(out, null, gpt2Folder(w));
         }
         default -> {
           LlamaConfig c = RandomWeights.SMOLLM2_135M;
@@ -208,7 +209,7 @@ final class BenchCommand implements Callable<Integer> {
               c.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
-          besideTorch(out, llamaFolder(w));
+          besideTorch(out, null, llamaFolder(w));
         }
       }
     }
@@ -283,20 +284,25 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * With --torch-python: the checkpoint just measured, written to a temporary folder (the bundled
-   * tokenizer stands in; the benchmark feeds token ids), decoded on engine torch with the same
-   * prompts, steps and threads, and our tokens/s printed against it.
+   * With --torch-python: the checkpoint just measured — the --model folder itself, or a random one
+   * written to a temporary folder (the bundled tokenizer stands in; the benchmark feeds token ids)
+   * and removed after — decoded on engine torch with the same prompts, steps and threads, and our
+   * tokens/s printed against it.
    */
-  private void besideTorch(PrintWriter out, FolderWriter writer) throws java.io.IOException {
+  private void besideTorch(PrintWriter out, Path folder, FolderWriter writer)
+      throws java.io.IOException {
     if (torchPython == null) {
       return;
     }
-    Path dir = java.nio.file.Files.createTempDirectory("tokendrift-bench-torch");
+    Path dir =
+        folder != null ? folder : java.nio.file.Files.createTempDirectory("tokendrift-bench-torch");
     try {
-      writer.write(dir);
-      java.nio.file.Files.copy(
-          BundledModel.openOr(Path.of("bundled")).dir().resolve(ModelDir.TOKENIZER),
-          dir.resolve(ModelDir.TOKENIZER));
+      if (writer != null) {
+        writer.write(dir);
+        java.nio.file.Files.copy(
+            BundledModel.openOr(Path.of("bundled")).dir().resolve(ModelDir.TOKENIZER),
+            dir.resolve(ModelDir.TOKENIZER));
+      }
       EngineSpec torch = new EngineSpec("torch", java.util.Map.of("python", torchPython));
       EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
       String version;
@@ -326,9 +332,11 @@ final class BenchCommand implements Callable<Integer> {
           lastBatch8 / b8.tokensPerSecond());
       out.flush();
     } finally {
-      try (var s = java.nio.file.Files.walk(dir)) {
-        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          java.nio.file.Files.deleteIfExists(p);
+      if (folder == null) {
+        try (var s = java.nio.file.Files.walk(dir)) {
+          for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+            java.nio.file.Files.deleteIfExists(p);
+          }
         }
       }
     }

@@ -37,6 +37,7 @@ class ArchitectureTest {
     ALLOWED.put("engine", List.of("decode", "model"));
     ALLOWED.put("engine.djl", List.of("engine", "decode", "model"));
     ALLOWED.put("engine.openai", List.of("engine", "model"));
+    ALLOWED.put("engine.torch", List.of("engine", "model"));
     ALLOWED.put("experiment", List.of("engine", "decode", "model", "trace", "serve"));
     ALLOWED.put("analysis", List.of("trace"));
     ALLOWED.put("report", List.of("analysis", "trace"));
@@ -71,6 +72,7 @@ class ArchitectureTest {
       // engine's own sub-packages are engines: the contract never imports an implementation.
       forbidden.add(root + ".engine.djl..");
       forbidden.add(root + ".engine.openai..");
+      forbidden.add(root + ".engine.torch..");
     }
     return noClasses()
         .that()

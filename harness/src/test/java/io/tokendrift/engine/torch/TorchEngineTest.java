@@ -235,6 +235,29 @@ class TorchEngineTest {
   }
 
   @Test
+  void benchOnAModelFolderRunsTorchOnThatFolderAndLeavesItAlone() throws Exception {
+    Path folder = tmp.resolve("bench-model");
+    Files.createDirectories(folder);
+    Path bundled = BundledModel.open().dir();
+    for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"}) {
+      Files.copy(bundled.resolve(f), folder.resolve(f));
+    }
+    var r =
+        io.tokendrift.cli.ExplainCommandTest.run(
+            "bench", "--model", folder.toString(), "--steps", "4", "--torch-python", PYTHON);
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).containsPattern("torch \\S+, batch 8 +[0-9.]+ tokens/s .*ours/torch");
+    try (var s = Files.list(folder)) {
+      assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
+          .containsExactly("config.json", "model.safetensors", "tokenizer.json");
+    }
+    assertThat(
+            Files.mismatch(
+                folder.resolve("model.safetensors"), bundled.resolve("model.safetensors")))
+        .isEqualTo(-1L);
+  }
+
+  @Test
   void benchWithAnInterpreterWithoutTorchStopsBeforeMeasuringWithExit3() {
     var r =
         io.tokendrift.cli.ExplainCommandTest.run(
