@@ -248,9 +248,21 @@ final class RunCommand implements Callable<Integer> {
           "  kv_cache        %s%n",
           a.kvCache().stream().map(k -> k ? "on" : "off").toList());
     }
+    if (!a.env().isEmpty()) {
+      o.printf(Locale.ROOT, "  env             %s%n", a.env());
+    }
+    if (!a.engines().isEmpty()) {
+      o.printf(Locale.ROOT, "  engine          %s%n", a.engines());
+    }
     o.printf(Locale.ROOT, "points: %d%n", s.points().size());
     for (Point p : s.points()) {
-      o.printf(Locale.ROOT, "  %s%s%n", p.key(), p.equals(s.reference()) ? "   <- reference" : "");
+      String refused = s.refusal(p);
+      o.printf(
+          Locale.ROOT,
+          "  %s%s%s%n",
+          p.key(),
+          p.equals(s.reference()) ? "   <- reference" : "",
+          refused == null ? "" : "   (skipped: " + refused + ")");
     }
     o.printf(
         Locale.ROOT,

@@ -24,6 +24,7 @@ final class AxesReader {
           "batch_invariant",
           "kv_cache",
           "env",
+          "engine",
           "repeats",
           "concurrency",
           "logprobs",

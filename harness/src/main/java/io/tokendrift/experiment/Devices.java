@@ -19,6 +19,12 @@ final class Devices {
    * @throws EnvironmentException when one is missing and the axis is not optional
    */
   static Set<String> unavailable(ExperimentSpec spec, EngineProvider engine) {
+    return unavailable(spec, spec.engine(), engine);
+  }
+
+  /** As {@link #unavailable(ExperimentSpec, EngineProvider)}, for engine {@code which}. */
+  static Set<String> unavailable(
+      ExperimentSpec spec, io.tokendrift.engine.EngineSpec which, EngineProvider engine) {
     int gpus = -1;
     Set<String> out = new HashSet<>();
     for (DeviceSpec d : spec.axes().devices()) {
@@ -26,7 +32,7 @@ final class Devices {
         continue;
       }
       if (gpus < 0) {
-        gpus = engine.gpuCount(spec.engine());
+        gpus = engine.gpuCount(which);
       }
       if (d.index() >= gpus) {
         if (!spec.axes().devicesOptional()) {

@@ -60,6 +60,9 @@ public record ExperimentSpec(
    * @throws IllegalArgumentException naming the option and what is allowed
    */
   public ExperimentSpec withEngineOptions(java.util.Map<String, String> replaced) {
+    if (!axes.engines().isEmpty()) {
+      return withAxisEngineOptions(replaced);
+    }
     java.util.Map<String, String> o = new java.util.TreeMap<>(engine.options());
     o.putAll(replaced);
     EngineSpec e = new EngineSpec(engine.kind(), o);
@@ -164,11 +167,82 @@ public record ExperimentSpec(
       List<Boolean> batchInvariant,
       int repeats,
       List<Boolean> kvCache,
-      List<ProcessEnv> env) {
+      List<ProcessEnv> env,
+      List<NamedEngine> engines) {
 
     public Axes {
       kvCache = List.copyOf(kvCache);
       env = List.copyOf(env);
+      engines = List.copyOf(engines);
+    }
+
+    /** Axes that run one engine (no engine axis). */
+    public Axes(
+        List<DeviceSpec> devices,
+        boolean devicesOptional,
+        List<Integer> batchSizes,
+        List<String> batchPositions,
+        List<SummationOrder> summations,
+        List<Precision> precisions,
+        List<Integer> threads,
+        List<Boolean> batchInvariant,
+        int repeats,
+        List<Boolean> kvCache,
+        List<ProcessEnv> env) {
+      this(
+          devices,
+          devicesOptional,
+          batchSizes,
+          batchPositions,
+          summations,
+          precisions,
+          threads,
+          batchInvariant,
+          repeats,
+          kvCache,
+          env,
+          List.of());
+    }
+
+    /** These axes with the engine axis set to {@code named}. */
+    public Axes withEngines(List<NamedEngine> named) {
+      return new Axes(
+          devices,
+          devicesOptional,
+          batchSizes,
+          batchPositions,
+          summations,
+          precisions,
+          threads,
+          batchInvariant,
+          repeats,
+          kvCache,
+          env,
+          named);
+    }
+
+    /**
+     * The engine names the points take: null (not varied: the spec's engine) or the listed ones.
+     */
+    public List<String> engineValues() {
+      if (engines.isEmpty()) {
+        return java.util.Collections.singletonList(null);
+      }
+      List<String> names = new ArrayList<>();
+      for (NamedEngine e : engines) {
+        names.add(e.name());
+      }
+      return names;
+    }
+
+    /** The engine named {@code name}. */
+    public NamedEngine engine(String name) {
+      for (NamedEngine e : engines) {
+        if (e.name().equals(name)) {
+          return e;
+        }
+      }
+      throw new IllegalArgumentException("no engine named '" + name + "' in axes.engine");
     }
 
     /** Axes that run in this process. */
@@ -271,6 +345,7 @@ public record ExperimentSpec(
           + repeats
           + (kvCache.isEmpty() ? "" : ", kvCache=" + kvCache)
           + (env.isEmpty() ? "" : ", env=" + env)
+          + (engines.isEmpty() ? "" : ", engines=" + engines)
           + "]";
     }
 
@@ -299,6 +374,19 @@ public record ExperimentSpec(
     @Override
     public String toString() {
       return name + vars;
+    }
+  }
+
+  /**
+   * One value of the engine axis: a name the points carry and the engine it stands for.
+   *
+   * @param name e.g. {@code djl} or {@code torch-gpu}
+   * @param spec the engine, as a spec's {@code engine:} would give it
+   */
+  public record NamedEngine(String name, io.tokendrift.engine.EngineSpec spec) {
+    @Override
+    public String toString() {
+      return name + "=" + spec;
     }
   }
 
@@ -333,7 +421,9 @@ public record ExperimentSpec(
                 for (boolean inv : axes.batchInvariant()) {
                   for (Boolean kv : axes.kvCacheValues()) {
                     for (String env : axes.envValues()) {
-                      out.add(new Point(d, b, p, s, pr, t, inv, kv, env));
+                      for (String eng : axes.engineValues()) {
+                        out.add(new Point(d, b, p, s, pr, t, inv, kv, env, eng));
+                      }
                     }
                   }
                 }
@@ -344,6 +434,57 @@ public record ExperimentSpec(
       }
     }
     return out;
+  }
+
+  /**
+   * Why point {@code p}'s engine (of the engine axis) cannot run it, so its runs are recorded as
+   * skipped; null when it can, or when the spec has no engine axis.
+   */
+  public String refusal(Point p) {
+    return p.engine() == null ? null : EngineFit.refusal(axes.engine(p.engine()).spec(), p);
+  }
+
+  /**
+   * With an engine axis: each option goes to every engine of the axis whose kind takes it (e.g.
+   * {@code python} to the torch engines); an option no engine takes is refused.
+   */
+  private ExperimentSpec withAxisEngineOptions(java.util.Map<String, String> replaced) {
+    List<NamedEngine> named = new ArrayList<>();
+    java.util.Set<String> taken = new java.util.TreeSet<>();
+    for (NamedEngine n : axes.engines()) {
+      io.tokendrift.engine.EngineProvider p = io.tokendrift.engine.Engines.check(n.spec());
+      java.util.Map<String, String> o = new java.util.TreeMap<>(n.spec().options());
+      for (var kv : replaced.entrySet()) {
+        if (p.optionKeys().contains(kv.getKey())) {
+          o.put(kv.getKey(), kv.getValue());
+          taken.add(kv.getKey());
+        }
+      }
+      EngineSpec e = new EngineSpec(n.spec().kind(), o);
+      p.checkOptions(e);
+      named.add(new NamedEngine(n.name(), e));
+    }
+    for (String k : replaced.keySet()) {
+      if (!taken.contains(k)) {
+        throw new IllegalArgumentException(
+            "engine option '"
+                + k
+                + "' is taken by no engine of axes.engine "
+                + axes.engineValues());
+      }
+    }
+    Axes a = axes.withEngines(named);
+    return new ExperimentSpec(
+        name,
+        model,
+        named.get(0).spec(),
+        prompts,
+        decoding,
+        a,
+        reference,
+        record,
+        source,
+        provider);
   }
 
   /** Runs in the grid: points × prompts × seeds × repeats. */

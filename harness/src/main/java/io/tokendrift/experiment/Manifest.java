@@ -73,6 +73,13 @@ public final class Manifest {
       m.put("pytorch.threads.default", engine.getOrDefault("threads", "?"));
       m.put("pytorch.interop_threads", engine.getOrDefault("interop_threads", "?"));
       m.put("gpus.visible", gpus);
+      // An engine axis: every named engine's own settings, under its name.
+      engine.forEach(
+          (k, v) -> {
+            if (k.startsWith("engines.")) {
+              m.put(k, v);
+            }
+          });
     }
     for (String k : System.getProperties().stringPropertyNames()) {
       if (k.startsWith("ai.djl.")) {

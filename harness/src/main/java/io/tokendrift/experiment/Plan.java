@@ -46,6 +46,8 @@ public final class Plan {
    * @param runs row → run, for the rows the grid asks for
    * @param kvCache false when every step recomputes the whole prefix (no KV cache)
    * @param env the process environment it runs in (a forked child), or null for this process
+   * @param engine the name of the engine of {@code axes.engine} that runs it, or null for the
+   *     spec's engine
    */
   public record Batch(
       int index,
@@ -56,7 +58,8 @@ public final class Plan {
       List<String> rowPromptIds,
       Map<Integer, Run> runs,
       boolean kvCache,
-      String env) {}
+      String env,
+      String engine) {}
 
   private final ExperimentSpec spec;
   private final List<Batch> batches = new ArrayList<>();
@@ -69,69 +72,74 @@ public final class Plan {
     String decoding = decodingKey(spec.decoding());
     ExperimentSpec.Axes a = spec.axes();
     // Environments outermost: each child process runs one contiguous stretch of the plan.
+    // Engines next: each engine's batches run as one stretch, on one loaded model.
     for (String env : a.envValues())
-      for (var d : a.devices()) {
-        for (var sum : a.summations()) {
-          for (var prec : a.precisions()) {
-            for (int threads : a.threads()) {
-              for (boolean inv : a.batchInvariant()) {
-                EngineOptions opts = new EngineOptions(d, prec, sum, threads, inv);
-                for (Boolean kv : a.kvCacheValues())
-                  for (int b : a.batchSizes()) {
-                    List<Integer> positions = a.positionsFor(b);
-                    int l = Math.max(n, b);
-                    // Rotations needed: j = (prompt - position) mod L.
-                    TreeSet<Integer> needed = new TreeSet<>();
-                    for (int i = 0; i < n; i++) {
-                      for (int p : positions) {
-                        needed.add(Math.floorMod(i - p, l));
+      for (String eng : a.engineValues())
+        for (var d : a.devices()) {
+          for (var sum : a.summations()) {
+            for (var prec : a.precisions()) {
+              for (int threads : a.threads()) {
+                for (boolean inv : a.batchInvariant()) {
+                  EngineOptions opts = new EngineOptions(d, prec, sum, threads, inv);
+                  for (Boolean kv : a.kvCacheValues())
+                    for (int b : a.batchSizes()) {
+                      List<Integer> positions = a.positionsFor(b);
+                      int l = Math.max(n, b);
+                      // Rotations needed: j = (prompt - position) mod L.
+                      TreeSet<Integer> needed = new TreeSet<>();
+                      for (int i = 0; i < n; i++) {
+                        for (int p : positions) {
+                          needed.add(Math.floorMod(i - p, l));
+                        }
                       }
-                    }
-                    for (long seed : spec.decoding().seeds()) {
-                      for (int rep = 0; rep < a.repeats(); rep++) {
-                        for (int j : needed) {
-                          List<String> rows = new ArrayList<>();
-                          List<String> ids = new ArrayList<>();
-                          Map<Integer, Run> recorded = new LinkedHashMap<>();
-                          for (int r = 0; r < b; r++) {
-                            int slot = (j + r) % l;
-                            if (slot < n) {
-                              ExperimentSpec.Prompt pr = prompts.get(slot);
-                              rows.add(pr.text());
-                              ids.add(pr.id());
-                              if (positions.contains(r)) {
-                                Point pt = new Point(d, b, r, sum, prec, threads, inv, kv, env);
-                                Run run =
-                                    new Run(runId(pr, pt, seed, rep, decoding), pr, pt, seed, rep);
-                                recorded.put(r, run);
+                      for (long seed : spec.decoding().seeds()) {
+                        for (int rep = 0; rep < a.repeats(); rep++) {
+                          for (int j : needed) {
+                            List<String> rows = new ArrayList<>();
+                            List<String> ids = new ArrayList<>();
+                            Map<Integer, Run> recorded = new LinkedHashMap<>();
+                            for (int r = 0; r < b; r++) {
+                              int slot = (j + r) % l;
+                              if (slot < n) {
+                                ExperimentSpec.Prompt pr = prompts.get(slot);
+                                rows.add(pr.text());
+                                ids.add(pr.id());
+                                if (positions.contains(r)) {
+                                  Point pt =
+                                      new Point(d, b, r, sum, prec, threads, inv, kv, env, eng);
+                                  Run run =
+                                      new Run(
+                                          runId(pr, pt, seed, rep, decoding), pr, pt, seed, rep);
+                                  recorded.put(r, run);
+                                }
+                              } else {
+                                rows.add(Fillers.TEXTS.get((slot - n) % Fillers.TEXTS.size()));
+                                ids.add(null);
                               }
-                            } else {
-                              rows.add(Fillers.TEXTS.get((slot - n) % Fillers.TEXTS.size()));
-                              ids.add(null);
                             }
+                            Batch batch =
+                                new Batch(
+                                    batches.size(),
+                                    opts,
+                                    seed,
+                                    rep,
+                                    List.copyOf(rows),
+                                    java.util.Collections.unmodifiableList(ids),
+                                    java.util.Collections.unmodifiableMap(recorded),
+                                    kv == null || kv,
+                                    env,
+                                    eng);
+                            batches.add(batch);
+                            runs.addAll(recorded.values());
                           }
-                          Batch batch =
-                              new Batch(
-                                  batches.size(),
-                                  opts,
-                                  seed,
-                                  rep,
-                                  List.copyOf(rows),
-                                  java.util.Collections.unmodifiableList(ids),
-                                  java.util.Collections.unmodifiableMap(recorded),
-                                  kv == null || kv,
-                                  env);
-                          batches.add(batch);
-                          runs.addAll(recorded.values());
                         }
                       }
                     }
-                  }
+                }
               }
             }
           }
         }
-      }
     if (runs.size() != spec.gridSize()) {
       throw new IllegalStateException(
           "plan holds " + runs.size() + " runs, the grid " + spec.gridSize());

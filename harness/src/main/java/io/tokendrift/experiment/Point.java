@@ -21,6 +21,8 @@ import java.util.Map;
  * @param kvCache KV cache on or off; null when the spec does not vary it (on, and not named)
  * @param env the name of the process environment the point runs in (a forked child process with
  *     those variables set); null when the spec does not vary it (this process, not named)
+ * @param engine the name of the engine that runs the point (one of {@code axes.engine}); null when
+ *     the spec does not vary it (the spec's engine, not named)
  */
 public record Point(
     DeviceSpec device,
@@ -31,7 +33,32 @@ public record Point(
     int threads,
     boolean batchInvariant,
     Boolean kvCache,
-    String env) {
+    String env,
+    String engine) {
+
+  /** A point of a spec with one engine (no engine axis). */
+  public Point(
+      DeviceSpec device,
+      int batchSize,
+      int batchPosition,
+      SummationOrder summation,
+      Precision precision,
+      int threads,
+      boolean batchInvariant,
+      Boolean kvCache,
+      String env) {
+    this(
+        device,
+        batchSize,
+        batchPosition,
+        summation,
+        precision,
+        threads,
+        batchInvariant,
+        kvCache,
+        env,
+        null);
+  }
 
   /** A point of a spec that runs every point in its own process (no env axis). */
   public Point(
@@ -94,6 +121,9 @@ public record Point(
     if (env != null) {
       m.put("env", env);
     }
+    if (engine != null) {
+      m.put("engine", engine);
+    }
     return m;
   }
 
@@ -124,7 +154,8 @@ public record Point(
         Integer.parseInt(m.get("threads")),
         Boolean.parseBoolean(m.get("batch_invariant")),
         m.containsKey("kv_cache") ? onOff(m.get("kv_cache"), key) : null,
-        m.get("env"));
+        m.get("env"),
+        m.get("engine"));
   }
 
   private static Boolean onOff(String v, String key) {

@@ -195,16 +195,27 @@ public final class Runner {
   public static Outcome run(Plan plan, Options o, Progress progress, Consumer<String> log) {
     ExperimentSpec spec = plan.spec();
     EngineProvider provider = Engines.check(spec.engine());
-    // A device the spec needs and this machine lacks is refused before the trace exists.
-    Set<String> unavailable = Devices.unavailable(spec, provider);
     ModelDir dir = model(spec);
-    EngineLoader loader = provider.load(spec.engine(), dir);
+    // One loader per engine: the spec's, or each of axes.engine's under its name. A device the
+    // spec needs and this machine lacks is refused before the trace exists.
+    Map<String, EngineLoader> loaders = new java.util.LinkedHashMap<>();
+    Map<String, Set<String>> unavailable = new HashMap<>();
+    if (spec.axes().engines().isEmpty()) {
+      unavailable.put(null, Devices.unavailable(spec, provider));
+      loaders.put(null, provider.load(spec.engine(), dir));
+    } else {
+      for (ExperimentSpec.NamedEngine e : spec.axes().engines()) {
+        EngineProvider p = Engines.check(e.spec());
+        unavailable.put(e.name(), Devices.unavailable(spec, e.spec(), p));
+        loaders.put(e.name(), p.load(e.spec(), dir));
+      }
+    }
     // The tokenizer loads before the trace exists: a broken one leaves no header-only trace behind.
     TextTokenizer tok = dir.tokenizer();
     TraceSession session;
     try {
       checkPrompts(spec, tok, dir.config().contextLength());
-      session = TraceSession.open(spec, o, dir.hash(), () -> probeSettings(loader), provider, log);
+      session = TraceSession.open(spec, o, dir.hash(), () -> probeSettings(loaders), provider, log);
     } catch (RuntimeException e) {
       tok.close();
       throw e;
@@ -220,19 +231,32 @@ public final class Runner {
         // environment's batches run in a child process started with them.
         ForkedRuns.run(plan, mine, o, session.done(), writer, tally, progress, log);
       } else {
-        execute(
-            plan,
-            mine,
-            unavailable,
-            session.done(),
-            tok,
-            dir,
-            loader,
-            writer::write,
-            tally,
-            progress,
-            log,
-            o.failFast());
+        // Each engine's batches in turn (the plan keeps them together), on its own loader.
+        for (Map.Entry<String, EngineLoader> e : loaders.entrySet()) {
+          List<Plan.Batch> its = new java.util.ArrayList<>();
+          for (Plan.Batch b : mine) {
+            if (java.util.Objects.equals(b.engine(), e.getKey())) {
+              its.add(b);
+            }
+          }
+          boolean goOn =
+              execute(
+                  plan,
+                  its,
+                  unavailable.get(e.getKey()),
+                  session.done(),
+                  tok,
+                  dir,
+                  e.getValue(),
+                  writer::write,
+                  tally,
+                  progress,
+                  log,
+                  o.failFast());
+          if (!goOn) {
+            break;
+          }
+        }
       }
     }
     return tally.outcome(session.truncated(), (System.nanoTime() - t0) / 1e9);
@@ -267,7 +291,21 @@ public final class Runner {
           continue;
         }
         if (unavailable.contains(b.options().device().toString())) {
-          tally.skipped += recordSkipped(b, done, out);
+          tally.skipped +=
+              recordSkipped(
+                  b,
+                  done,
+                  out,
+                  "device "
+                      + b.options().device()
+                      + " is not available on this machine (the spec marks devices optional)");
+          progress.advance(pending);
+          continue;
+        }
+        String refused = refusal(spec, b);
+        if (refused != null) {
+          tally.skipped +=
+              recordSkipped(b, done, out, refused + " (axes.engine." + b.engine() + ")");
           progress.advance(pending);
           continue;
         }
@@ -321,6 +359,29 @@ public final class Runner {
     }
   }
 
+  /**
+   * The settings of the spec's engine at the default options, for a new trace's manifest; with an
+   * engine axis, the first engine's, and every engine's under {@code engines.NAME.}.
+   */
+  private static Map<String, String> probeSettings(Map<String, EngineLoader> loaders) {
+    var it = loaders.entrySet().iterator();
+    var first = it.next();
+    Map<String, String> m = new TreeMap<>(probeSettings(first.getValue()));
+    if (first.getKey() != null) {
+      for (Map.Entry<String, EngineLoader> e : loaders.entrySet()) {
+        Map<String, String> s = e.getKey().equals(first.getKey()) ? m : probeSettings(e.getValue());
+        new TreeMap<>(s)
+            .forEach(
+                (k, v) -> {
+                  if (!k.startsWith("engines.")) {
+                    m.put("engines." + e.getKey() + "." + k, v);
+                  }
+                });
+      }
+    }
+    return m;
+  }
+
   /** The engine's settings at the default options, for a new trace's manifest. */
   private static Map<String, String> probeSettings(EngineLoader loader) {
     try (Engine probe = loader.open(EngineOptions.DEFAULTS)) {
@@ -347,20 +408,27 @@ public final class Runner {
   }
 
   /** Writes a skipped record for each run of {@code b} not yet in the trace; returns how many. */
-  private static int recordSkipped(Plan.Batch b, Set<String> done, Consumer<RunRecord> writer) {
+  /** Why the batch's engine (of an engine axis) cannot run it, or null. */
+  private static String refusal(ExperimentSpec spec, Plan.Batch b) {
+    if (b.engine() == null) {
+      return null;
+    }
+    for (Plan.Run r : b.runs().values()) {
+      String why = EngineFit.refusal(spec.axes().engine(b.engine()).spec(), r.point());
+      if (why != null) {
+        return why;
+      }
+    }
+    return null;
+  }
+
+  private static int recordSkipped(
+      Plan.Batch b, Set<String> done, Consumer<RunRecord> writer, String reason) {
     int n = 0;
     for (Map.Entry<Integer, Plan.Run> e : b.runs().entrySet()) {
       if (!done.contains(e.getValue().id())) {
         writer.accept(
-            Records.unfinished(
-                e.getValue(),
-                b,
-                e.getKey(),
-                0,
-                RunRecord.Status.SKIPPED,
-                "device "
-                    + b.options().device()
-                    + " is not available on this machine (the spec marks devices optional)"));
+            Records.unfinished(e.getValue(), b, e.getKey(), 0, RunRecord.Status.SKIPPED, reason));
         n++;
       }
     }

@@ -49,7 +49,8 @@ final class SpecReader {
           "threads",
           "batch_invariant",
           "kv_cache",
-          "env");
+          "env",
+          "engine");
   private static final Set<String> RECORD = SpecFields.keys("top_k", "full_logits");
   private static final Set<String> PROMPT = SpecFields.keys("id", "text", "messages");
 
@@ -81,7 +82,16 @@ final class SpecReader {
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
-    axesReader.checkEngine(axes, engineSpec, provider);
+    List<ExperimentSpec.NamedEngine> named = engines(root, axes);
+    if (named.isEmpty()) {
+      axesReader.checkEngine(axes, engineSpec, provider);
+    } else {
+      axes = axes.withEngines(named);
+      // The first named engine stands for the spec's engine where one is asked for (prompts,
+      // the manifest's main fields); each point runs on its own.
+      engineSpec = named.get(0).spec();
+      provider = Engines.provider(engineSpec.kind());
+    }
     if (provider.remote()) {
       checkEngineOptions(engineSpec);
     }
@@ -101,12 +111,80 @@ final class SpecReader {
           name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, remote);
     }
     checkSize(axes, prompts.size(), decoding.seeds().size());
+    if (!axes.engines().isEmpty()) {
+      EngineFit.check(axes, f);
+    }
     ExperimentSpec partial =
         new ExperimentSpec(
             name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file);
     Point reference = reference(root.get("reference"), partial);
     return new ExperimentSpec(
         name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file);
+  }
+
+  /**
+   * Reads {@code axes.engine: {NAME: {kind: ..., options}, ...}}: the engines the points run on;
+   * empty when absent.
+   */
+  private List<ExperimentSpec.NamedEngine> engines(JsonNode root, Axes axes) {
+    JsonNode a = root.get("axes");
+    JsonNode n = a == null || !a.isObject() ? null : a.get("engine");
+    if (n == null) {
+      return List.of();
+    }
+    String at = "axes.engine";
+    if (!n.isObject() || n.isEmpty()) {
+      throw f.error(
+          at,
+          "must be a mapping of names to engines, e.g. {djl: {kind: djl}, torch: {kind: torch,"
+              + " python: python3}}");
+    }
+    if (root.has("engine")) {
+      throw f.error(
+          "engine",
+          "this spec names its engines under axes.engine; leave the top-level engine out");
+    }
+    if (!axes.env().isEmpty()) {
+      throw f.error(
+          at,
+          "axes.engine and axes.env cannot be combined (each environment's child process runs"
+              + " one engine); vary one of them per spec");
+    }
+    List<ExperimentSpec.NamedEngine> out = new ArrayList<>();
+    for (var it = n.fields(); it.hasNext(); ) {
+      var e = it.next();
+      String name = e.getKey();
+      String el = at + "." + name;
+      if (!name.matches("[a-z0-9][a-z0-9_.-]{0,39}")) {
+        throw f.error(
+            el,
+            "'"
+                + name
+                + "' is not a usable name: lower-case letters, digits, '_', '.', '-' (up to 40,"
+                + " starting with a letter or digit)");
+      }
+      if (e.getValue() == null || e.getValue().isNull()) {
+        throw f.error(el, "must be an engine kind or a mapping {kind, ...}");
+      }
+      EngineSpec spec = engine(e.getValue(), el);
+      EngineProvider p = Engines.provider(spec.kind());
+      if (p.remote()) {
+        throw f.error(
+            el,
+            "engine '"
+                + spec.kind()
+                + "' answers over HTTP and samples for itself; axes.engine holds local engines"
+                + " (the openai engine runs in a spec of its own, compared with `tokendrift"
+                + " compare`)");
+      }
+      try {
+        p.checkOptions(spec);
+      } catch (IllegalArgumentException ex) {
+        throw f.error(el, ex.getMessage());
+      }
+      out.add(new ExperimentSpec.NamedEngine(name, spec));
+    }
+    return List.copyOf(out);
   }
 
   /** A remote engine's option values, refused at the option's own place. */
@@ -207,6 +285,11 @@ final class SpecReader {
    * engine's own options; absent, the built-in engine.
    */
   private EngineSpec engine(JsonNode n) {
+    return engine(n, "engine");
+  }
+
+  /** Reads an engine given at {@code at} ({@code engine} or {@code axes.engine.NAME}). */
+  private EngineSpec engine(JsonNode n, String at) {
     if (n == null || n.isNull()) {
       return EngineSpec.DEFAULT;
     }
@@ -215,7 +298,7 @@ final class SpecReader {
     if (n.isTextual()) {
       kind = n.asText();
     } else if (n.isObject()) {
-      kind = f.string(n, "engine.kind", null);
+      kind = f.string(n, at + ".kind", null);
       var it = n.fields();
       while (it.hasNext()) {
         var e = it.next();
@@ -225,23 +308,23 @@ final class SpecReader {
         JsonNode v = e.getValue();
         if (!v.isValueNode() || v.isNull()) {
           throw f.error(
-              "engine." + e.getKey(), "must be a string, number or true/false; got " + f.kind(v));
+              at + "." + e.getKey(), "must be a string, number or true/false; got " + f.kind(v));
         }
         options.put(e.getKey(), v.asText());
       }
     } else {
-      throw f.error("engine", "must be an engine kind or a mapping {kind, ...}; got " + f.kind(n));
+      throw f.error(at, "must be an engine kind or a mapping {kind, ...}; got " + f.kind(n));
     }
     EngineProvider p;
     try {
       p = Engines.provider(kind);
     } catch (IllegalArgumentException e) {
-      throw f.error(n.isObject() ? "engine.kind" : "engine", e.getMessage());
+      throw f.error(n.isObject() ? at + ".kind" : at, e.getMessage());
     }
     for (String k : options.keySet()) {
       if (!p.optionKeys().contains(k)) {
         throw f.error(
-            "engine." + k,
+            at + "." + k,
             "unknown option of engine '"
                 + kind
                 + "'; allowed here: "
@@ -269,6 +352,7 @@ final class SpecReader {
             * a.batchInvariant().size()
             * Math.max(1, a.kvCache().size())
             * Math.max(1, a.env().size())
+            * Math.max(1, a.engines().size())
             * prompts
             * seeds
             * a.repeats();
@@ -422,9 +506,10 @@ final class SpecReader {
             a.threads().get(0),
             a.batchInvariant().get(0),
             a.kvCacheValues().get(0),
-            a.envValues().get(0));
+            a.envValues().get(0),
+            a.engineValues().get(0));
     if (n == null) {
-      return def;
+      return checkedReference(def, s, "reference");
     }
     String at = "reference";
     if (!n.isObject()) {
@@ -471,11 +556,33 @@ final class SpecReader {
                 : "'" + env + "' is not one of axes.env's names: " + a.envValues());
       }
     }
-    Point p = new Point(device, size, pos, sum, prec, threads, inv, kv, env);
+    String eng = def.engine();
+    if (n.has("engine")) {
+      eng = f.string(n, at + ".engine", null);
+      if (!a.engineValues().contains(eng)) {
+        throw f.error(
+            at + ".engine",
+            a.engines().isEmpty()
+                ? "the spec has no axes.engine; the reference runs on the spec's engine"
+                : "'" + eng + "' is not one of axes.engine's names: " + a.engineValues());
+      }
+    }
+    Point p = new Point(device, size, pos, sum, prec, threads, inv, kv, env, eng);
     if (!s.points().contains(p)) {
       throw f.error(
           at,
           "the point " + p.key() + " is not in the grid; the reference must be one of its points");
+    }
+    return checkedReference(p, s, at);
+  }
+
+  /** With an engine axis, the reference must be a point its engine runs. */
+  private Point checkedReference(Point p, ExperimentSpec s, String at) {
+    if (p.engine() != null) {
+      String why = EngineFit.refusal(s.axes().engine(p.engine()).spec(), p);
+      if (why != null) {
+        throw f.error(at, "the reference " + p.key() + " cannot run: " + why);
+      }
     }
     return p;
   }

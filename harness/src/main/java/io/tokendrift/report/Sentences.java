@@ -45,7 +45,8 @@ public final class Sentences {
             ? ""
             : String.format(
                 Locale.ROOT,
-                " %d run(s) skipped (a device the spec marks optional is not here) and %d failed;"
+                " %d run(s) skipped (a device the spec marks optional is not here, or a point its"
+                    + " engine cannot run) and %d failed;"
                     + " the trace holds the reasons.",
                 skipped,
                 failed);
