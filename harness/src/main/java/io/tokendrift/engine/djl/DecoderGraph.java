@@ -17,6 +17,19 @@ interface DecoderGraph extends AutoCloseable {
   /** Query heads × head width: the attention output's width. */
   int attentionWidth();
 
+  /** Query heads. */
+  int heads();
+
+  /** Key/value heads. */
+  default int kvHeads() {
+    return heads() / kvGroups();
+  }
+
+  /** One head's width. */
+  default int headDim() {
+    return attentionWidth() / heads();
+  }
+
   /** Token embeddings (plus learned position embeddings where the family has them). */
   NDArray embed(NDArray ids, NDArray positions);
 

@@ -170,6 +170,11 @@ public final class Gpt2Graph implements DecoderGraph {
   }
 
   @Override
+  public int heads() {
+    return config.heads();
+  }
+
+  @Override
   public NDArray blocks(
       NDArray x,
       NDArray positions,

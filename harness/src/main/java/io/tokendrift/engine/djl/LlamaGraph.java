@@ -160,6 +160,11 @@ final class LlamaGraph implements DecoderGraph {
   }
 
   @Override
+  public int heads() {
+    return heads;
+  }
+
+  @Override
   public Linear lmHead() {
     return lmHead;
   }
