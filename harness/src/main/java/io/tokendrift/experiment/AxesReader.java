@@ -98,6 +98,20 @@ final class AxesReader {
   private static final java.util.regex.Pattern VAR_NAME =
       java.util.regex.Pattern.compile("[A-Z][A-Z0-9_]*");
 
+  /**
+   * Refuses a name that points would carry ({@code env=NAME}, {@code engine=NAME}) unless usable.
+   */
+  static void checkName(SpecFields f, String name, String at) {
+    if (!ENV_NAME.matcher(name).matches()) {
+      throw f.error(
+          at,
+          "'"
+              + name
+              + "' is not a usable name: lower-case letters, digits, '_', '.', '-' (up to 40,"
+              + " starting with a letter or digit)");
+    }
+  }
+
   /** {@code env: {NAME: {VAR: value, ...}, ...}}: named process environments; empty when absent. */
   private List<ExperimentSpec.ProcessEnv> env(JsonNode n, String at) {
     if (n == null) {
@@ -115,14 +129,7 @@ final class AxesReader {
       var e = it.next();
       String name = e.getKey();
       String el = at + "." + name;
-      if (!ENV_NAME.matcher(name).matches()) {
-        throw f.error(
-            el,
-            "'"
-                + name
-                + "' is not a usable name: lower-case letters, digits, '_', '.', '-' (up to 40,"
-                + " starting with a letter or digit)");
-      }
+      checkName(f, name, el);
       JsonNode vars = e.getValue();
       if (vars == null || !vars.isObject()) {
         throw f.error(el, "must be a mapping of variables to values, e.g. {MKL_CBWR: COMPATIBLE}");

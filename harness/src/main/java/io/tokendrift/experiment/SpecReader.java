@@ -155,14 +155,7 @@ final class SpecReader {
       var e = it.next();
       String name = e.getKey();
       String el = at + "." + name;
-      if (!name.matches("[a-z0-9][a-z0-9_.-]{0,39}")) {
-        throw f.error(
-            el,
-            "'"
-                + name
-                + "' is not a usable name: lower-case letters, digits, '_', '.', '-' (up to 40,"
-                + " starting with a letter or digit)");
-      }
+      AxesReader.checkName(f, name, el);
       if (e.getValue() == null || e.getValue().isNull()) {
         throw f.error(el, "must be an engine kind or a mapping {kind, ...}");
       }

@@ -7,14 +7,11 @@ import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.analysis.Analyzer.Verdict;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EngineAxisTest {
   @TempDir Path dir;
 
-  static final String PYTHON = "/usr/bin/python3";
+  static final String PYTHON = io.tokendrift.engine.torch.TorchAvailable.PYTHON;
 
   private static final String GRID =
       "name: engines\n"
@@ -123,7 +120,7 @@ class EngineAxisTest {
 
   @Test
   void djlIsTheReferenceForTorchInOneTraceAndBf16OnDjlIsASkipWithTheReason() throws Exception {
-    needsTorch();
+    io.tokendrift.engine.torch.TorchAvailable.assume();
     Path trace = dir.resolve("trace.jsonl");
     List<String> log = new ArrayList<>();
     Runner.Outcome out =
@@ -189,15 +186,5 @@ class EngineAxisTest {
       assertThat(r.verdict()).as(r.promptId()).isIn(Verdict.IDENTICAL, Verdict.EXPLAINED);
     }
     assertThat(a.axisFloors()).containsKey("engine");
-  }
-
-  private static void needsTorch() throws Exception {
-    boolean ok = false;
-    if (Files.isExecutable(Path.of(PYTHON))) {
-      Process p = new ProcessBuilder(PYTHON, "-c", "import torch").start();
-      ok = p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-    }
-    Assumptions.assumeTrue(
-        ok, PYTHON + " cannot import torch here (apt-get install python3-torch; .ci/run does)");
   }
 }

@@ -26,15 +26,15 @@ import java.util.List;
  *   <li>Attention is written so that no reduction depends on how many keys are padded in or how
  *       many rows sit beside a row: scores are elementwise products summed over the head width (one
  *       reduction of D values per key), keys beyond a row's own are masked with -inf, the softmax
- *       runs over at least {@link #MIN_KEYS} keys, and the weighted sum is an elementwise product
- *       summed over the keys (masked keys add exact zeros at the end). Decode steps run every live
- *       row at once over the longest row's key count; a prefill runs query by query over the keys
- *       each query sees, which is what a decode step at that position computes — so decoding with
- *       the cache and recomputing the prefix agree bit for bit. (A matmul for the scores or the
- *       weighted sum would not do: its kernel changes with the key count.) The premise is checked
- *       on the machine's own kernels by {@code PaddedAttentionPremiseTest}.
- *   <li>The KV cache is one buffer per layer, [slots, KV heads, capacity, D], each row's keys in
- *       its own slot from position 0, new keys written in place.
+ *       runs over at least {@link SlotCache#MIN_KEYS} keys, and the weighted sum is an elementwise
+ *       product summed over the keys (masked keys add exact zeros at the end). Decode steps run
+ *       every live row at once over the longest row's key count; a prefill runs query by query over
+ *       the keys each query sees, which is what a decode step at that position computes — so
+ *       decoding with the cache and recomputing the prefix agree bit for bit. (A matmul for the
+ *       scores or the weighted sum would not do: its kernel changes with the key count.) The
+ *       premise is checked on the machine's own kernels by {@code PaddedAttentionPremiseTest}.
+ *   <li>The KV cache ({@link SlotCache}) is one buffer per layer, [slots, KV heads, capacity, D],
+ *       each row's keys in its own slot from position 0, new keys written in place.
  *   <li>Everything else (embeddings, LayerNorm over the width, GELU, residual adds) works on each
  *       row alone.
  * </ul>
@@ -48,29 +48,11 @@ final class InvariantBatch implements Batch {
   /** The row count of every matrix product (a multiple of the CPU kernels' row blocks). */
   static final int ROWS = 8;
 
-  /**
-   * The least key length attention runs over: shorter rows are padded (masked) up to it. PyTorch's
-   * CPU softmax takes another code path for rows of fewer than 8 values (measured), so a row's
-   * softmax must never see fewer.
-   */
-  static final int MIN_KEYS = 16;
-
   private final DjlEngine e;
   private final NDManager manager;
   private int rows;
   private int[] lengths;
-
-  /**
-   * The KV cache, per layer: [slots, KV, cap, D], row r's keys at [slot[r], :, 0:length[r], :];
-   * what lies beyond a row's length (zeros, or a former occupant's keys) is masked.
-   */
-  private NDArray[] kBuf;
-
-  private NDArray[] vBuf;
-  private int cap;
-  private int slots;
-  private int[] slot;
-  private final java.util.TreeSet<Integer> freeSlots = new java.util.TreeSet<>();
+  private final SlotCache cache;
   private float[][] logits;
 
   InvariantBatch(DjlEngine engine, List<int[]> prompts) {
@@ -78,16 +60,13 @@ final class InvariantBatch implements Batch {
     this.manager = engine.manager.newSubManager();
     this.rows = prompts.size();
     this.lengths = new int[rows];
-    this.slot = new int[rows];
+    this.cache = new SlotCache(engine.graph, manager);
     try {
       int longest = 0;
       for (int[] p : prompts) {
         longest = Math.max(longest, p.length);
       }
-      allocate(rows, longest);
-      for (int r = 0; r < rows; r++) {
-        slot[r] = r;
-      }
+      cache.addRows(rows, longest);
       int[][] ids = new int[rows][];
       int[][] pos = new int[rows][];
       for (int r = 0; r < rows; r++) {
@@ -124,7 +103,6 @@ final class InvariantBatch implements Batch {
     int from = rows;
     int to = rows + prompts.size();
     lengths = Arrays.copyOf(lengths, to);
-    slot = Arrays.copyOf(slot, to);
     logits = Arrays.copyOf(logits, to);
     int[][] ids = new int[to][];
     int[][] pos = new int[to][];
@@ -147,78 +125,19 @@ final class InvariantBatch implements Batch {
       }
       fresh[r] = true;
     }
-    // Free slots first (a finished row's), then new ones; a reused slot is cleared, so no stale
-    // value (an fp16 overflow, say) meets a zero weight as inf * 0.
     int longest = 0;
     for (int r = from; r < to; r++) {
       longest = Math.max(longest, ids[r].length);
     }
-    int need = Math.max(0, (to - from) - freeSlots.size());
-    allocate(slots + need, longest);
-    int next = slots - need;
-    for (int r = from; r < to; r++) {
-      Integer f = freeSlots.pollFirst();
-      slot[r] = f != null ? f : next++;
-      if (f != null) {
-        for (int l = 0; l < kBuf.length; l++) {
-          kBuf[l].set(new NDIndex("{}", f), 0f);
-          vBuf[l].set(new NDIndex("{}", f), 0f);
-        }
-      }
-    }
+    cache.addRows(to - from, longest);
     rows = to;
     forward(ids, pos, fresh);
     return true;
   }
 
-  /**
-   * Makes the cache hold at least {@code wantSlots} rows of {@code wantLength} positions (grown in
-   * steps, old contents copied, new room zero).
-   */
-  private void allocate(int wantSlots, int wantLength) {
-    int layers = e.graph.layers();
-    int newCap = cap;
-    if (wantLength > cap) {
-      newCap = Math.max(Math.max(64, 2 * cap), (wantLength + 63) / 64 * 64);
-    }
-    int newSlots = Math.max(slots, wantSlots);
-    if (newCap == cap && newSlots == slots) {
-      return;
-    }
-    long kv = e.graph.kvHeads();
-    long d = e.graph.headDim();
-    if (kBuf == null) {
-      kBuf = new NDArray[layers];
-      vBuf = new NDArray[layers];
-    }
-    for (int l = 0; l < layers; l++) {
-      NDArray k = manager.zeros(new Shape(newSlots, kv, newCap, d), e.graph.dtype());
-      NDArray v = manager.zeros(new Shape(newSlots, kv, newCap, d), e.graph.dtype());
-      if (kBuf[l] != null) {
-        NDIndex old = new NDIndex("0:{}, :, 0:{}, :", slots, cap);
-        k.set(old, kBuf[l]);
-        v.set(old, vBuf[l]);
-        kBuf[l].close();
-        vBuf[l].close();
-      }
-      kBuf[l] = k;
-      vBuf[l] = v;
-    }
-    for (int sl = slots; sl < newSlots; sl++) {
-      if (sl >= wantSlots) {
-        freeSlots.add(sl);
-      }
-    }
-    cap = newCap;
-    slots = newSlots;
-  }
-
   @Override
   public void release(int row) {
-    if (slot[row] >= 0) {
-      freeSlots.add(slot[row]);
-      slot[row] = -1;
-    }
+    cache.release(row);
     logits[row] = null;
   }
 
@@ -282,7 +201,7 @@ final class InvariantBatch implements Batch {
     for (int b : live) {
       longest = Math.max(longest, lengths[b] + ids[b].length);
     }
-    allocate(slots, longest);
+    cache.ensureLength(longest);
     float[][] fresh = logits == null ? new float[rows][] : logits.clone();
     try (NDScope scope = new NDScope()) {
       NDArray positions = manager.create(posFlat, new Shape(n));
@@ -294,7 +213,7 @@ final class InvariantBatch implements Batch {
                 x,
                 positions,
                 this::linear,
-                (layer, q, k, v) -> attend(layer, q, k, v, live, offset, ids));
+                (layer, q, k, v) -> cache.attend(layer, q, k, v, live, offset, ids, lengths));
       }
       NDArray last;
       if (n == live.size()) {
@@ -320,153 +239,6 @@ final class InvariantBatch implements Batch {
       lengths[b] += ids[b].length;
     }
     logits = fresh;
-  }
-
-  /**
-   * Attention over each row's own keys, in one formulation whose reductions do not depend on how
-   * many keys are padded in: scores as an elementwise product summed over the head width (one
-   * reduction of D values per key, whatever the key count), a -inf mask on every key beyond the
-   * row's (or the query's) own, softmax over at least {@link #MIN_KEYS} keys, and the weighted sum
-   * as an elementwise product summed over the keys (masked keys add exact zeros at the end of each
-   * sum). So a row's output is the same bits alone, among any rows padded to a longer key length,
-   * and query by query in a prefill (measured over key lengths 1-600, padding 0-130, batches of
-   * 1-9, 1 and 2 threads, with and without grouped-query attention: 2,576 cases, bit-identical).
-   * Decode steps (one new position per live row) run as one batch; a prefill runs query by query.
-   * The new keys and values are written into the cache first. Returns [N, H·D].
-   */
-  private NDArray attend(
-      int l,
-      NDArray qAll,
-      NDArray kAll,
-      NDArray vAll,
-      List<Integer> live,
-      int[] offset,
-      int[][] ids) {
-    DecoderGraph g = e.graph;
-    int kv = g.kvHeads();
-    int groups = g.kvGroups();
-    int d = g.headDim();
-    int c = g.attentionWidth();
-    int n = (int) qAll.getShape().get(2);
-    write(l, kAll, vAll, live, offset, ids);
-    if (n == live.size()) {
-      // A decode step: every live row has one new position; all rows at once.
-      int s = MIN_KEYS;
-      for (int b : live) {
-        s = Math.max(s, lengths[b] + 1);
-      }
-      float[] mask = new float[n * s];
-      for (int i = 0; i < n; i++) {
-        Arrays.fill(mask, i * s + lengths[live.get(i)] + 1, (i + 1) * s, Float.NEGATIVE_INFINITY);
-      }
-      NDArray q = qAll.transpose(2, 1, 0, 3).reshape(n, kv, groups, 1, d);
-      NDArray o =
-          padded(
-              q,
-              rowsOf(kBuf[l], live, s),
-              rowsOf(vBuf[l], live, s),
-              manager.create(mask, new Shape(n, 1, 1, s)));
-      return o.reshape(n, c);
-    }
-    // A prefill: each query over exactly the keys it sees (the rest masked), as a decode step at
-    // its position would run it.
-    List<NDArray> out = new ArrayList<>();
-    for (int b : live) {
-      int t = ids[b].length;
-      int past = lengths[b];
-      int sl = slot[b];
-      for (int j = 0; j < t; j++) {
-        int seen = past + j + 1;
-        int s = Math.max(MIN_KEYS, seen);
-        float[] mask = new float[s];
-        Arrays.fill(mask, seen, s, Float.NEGATIVE_INFINITY);
-        NDIndex keys = new NDIndex("{}:{}, :, 0:{}, :", sl, sl + 1, s);
-        NDArray q =
-            qAll.get(new NDIndex(":, :, {}:{}, :", offset[b] + j, offset[b] + j + 1))
-                .reshape(1, kv, groups, 1, d);
-        NDArray o =
-            padded(
-                q,
-                kBuf[l].get(keys),
-                vBuf[l].get(keys),
-                manager.create(mask, new Shape(1, 1, 1, s)));
-        out.add(o.reshape(1, c));
-      }
-    }
-    return out.size() == 1 ? out.get(0) : NDArrays.concat(new NDList(out), 0);
-  }
-
-  /**
-   * q [B, KV, G, 1, D] against keys and values [B, KV, S, D] under the additive mask [B, 1, 1, S]
-   * (float32): [B, KV, G, D].
-   */
-  private NDArray padded(NDArray q, NDArray k, NDArray v, NDArray mask) {
-    DataType dt = e.graph.dtype();
-    NDArray scores = q.mul(k.expandDims(2)).sum(new int[] {4}); // [B, KV, G, S]
-    if (dt != DataType.FLOAT32) {
-      scores = scores.toType(DataType.FLOAT32, false);
-    }
-    NDArray p = scores.add(mask).softmax(-1);
-    if (dt != DataType.FLOAT32) {
-      p = p.toType(dt, false);
-    }
-    return p.expandDims(4).mul(v.expandDims(2)).sum(new int[] {3}); // [B, KV, G, D]
-  }
-
-  /** Rows {@code live} of a cache buffer, keys 0..s: [N, KV, s, D] (a view when slots run on). */
-  private NDArray rowsOf(NDArray buf, List<Integer> live, int s) {
-    int first = slot[live.get(0)];
-    boolean run = true;
-    for (int i = 1; i < live.size() && run; i++) {
-      run = slot[live.get(i)] == first + i;
-    }
-    if (run) {
-      return buf.get(new NDIndex("{}:{}, :, 0:{}, :", first, first + live.size(), s));
-    }
-    NDArray[] parts = new NDArray[live.size()];
-    for (int i = 0; i < parts.length; i++) {
-      int sl = slot[live.get(i)];
-      parts[i] = buf.get(new NDIndex("{}:{}, :, 0:{}, :", sl, sl + 1, s));
-    }
-    return NDArrays.concat(new NDList(parts), 0);
-  }
-
-  /**
-   * Writes the live rows' new keys and values [1, KV, N, D] into the cache at their lengths: a run
-   * of one-position rows in consecutive slots at the same length in one write.
-   */
-  private void write(
-      int l, NDArray kAll, NDArray vAll, List<Integer> live, int[] offset, int[][] ids) {
-    int i = 0;
-    while (i < live.size()) {
-      int b = live.get(i);
-      int t = ids[b].length;
-      int j = i + 1;
-      if (t == 1) {
-        while (j < live.size()
-            && ids[live.get(j)].length == 1
-            && lengths[live.get(j)] == lengths[b]
-            && slot[live.get(j)] == slot[b] + (j - i)
-            && offset[live.get(j)] == offset[b] + (j - i)) {
-          j++;
-        }
-      }
-      int m = j - i;
-      NDIndex from = new NDIndex(":, :, {}:{}, :", offset[b], offset[b] + (t == 1 ? m : t));
-      NDArray k = kAll.get(from);
-      NDArray v = vAll.get(from);
-      NDIndex at;
-      if (t == 1) {
-        k = k.transpose(2, 1, 0, 3); // [m, KV, 1, D]
-        v = v.transpose(2, 1, 0, 3);
-        at = new NDIndex("{}:{}, :, {}:{}, :", slot[b], slot[b] + m, lengths[b], lengths[b] + 1);
-      } else {
-        at = new NDIndex("{}:{}, :, {}:{}, :", slot[b], slot[b] + 1, lengths[b], lengths[b] + t);
-      }
-      kBuf[l].set(at, k);
-      vBuf[l].set(at, v);
-      i = j;
-    }
   }
 
   /**
@@ -574,7 +346,7 @@ final class InvariantBatch implements Batch {
         + " bit-identical; every matmul at "
         + ROWS
         + " rows, attention padded and masked from "
-        + MIN_KEYS
+        + SlotCache.MIN_KEYS
         + " keys";
   }
 }

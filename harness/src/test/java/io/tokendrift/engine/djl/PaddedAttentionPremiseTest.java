@@ -10,16 +10,16 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The premise of batch-invariant attention ({@link InvariantBatch}): on this machine's libtorch,
+ * The premise of batch-invariant attention ({@link SlotCache}): on this machine's libtorch,
  * attention written as elementwise products summed (scores over the head width, the weighted sum
  * over the keys) with a -inf mask gives a row the same bits whatever the number of padded keys and
- * the number of rows beside it, once a row's softmax sees at least {@link InvariantBatch#MIN_KEYS}
- * keys. Checked directly on DJL's kernels over key lengths 1-600, padding 0-130, batches of 1-9, 1
- * and 2 threads, with and without grouped-query attention: if another library breaks it, this says
- * so before the invariance tests do.
+ * the number of rows beside it, once a row's softmax sees at least {@link SlotCache#MIN_KEYS} keys.
+ * Checked directly on DJL's kernels over key lengths 1-600, padding 0-130, batches of 1-9, 1 and 2
+ * threads, with and without grouped-query attention: if another library breaks it, this says so
+ * before the invariance tests do.
  */
 class PaddedAttentionPremiseTest {
-  static final int MIN = InvariantBatch.MIN_KEYS;
+  static final int MIN = SlotCache.MIN_KEYS;
 
   static float[] rnd(SplittableRandom r, int n) {
     float[] v = new float[n];

@@ -21,8 +21,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,8 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
 class TorchEngineTest {
   @TempDir static Path tmp;
 
-  /** Debian's interpreter: the one its python3-torch package installs into. */
-  static final String PYTHON = "/usr/bin/python3";
+  static final String PYTHON = TorchAvailable.PYTHON;
 
   static EngineSpec torch(String... kv) {
     Map<String, String> o = new java.util.TreeMap<>();
@@ -50,13 +47,7 @@ class TorchEngineTest {
 
   @BeforeAll
   static void needsTorch() throws Exception {
-    boolean ok = false;
-    if (Files.isExecutable(Path.of(PYTHON))) {
-      Process p = new ProcessBuilder(PYTHON, "-c", "import torch").start();
-      ok = p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0;
-    }
-    Assumptions.assumeTrue(
-        ok, PYTHON + " cannot import torch here (apt-get install python3-torch; .ci/run does)");
+    TorchAvailable.assume();
   }
 
   @Test
