@@ -151,4 +151,63 @@ class InvarianceMatrixTest {
       assertThat(cached.get(3)).isNotEqualTo(fresh.get(3)); // T-row vs 1-row products
     }
   }
+
+  /**
+   * Continuous batching, as serve drives it: rows join a running batch and finished rows are
+   * released, so a joining row may take a released row's cache slot (cleared) or a new one that
+   * grows the cache. Every row's logits stay the bits it has alone.
+   */
+  @Test
+  void rowsThatJoinAndLeaveARunningBatchKeepTheirBitsAndReuseFreedSlots() {
+    try (DjlEngine e = new DjlEngine(BundledModel.open().weights(), INV)) {
+      int[] a = {5, 17, 42, 8};
+      int[] b = {9, 33, 2, 61, 70, 12, 3, 90, 44, 21, 7, 15, 64, 88, 31, 19, 50, 6};
+      int[] c = {11, 4};
+      int[] d = {23, 56, 77};
+      List<float[]> aloneA = run(e, a, 1, 0, new int[] {1}, 4);
+      List<float[]> aloneC = run(e, c, 1, 0, new int[] {1}, 2);
+      List<float[]> aloneD = run(e, d, 1, 0, new int[] {1}, 2);
+      try (Batch batch = e.start(List.of(a, b))) {
+        assertThat(batch.logits(0)).containsExactly(aloneA.get(0));
+        batch.step(new int[] {3, 1}, new boolean[] {true, true});
+        assertThat(batch.logits(0)).containsExactly(aloneA.get(1));
+        // b finishes and goes; c joins into b's slot (cleared of b's 19 keys), d into a new one.
+        batch.release(1);
+        assertThat(batch.addRows(List.of(c, d))).isTrue();
+        assertThat(batch.rows()).isEqualTo(4);
+        assertThat(batch.logits(2)).containsExactly(aloneC.get(0));
+        assertThat(batch.logits(3)).containsExactly(aloneD.get(0));
+        assertThat(batch.logits(0)).containsExactly(aloneA.get(1));
+        for (int s = 1; s <= 2; s++) {
+          // The tokens run() feeds a row alone at step s - 1 (row 0's rule there).
+          int alone = (3 + (s - 1) * 5) % 97;
+          int forA = (3 + s * 5) % 97;
+          batch.step(new int[] {forA, 0, alone, alone}, new boolean[] {true, false, true, true});
+          assertThat(batch.logits(0)).as("a, step %d", s + 1).containsExactly(aloneA.get(s + 1));
+          assertThat(batch.logits(2)).as("c, step %d", s).containsExactly(aloneC.get(s));
+          assertThat(batch.logits(3)).as("d, step %d", s).containsExactly(aloneD.get(s));
+        }
+      }
+    }
+  }
+
+  /**
+   * The cache grows in place when a row passes its capacity (64 positions first): decoding across
+   * that boundary with the cache gives the bits of recomputing each prefix in a fresh batch, whose
+   * cache never grows.
+   */
+  @Test
+  void decodingAcrossTheCachesGrowthGivesTheBitsOfRecomputing() {
+    try (DjlEngine e = new DjlEngine(BundledModel.open().weights(), INV)) {
+      int[] p = new int[62];
+      for (int i = 0; i < p.length; i++) {
+        p[i] = (i * 29 + 5) % 97;
+      }
+      List<float[]> cached = run(e, p, 3, 1, new int[] {2, 40}, 4, true);
+      List<float[]> recomputed = run(e, p, 3, 1, new int[] {2, 40}, 4, false);
+      for (int s = 0; s <= 4; s++) {
+        assertThat(cached.get(s)).as("step %d", s).containsExactly(recomputed.get(s));
+      }
+    }
+  }
 }
