@@ -364,8 +364,7 @@ public final class Runner {
    * engine axis, the first engine's, and every engine's under {@code engines.NAME.}.
    */
   private static Map<String, String> probeSettings(Map<String, EngineLoader> loaders) {
-    var it = loaders.entrySet().iterator();
-    var first = it.next();
+    var first = loaders.entrySet().iterator().next();
     Map<String, String> m = new TreeMap<>(probeSettings(first.getValue()));
     if (first.getKey() != null) {
       for (Map.Entry<String, EngineLoader> e : loaders.entrySet()) {
@@ -407,7 +406,6 @@ public final class Runner {
     return n - countDone(batches, done);
   }
 
-  /** Writes a skipped record for each run of {@code b} not yet in the trace; returns how many. */
   /** Why the batch's engine (of an engine axis) cannot run it, or null. */
   private static String refusal(ExperimentSpec spec, Plan.Batch b) {
     if (b.engine() == null) {
@@ -422,6 +420,10 @@ public final class Runner {
     return null;
   }
 
+  /**
+   * Writes a skipped record, with {@code reason}, for each run of {@code b} not yet in the trace;
+   * returns how many.
+   */
   private static int recordSkipped(
       Plan.Batch b, Set<String> done, Consumer<RunRecord> writer, String reason) {
     int n = 0;
