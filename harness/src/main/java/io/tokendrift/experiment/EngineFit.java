@@ -62,6 +62,20 @@ final class EngineFit {
     return null;
   }
 
+  /** Why the batch's engine (of an engine axis) cannot run it, or null. */
+  static String refusal(ExperimentSpec spec, Plan.Batch b) {
+    if (b.engine() == null) {
+      return null;
+    }
+    for (Plan.Run r : b.runs().values()) {
+      String why = EngineFit.refusal(spec.axes().engine(b.engine()).spec(), r.point());
+      if (why != null) {
+        return why;
+      }
+    }
+    return null;
+  }
+
   /**
    * Refuses an engine axis whose grid leaves a point with no engine that runs it, or an engine with
    * no point it can run.

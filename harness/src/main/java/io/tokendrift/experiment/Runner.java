@@ -302,7 +302,7 @@ public final class Runner {
           progress.advance(pending);
           continue;
         }
-        String refused = refusal(spec, b);
+        String refused = EngineFit.refusal(spec, b);
         if (refused != null) {
           tally.skipped +=
               recordSkipped(b, done, out, refused + " (axes.engine." + b.engine() + ")");
@@ -404,20 +404,6 @@ public final class Runner {
       n += b.runs().size();
     }
     return n - countDone(batches, done);
-  }
-
-  /** Why the batch's engine (of an engine axis) cannot run it, or null. */
-  private static String refusal(ExperimentSpec spec, Plan.Batch b) {
-    if (b.engine() == null) {
-      return null;
-    }
-    for (Plan.Run r : b.runs().values()) {
-      String why = EngineFit.refusal(spec.axes().engine(b.engine()).spec(), r.point());
-      if (why != null) {
-        return why;
-      }
-    }
-    return null;
   }
 
   /**

@@ -19,8 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.function.Function;
 
 /**
@@ -76,13 +74,14 @@ final class SpecReader {
               + " folder)");
     }
     String model = f.string(root, "model", ExperimentSpec.BUNDLED);
-    EngineSpec engineSpec = engine(root.get("engine"));
+    EngineReader engines = new EngineReader(f);
+    EngineSpec engineSpec = engines.read(root.get("engine"), "engine");
     EngineProvider provider = Engines.provider(engineSpec.kind());
     List<Prompt> prompts = prompts(root, model, provider.remote());
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
-    List<ExperimentSpec.NamedEngine> named = engines(root, axes);
+    List<ExperimentSpec.NamedEngine> named = engines.axis(root, axes);
     if (named.isEmpty()) {
       axesReader.checkEngine(axes, engineSpec, provider);
     } else {
@@ -120,64 +119,6 @@ final class SpecReader {
     Point reference = reference(root.get("reference"), partial);
     return new ExperimentSpec(
         name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file);
-  }
-
-  /**
-   * Reads {@code axes.engine: {NAME: {kind: ..., options}, ...}}: the engines the points run on;
-   * empty when absent.
-   */
-  private List<ExperimentSpec.NamedEngine> engines(JsonNode root, Axes axes) {
-    JsonNode a = root.get("axes");
-    JsonNode n = a == null || !a.isObject() ? null : a.get("engine");
-    if (n == null) {
-      return List.of();
-    }
-    String at = "axes.engine";
-    if (!n.isObject() || n.isEmpty()) {
-      throw f.error(
-          at,
-          "must be a mapping of names to engines, e.g. {djl: {kind: djl}, torch: {kind: torch,"
-              + " python: python3}}");
-    }
-    if (root.has("engine")) {
-      throw f.error(
-          "engine",
-          "this spec names its engines under axes.engine; leave the top-level engine out");
-    }
-    if (!axes.env().isEmpty()) {
-      throw f.error(
-          at,
-          "axes.engine and axes.env cannot be combined (each environment's child process runs"
-              + " one engine); vary one of them per spec");
-    }
-    List<ExperimentSpec.NamedEngine> out = new ArrayList<>();
-    for (var it = n.fields(); it.hasNext(); ) {
-      var e = it.next();
-      String name = e.getKey();
-      String el = at + "." + name;
-      AxesReader.checkName(f, name, el);
-      if (e.getValue() == null || e.getValue().isNull()) {
-        throw f.error(el, "must be an engine kind or a mapping {kind, ...}");
-      }
-      EngineSpec spec = engine(e.getValue(), el);
-      EngineProvider p = Engines.provider(spec.kind());
-      if (p.remote()) {
-        throw f.error(
-            el,
-            "engine '"
-                + spec.kind()
-                + "' answers over HTTP and samples for itself; axes.engine holds local engines"
-                + " (the openai engine runs in a spec of its own, compared with `tokendrift"
-                + " compare`)");
-      }
-      try {
-        p.checkOptions(spec);
-      } catch (IllegalArgumentException ex) {
-        throw f.error(el, ex.getMessage());
-      }
-      out.add(new ExperimentSpec.NamedEngine(name, spec));
-    }
-    return List.copyOf(out);
   }
 
   /** A remote engine's option values, refused at the option's own place. */
@@ -271,63 +212,6 @@ final class SpecReader {
               + " is not in the grid; the reference must be one of its points");
     }
     return ref;
-  }
-
-  /**
-   * Reads {@code engine}: a kind ({@code engine: djl}) or a mapping with {@code kind} and the
-   * engine's own options; absent, the built-in engine.
-   */
-  private EngineSpec engine(JsonNode n) {
-    return engine(n, "engine");
-  }
-
-  /** Reads an engine given at {@code at} ({@code engine} or {@code axes.engine.NAME}). */
-  private EngineSpec engine(JsonNode n, String at) {
-    if (n == null || n.isNull()) {
-      return EngineSpec.DEFAULT;
-    }
-    String kind;
-    Map<String, String> options = new TreeMap<>();
-    if (n.isTextual()) {
-      kind = n.asText();
-    } else if (n.isObject()) {
-      kind = f.string(n, at + ".kind", null);
-      var it = n.fields();
-      while (it.hasNext()) {
-        var e = it.next();
-        if (e.getKey().equals("kind")) {
-          continue;
-        }
-        JsonNode v = e.getValue();
-        if (!v.isValueNode() || v.isNull()) {
-          throw f.error(
-              at + "." + e.getKey(), "must be a string, number or true/false; got " + f.kind(v));
-        }
-        options.put(e.getKey(), v.asText());
-      }
-    } else {
-      throw f.error(at, "must be an engine kind or a mapping {kind, ...}; got " + f.kind(n));
-    }
-    EngineProvider p;
-    try {
-      p = Engines.provider(kind);
-    } catch (IllegalArgumentException e) {
-      throw f.error(n.isObject() ? at + ".kind" : at, e.getMessage());
-    }
-    for (String k : options.keySet()) {
-      if (!p.optionKeys().contains(k)) {
-        throw f.error(
-            at + "." + k,
-            "unknown option of engine '"
-                + kind
-                + "'; allowed here: "
-                + (p.optionKeys().isEmpty()
-                    ? "kind"
-                    : "kind, " + String.join(", ", new TreeSet<>(p.optionKeys()))));
-      }
-    }
-    EngineSpec spec = new EngineSpec(kind, options);
-    return spec;
   }
 
   /** Refuses a grid over {@link ExperimentSpec#MAX_RUNS}, counted without building it. */
