@@ -77,7 +77,7 @@ final class EngineReader {
    * Reads {@code axes.engine: {NAME: {kind: ..., options}, ...}}: the engines the points run on;
    * empty when absent.
    */
-  List<ExperimentSpec.NamedEngine> axis(JsonNode root, ExperimentSpec.Axes axes) {
+  List<ExperimentSpec.NamedEngine> axis(JsonNode root) {
     JsonNode a = root.get("axes");
     JsonNode n = a == null || !a.isObject() ? null : a.get("engine");
     if (n == null) {
@@ -94,12 +94,6 @@ final class EngineReader {
       throw f.error(
           "engine",
           "this spec names its engines under axes.engine; leave the top-level engine out");
-    }
-    if (!axes.env().isEmpty()) {
-      throw f.error(
-          at,
-          "axes.engine and axes.env cannot be combined (each environment's child process runs"
-              + " one engine); vary one of them per spec");
     }
     List<ExperimentSpec.NamedEngine> out = new ArrayList<>();
     for (var it = n.fields(); it.hasNext(); ) {

@@ -487,6 +487,25 @@ public record ExperimentSpec(
         provider);
   }
 
+  /** The same experiment with engine {@code name} of the engine axis replaced by {@code spec}. */
+  ExperimentSpec withAxisEngine(String name, EngineSpec spec) {
+    List<NamedEngine> named = new ArrayList<>();
+    for (NamedEngine n : axes.engines()) {
+      named.add(n.name().equals(name) ? new NamedEngine(name, spec) : n);
+    }
+    return new ExperimentSpec(
+        this.name,
+        model,
+        named.get(0).spec(),
+        prompts,
+        decoding,
+        axes.withEngines(named),
+        reference,
+        record,
+        source,
+        provider);
+  }
+
   /** Runs in the grid: points × prompts × seeds × repeats. */
   public long gridSize() {
     long points = remote() ? provider.points().size() : points().size();

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.tokendrift.engine.EngineLoader;
-import io.tokendrift.engine.EngineProvider;
-import io.tokendrift.engine.Engines;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.trace.ProcessInfo;
@@ -308,6 +305,12 @@ public final class ForkedRuns {
     n.put("spec", spec.source().toAbsolutePath().toString());
     ObjectNode opts = n.putObject("engine_options");
     new TreeMap<>(spec.engine().options()).forEach(opts::put);
+    // With an engine axis, each engine's options as this process holds them (--engine-option).
+    ObjectNode axis = n.putObject("axis_engine_options");
+    for (ExperimentSpec.NamedEngine e : spec.axes().engines()) {
+      ObjectNode o = axis.putObject(e.name());
+      new TreeMap<>(e.spec().options()).forEach(o::put);
+    }
     n.put("env", env.name());
     ArrayNode idx = n.putArray("batches");
     ArrayNode d = n.putArray("done");
@@ -339,8 +342,24 @@ public final class ForkedRuns {
       job.get("engine_options")
           .fields()
           .forEachRemaining(e -> opts.put(e.getKey(), e.getValue().asText()));
-      if (!opts.equals(new TreeMap<>(spec.engine().options()))) {
-        spec = spec.withEngineOptions(opts);
+      if (spec.axes().engines().isEmpty()) {
+        if (!opts.equals(new TreeMap<>(spec.engine().options()))) {
+          spec = spec.withEngineOptions(opts);
+        }
+      } else {
+        // Each engine of the axis with the options the parent ran it with.
+        for (ExperimentSpec.NamedEngine e : spec.axes().engines()) {
+          Map<String, String> o = new TreeMap<>();
+          job.path("axis_engine_options")
+              .path(e.name())
+              .fields()
+              .forEachRemaining(x -> o.put(x.getKey(), x.getValue().asText()));
+          if (!o.equals(new TreeMap<>(e.spec().options()))) {
+            spec =
+                spec.withAxisEngine(
+                    e.name(), new io.tokendrift.engine.EngineSpec(e.spec().kind(), o));
+          }
+        }
       }
       String envName = job.get("env").asText();
       ExperimentSpec.ProcessEnv env = spec.axes().env(envName);
@@ -363,18 +382,16 @@ public final class ForkedRuns {
       ProcessInfo me = new ProcessInfo(env.name(), ProcessHandle.current().pid(), vars);
       int exitAfter = Integer.getInteger(FAULT_EXIT_AFTER, -1);
       int[] sent = {0};
-      EngineProvider provider = Engines.check(spec.engine());
       ModelDir dir = Runner.model(spec);
-      EngineLoader loader = provider.load(spec.engine(), dir);
+      Runner.EngineSet engines = Runner.EngineSet.of(spec, dir);
       try (TextTokenizer tok = dir.tokenizer()) {
         Runner.execute(
             plan,
             batches,
-            Devices.unavailable(spec, provider),
+            engines,
             done,
             tok,
             dir,
-            loader,
             r -> {
               records.println(RECORD_PREFIX + RunLines.encode(r.withProcess(me)));
               records.flush();

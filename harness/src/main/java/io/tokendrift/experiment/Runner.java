@@ -196,20 +196,8 @@ public final class Runner {
     ExperimentSpec spec = plan.spec();
     EngineProvider provider = Engines.check(spec.engine());
     ModelDir dir = model(spec);
-    // One loader per engine: the spec's, or each of axes.engine's under its name. A device the
-    // spec needs and this machine lacks is refused before the trace exists.
-    Map<String, EngineLoader> loaders = new java.util.LinkedHashMap<>();
-    Map<String, Set<String>> unavailable = new HashMap<>();
-    if (spec.axes().engines().isEmpty()) {
-      unavailable.put(null, Devices.unavailable(spec, provider));
-      loaders.put(null, provider.load(spec.engine(), dir));
-    } else {
-      for (ExperimentSpec.NamedEngine e : spec.axes().engines()) {
-        EngineProvider p = Engines.check(e.spec());
-        unavailable.put(e.name(), Devices.unavailable(spec, e.spec(), p));
-        loaders.put(e.name(), p.load(e.spec(), dir));
-      }
-    }
+    EngineSet engines = EngineSet.of(spec, dir);
+    Map<String, EngineLoader> loaders = engines.loaders();
     // The tokenizer loads before the trace exists: a broken one leaves no header-only trace behind.
     TextTokenizer tok = dir.tokenizer();
     TraceSession session;
@@ -231,35 +219,92 @@ public final class Runner {
         // environment's batches run in a child process started with them.
         ForkedRuns.run(plan, mine, o, session.done(), writer, tally, progress, log);
       } else {
-        // Each engine's batches in turn (the plan keeps them together), on its own loader.
-        for (Map.Entry<String, EngineLoader> e : loaders.entrySet()) {
-          List<Plan.Batch> its = new java.util.ArrayList<>();
-          for (Plan.Batch b : mine) {
-            if (java.util.Objects.equals(b.engine(), e.getKey())) {
-              its.add(b);
-            }
-          }
-          boolean goOn =
-              execute(
-                  plan,
-                  its,
-                  unavailable.get(e.getKey()),
-                  session.done(),
-                  tok,
-                  dir,
-                  e.getValue(),
-                  writer::write,
-                  tally,
-                  progress,
-                  log,
-                  o.failFast());
-          if (!goOn) {
-            break;
-          }
-        }
+        execute(
+            plan,
+            mine,
+            engines,
+            session.done(),
+            tok,
+            dir,
+            writer::write,
+            tally,
+            progress,
+            log,
+            o.failFast());
       }
     }
     return tally.outcome(session.truncated(), (System.nanoTime() - t0) / 1e9);
+  }
+
+  /**
+   * Runs {@code batches} (those runs not in {@code done}) on their engines: each engine's batches
+   * in turn (the plan keeps them together), on its own loader; in this process, or in a child
+   * process of {@link ForkedRuns}.
+   *
+   * @return false when it stopped early (--fail-fast)
+   */
+  static boolean execute(
+      Plan plan,
+      List<Plan.Batch> batches,
+      EngineSet engines,
+      Set<String> done,
+      TextTokenizer tok,
+      ModelDir dir,
+      Consumer<RunRecord> out,
+      Tally tally,
+      Progress progress,
+      Consumer<String> log,
+      boolean failFast) {
+    for (Map.Entry<String, EngineLoader> e : engines.loaders().entrySet()) {
+      List<Plan.Batch> its = new java.util.ArrayList<>();
+      for (Plan.Batch b : batches) {
+        if (java.util.Objects.equals(b.engine(), e.getKey())) {
+          its.add(b);
+        }
+      }
+      boolean goOn =
+          execute(
+              plan,
+              its,
+              engines.unavailable().get(e.getKey()),
+              done,
+              tok,
+              dir,
+              e.getValue(),
+              out,
+              tally,
+              progress,
+              log,
+              failFast);
+      if (!goOn) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The engines a spec's points run on, loaded for {@code dir}: the spec's engine (under the name
+   * null), or each of {@code axes.engine}'s under its name, with the devices each lacks. A device
+   * the spec needs and this machine lacks is refused here, before the trace exists.
+   */
+  record EngineSet(Map<String, EngineLoader> loaders, Map<String, Set<String>> unavailable) {
+    static EngineSet of(ExperimentSpec spec, ModelDir dir) {
+      Map<String, EngineLoader> loaders = new java.util.LinkedHashMap<>();
+      Map<String, Set<String>> unavailable = new HashMap<>();
+      if (spec.axes().engines().isEmpty()) {
+        EngineProvider p = Engines.check(spec.engine());
+        unavailable.put(null, Devices.unavailable(spec, p));
+        loaders.put(null, p.load(spec.engine(), dir));
+      } else {
+        for (ExperimentSpec.NamedEngine e : spec.axes().engines()) {
+          EngineProvider p = Engines.check(e.spec());
+          unavailable.put(e.name(), Devices.unavailable(spec, e.spec(), p));
+          loaders.put(e.name(), p.load(e.spec(), dir));
+        }
+      }
+      return new EngineSet(loaders, unavailable);
+    }
   }
 
   /**

@@ -81,7 +81,7 @@ final class SpecReader {
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
     Axes axes = axesReader.read(root.get("axes"));
-    List<ExperimentSpec.NamedEngine> named = engines.axis(root, axes);
+    List<ExperimentSpec.NamedEngine> named = engines.axis(root);
     if (named.isEmpty()) {
       axesReader.checkEngine(axes, engineSpec, provider);
     } else {

@@ -92,8 +92,6 @@ class EngineAxisTest {
             SpecFiles.refusal(
                 dir, head + "    a: {kind: openai, base_url: \"http://127.0.0.1:9\", model: m}\n"))
         .contains("axes.engine.a: engine 'openai' answers over HTTP");
-    assertThat(SpecFiles.refusal(dir, head + "    a: djl\n  env:\n    auto: {MKL_CBWR: AUTO}\n"))
-        .contains("axes.engine: axes.engine and axes.env cannot be combined");
     // A value no engine runs is an error, not a grid of skips.
     assertThat(SpecFiles.refusal(dir, head + "    a: djl\n  precision: [fp32, bf16]\n"))
         .contains("axes.engine: no engine of the axis runs the point")
@@ -186,5 +184,70 @@ class EngineAxisTest {
       assertThat(r.verdict()).as(r.promptId()).isIn(Verdict.IDENTICAL, Verdict.EXPLAINED);
     }
     assertThat(a.axisFloors()).containsKey("engine");
+  }
+
+  @Test
+  void environmentsAndEnginesCrossEachChildProcessRunningBothEngines() throws Exception {
+    io.tokendrift.engine.torch.TorchAvailable.assume();
+    String spec =
+        "name: env-engines\n"
+            + "prompts: [\"The capital of France is\", \"The cat sat on the\"]\n"
+            + "decoding: {temperature: 0, max_tokens: 6}\n"
+            + "axes:\n"
+            + "  engine:\n"
+            + "    djl: {kind: djl}\n"
+            + "    torch: {kind: torch, python: no-such-python}\n"
+            + "  env:\n"
+            + "    auto: {MKL_CBWR: AUTO}\n"
+            + "    compatible: {MKL_CBWR: COMPATIBLE}\n";
+    Path trace = dir.resolve("env-engines.jsonl");
+    List<String> log = new ArrayList<>();
+    // The interpreter comes from the command line (--engine-option), as a user would give it: the
+    // children must run with it, not with the spec file's.
+    ExperimentSpec s =
+        ExperimentSpec.read(SpecFiles.write(dir, spec)).withEngineOptions(Map.of("python", PYTHON));
+    assertThat(s.points()).hasSize(4);
+    Runner.Outcome out =
+        Runner.run(
+            s,
+            new Runner.Options(trace, false, false, false, 0, 1),
+            Runner.Progress.NONE,
+            log::add);
+    assertThat(out.ok()).as(String.join("\n", log)).isEqualTo(8);
+    Map<String, Long> pidOfEnv = new HashMap<>();
+    Map<String, int[]> tokens = new HashMap<>();
+    Map<String, float[]> logits = new HashMap<>();
+    try (TraceReader r = TraceReader.open(trace)) {
+      while (r.hasNext()) {
+        RunRecord rec = r.next();
+        String env = rec.point().get("env");
+        String engine = rec.point().get("engine");
+        assertThat(rec.process().env()).isEqualTo(env);
+        // One child per environment runs both engines' batches.
+        Long pid = pidOfEnv.putIfAbsent(env, rec.process().pid());
+        if (pid != null) {
+          assertThat(rec.process().pid()).isEqualTo(pid);
+        }
+        tokens.put(env + "/" + engine + "/" + rec.promptId(), rec.tokens());
+        float[] chosen = new float[rec.tokens().length];
+        for (int i = 0; i < chosen.length; i++) {
+          chosen[i] = rec.steps().chosenLogit(i);
+        }
+        logits.put(env + "/" + engine + "/" + rec.promptId(), chosen);
+      }
+    }
+    assertThat(pidOfEnv).hasSize(2);
+    // And each engine computed its own logits there: torch's differ from DJL's in the last bits.
+    for (String env : List.of("auto", "compatible")) {
+      assertThat(logits.get(env + "/torch/p1")).isNotEqualTo(logits.get(env + "/djl/p1"));
+    }
+    // Both engines ran in both children (no planted micro-tie lies on these prompts' paths).
+    for (String env : List.of("auto", "compatible")) {
+      for (String p : List.of("p1", "p2")) {
+        assertThat(tokens.get(env + "/torch/" + p))
+            .as(env + " " + p)
+            .isEqualTo(tokens.get(env + "/djl/" + p));
+      }
+    }
   }
 }
