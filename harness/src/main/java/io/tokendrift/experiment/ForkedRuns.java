@@ -383,7 +383,7 @@ public final class ForkedRuns {
       int exitAfter = Integer.getInteger(FAULT_EXIT_AFTER, -1);
       int[] sent = {0};
       ModelDir dir = Runner.model(spec);
-      Runner.EngineSet engines = Runner.EngineSet.of(spec, dir);
+      EngineSet engines = EngineSet.of(spec, dir);
       try (TextTokenizer tok = dir.tokenizer()) {
         Runner.execute(
             plan,

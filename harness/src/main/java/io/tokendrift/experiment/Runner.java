@@ -284,30 +284,6 @@ public final class Runner {
   }
 
   /**
-   * The engines a spec's points run on, loaded for {@code dir}: the spec's engine (under the name
-   * null), or each of {@code axes.engine}'s under its name, with the devices each lacks. A device
-   * the spec needs and this machine lacks is refused here, before the trace exists.
-   */
-  record EngineSet(Map<String, EngineLoader> loaders, Map<String, Set<String>> unavailable) {
-    static EngineSet of(ExperimentSpec spec, ModelDir dir) {
-      Map<String, EngineLoader> loaders = new java.util.LinkedHashMap<>();
-      Map<String, Set<String>> unavailable = new HashMap<>();
-      if (spec.axes().engines().isEmpty()) {
-        EngineProvider p = Engines.check(spec.engine());
-        unavailable.put(null, Devices.unavailable(spec, p));
-        loaders.put(null, p.load(spec.engine(), dir));
-      } else {
-        for (ExperimentSpec.NamedEngine e : spec.axes().engines()) {
-          EngineProvider p = Engines.check(e.spec());
-          unavailable.put(e.name(), Devices.unavailable(spec, e.spec(), p));
-          loaders.put(e.name(), p.load(e.spec(), dir));
-        }
-      }
-      return new EngineSet(loaders, unavailable);
-    }
-  }
-
-  /**
    * Runs {@code batches} (those runs not in {@code done}) on one engine and hands every record to
    * {@code out}: in this process, or in a child process of {@link ForkedRuns}.
    *
