@@ -40,6 +40,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
     String shard = shardLabel(o);
     // The lock comes first: two runs must not both read, truncate or replace the same trace.
     TraceLock lock = TraceLock.acquire(o.trace());
+    lock.staleMessage().ifPresent(log);
     try {
       if (o.resume() && Files.exists(o.trace())) {
         return resume(spec, o, shard, modelHash, lock, log);

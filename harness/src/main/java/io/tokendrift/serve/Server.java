@@ -242,7 +242,7 @@ public final class Server implements AutoCloseable {
     if (prompt.length == 0) {
       throw ApiException.invalid(param, "the prompt encodes to no tokens");
     }
-    if (prompt.length >= scheduler.context()) {
+    if (io.tokendrift.engine.PromptRule.tooLong(prompt.length, scheduler.context(), false)) {
       throw new ApiException(
           400,
           "invalid_request_error",

@@ -130,7 +130,41 @@ public abstract class EngineConformanceTest {
     assertThatThrownBy(() -> engine.start(List.of(prompt(3, 1), prompt(ctx, 1))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(
-            "prompt of row 1 has " + ctx + " tokens; the model's context holds " + ctx);
+            "prompt of row 1 has " + ctx + " tokens; the model's context holds " + ctx)
+        .hasMessageEndingWith("and at least one more is needed to generate");
+    assertThatThrownBy(() -> engine.start(List.of(prompt(ctx - 1, 1), new int[0])))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("prompt of row 1 is empty; it needs at least one token");
+    int v = engine.capabilities().vocabSize();
+    assertThatThrownBy(() -> engine.start(List.of(new int[] {1, 2, v})))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "prompt of row 0, position 2: token id "
+                + v
+                + " is outside the vocabulary [0, "
+                + v
+                + ")");
+    assertThatThrownBy(() -> engine.start(List.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("a batch needs at least one prompt");
+  }
+
+  @Test
+  void theLongestPromptLeavesOneTokenAndARecomputedSequenceMayFillTheContext() {
+    int ctx = engine.capabilities().contextLength();
+    try (Batch b = engine.start(List.of(prompt(ctx - 1, 2)))) {
+      assertThat(b.length(0)).isEqualTo(ctx - 1);
+      assertThat(b.logits(0)).hasSize(engine.capabilities().vocabSize());
+    }
+    try (Batch b = engine.restart(List.of(prompt(ctx, 2)))) {
+      assertThat(b.length(0)).isEqualTo(ctx);
+      for (float x : b.logits(0)) {
+        assertThat(Float.isFinite(x)).isTrue();
+      }
+    }
+    assertThatThrownBy(() -> engine.restart(List.of(prompt(ctx + 1, 2))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("prompt of row 0 has " + (ctx + 1) + " tokens");
   }
 
   protected static void assertClose(float[] actual, float[] expected, double tol) {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,10 +92,23 @@ class RunnerTest {
       assertThat(r.batchRows()).isEqualTo(Integer.parseInt(r.point().get("batch_size")));
       assertThat(r.batchRow()).isEqualTo(Integer.parseInt(r.point().get("batch_position")));
     }
-    // The greedy fact survives every condition here.
-    assertThat(recs)
-        .filteredOn(r -> r.prompt().equals("The capital of France is"))
-        .allMatch(r -> r.text().startsWith(" Paris"));
+    // The greedy fact, on the reference (batch 1): and every condition agrees with it token for
+    // token but at a near-tie (batch 4 computes other bits; the flip rule decides).
+    for (String prompt : List.of("The capital of France is", "The cat sat on the")) {
+      RunRecord ref =
+          recs.stream()
+              .filter(r -> r.prompt().equals(prompt) && r.batchRows() == 1 && r.repeat() == 0)
+              .findFirst()
+              .orElseThrow();
+      for (RunRecord r : recs) {
+        if (r.prompt().equals(prompt)) {
+          TokenAgreement.assertSameOrNearTie(ref, r, 1e-4, prompt + " " + r.point());
+        }
+      }
+      if (prompt.startsWith("The capital")) {
+        assertThat(ref.text()).startsWith(" Paris");
+      }
+    }
     try (TraceReader r = TraceReader.open(trace)) {
       assertThat(r.header().gridSize()).isEqualTo(18);
       assertThat(r.header().manifest())
@@ -314,6 +328,10 @@ class RunnerTest {
               .collect(Collectors.toSet());
       assertThat(first).hasSize(1);
     }
+    // Different seeds: different draws (Philox streams keyed by the seed; no CPU arithmetic).
+    double d1 = recs.stream().filter(r -> r.seed() == 1).findFirst().orElseThrow().steps().draw(0);
+    double d2 = recs.stream().filter(r -> r.seed() == 2).findFirst().orElseThrow().steps().draw(0);
+    assertThat(d1).isNotEqualTo(d2);
     // Repeats of a sampled run with the same seed and batch are identical.
     assertThat(
             recs.stream()
@@ -377,8 +395,20 @@ class RunnerTest {
     }
     int recorded = records(t).size();
     assertThat(recorded).isBetween(3, 49); // killed mid-experiment
+    // Killed outright, the child could not remove its lock file; the resume takes it over.
+    Path lock = dir.resolve("t.jsonl.lock");
+    assertThat(Files.readString(lock).strip()).isEqualTo(Long.toString(p.pid()));
     Plan plan = new Plan(ExperimentSpec.read(specFile));
-    Runner.Outcome o = run(plan, new Runner.Options(t, true, false, false, 0, 1));
+    List<String> log = new ArrayList<>();
+    Runner.Outcome o =
+        Runner.run(
+            plan, new Runner.Options(t, true, false, false, 0, 1), Runner.Progress.NONE, log::add);
+    assertThat(log)
+        .anySatisfy(
+            l ->
+                assertThat(l)
+                    .contains("took over a lock left by pid " + p.pid() + " (no longer running)"));
+    assertThat(lock).doesNotExist();
     assertThat(o.alreadyDone()).isEqualTo(recorded);
     assertThat(o.ok()).isEqualTo(50 - recorded);
     List<RunRecord> recs = records(t);
@@ -387,6 +417,58 @@ class RunnerTest {
     Path clean = dir.resolve("clean.jsonl");
     run(plan, options(clean));
     assertThat(withoutTimings(t)).containsExactlyInAnyOrderElementsOf(withoutTimings(clean));
+  }
+
+  /**
+   * Ctrl-C (SIGINT) mid-experiment: the shutdown hook removes the lock; what was recorded stays.
+   */
+  @Test
+  void ctrlCMidExperimentLeavesNoLockFileBehind() throws Exception {
+    Path specFile =
+        spec(
+            """
+            name: interrupted
+            prompts: ["The capital of France is", "The cat sat on the"]
+            decoding: {max_tokens: 24}
+            axes:
+              repeats: 40
+            """);
+    Path t = dir.resolve("int.jsonl");
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process p =
+        new ProcessBuilder(
+                java,
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.tokendrift.cli.Main",
+                "run",
+                specFile.toString(),
+                "--trace",
+                t.toString(),
+                "--no-analyze")
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("int.log").toFile())
+            .start();
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    try {
+      while (lines(t) < 3) {
+        if (!p.isAlive() || System.nanoTime() > deadline) {
+          throw new AssertionError(
+              "the child ended, or recorded nothing in 120 s:\n"
+                  + Files.readString(dir.resolve("int.log")));
+        }
+        Thread.sleep(5);
+      }
+      assertThat(dir.resolve("int.jsonl.lock")).exists();
+      new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      p.destroyForcibly();
+      p.waitFor();
+    }
+    assertThat(records(t)).isNotEmpty().hasSizeLessThan(80);
+    assertThat(dir.resolve("int.jsonl.lock")).doesNotExist();
   }
 
   private static long lines(Path f) throws Exception {

@@ -11,6 +11,7 @@ import io.tokendrift.engine.Engine;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.engine.EnvironmentException;
 import io.tokendrift.engine.Precision;
+import io.tokendrift.engine.PromptRule;
 import io.tokendrift.model.Gpt2Config;
 import io.tokendrift.model.Gpt2Weights;
 import io.tokendrift.model.LlamaWeights;
@@ -162,41 +163,13 @@ public final class DjlEngine implements Engine {
 
   /** A batch of {@code prompts}; with {@code full}, a sequence may fill the context. */
   private Batch start(List<int[]> prompts, boolean full) {
-    if (prompts.isEmpty()) {
-      throw new IllegalArgumentException("a batch needs at least one prompt");
-    }
-    for (int i = 0; i < prompts.size(); i++) {
-      int[] p = prompts.get(i);
-      if (p.length == 0) {
-        throw new IllegalArgumentException(
-            "prompt of row " + i + " is empty; it needs at least one token");
-      }
-      if (p.length > config.contextLength() || (!full && p.length == config.contextLength())) {
-        throw new IllegalArgumentException(
-            "prompt of row "
-                + i
-                + " has "
-                + p.length
-                + " tokens; the model's context holds "
-                + config.contextLength()
-                + (config instanceof Gpt2Config ? " (n_positions)" : "")
-                + ", and at least one more is needed to generate");
-      }
-      for (int j = 0; j < p.length; j++) {
-        if (p[j] < 0 || p[j] >= config.vocabSize()) {
-          throw new IllegalArgumentException(
-              "prompt of row "
-                  + i
-                  + ", position "
-                  + j
-                  + ": token id "
-                  + p[j]
-                  + " is outside the vocabulary [0, "
-                  + config.vocabSize()
-                  + ")");
-        }
-      }
-    }
+    PromptRule.check(
+        prompts,
+        0,
+        config.vocabSize(),
+        config.contextLength(),
+        full,
+        config instanceof Gpt2Config ? "n_positions" : null);
     if (options.batchInvariant()) {
       return new InvariantBatch(this, prompts);
     }

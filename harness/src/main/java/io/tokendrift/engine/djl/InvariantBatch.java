@@ -9,6 +9,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.tokendrift.engine.Batch;
+import io.tokendrift.engine.PromptRule;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -100,6 +101,9 @@ final class InvariantBatch implements Batch {
    */
   @Override
   public boolean addRows(List<int[]> prompts) {
+    if (!prompts.isEmpty()) {
+      PromptRule.check(prompts, rows, e.config.vocabSize(), e.config.contextLength(), false, null);
+    }
     int from = rows;
     int to = rows + prompts.size();
     lengths = Arrays.copyOf(lengths, to);
@@ -109,15 +113,6 @@ final class InvariantBatch implements Batch {
     boolean[] fresh = new boolean[to];
     for (int r = from; r < to; r++) {
       int[] p = prompts.get(r - from);
-      if (p.length == 0 || p.length > e.config.contextLength()) {
-        throw new IllegalArgumentException(
-            "prompt of row "
-                + r
-                + " has "
-                + p.length
-                + " tokens; allowed: 1 to "
-                + e.config.contextLength());
-      }
       ids[r] = p;
       pos[r] = new int[p.length];
       for (int t = 0; t < p.length; t++) {

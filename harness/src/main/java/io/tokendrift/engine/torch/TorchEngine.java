@@ -10,6 +10,7 @@ import io.tokendrift.engine.Capabilities;
 import io.tokendrift.engine.Engine;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.engine.EnvironmentException;
+import io.tokendrift.engine.PromptRule;
 import io.tokendrift.engine.SummationOrder;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.ModelFormatException;
@@ -124,9 +125,23 @@ final class TorchEngine implements Engine {
 
   @Override
   public Batch start(List<int[]> prompts) {
-    if (prompts.isEmpty()) {
-      throw new IllegalArgumentException("a batch needs at least one prompt");
-    }
+    return start(prompts, false);
+  }
+
+  @Override
+  public Batch restart(List<int[]> sequences) {
+    return start(sequences, true);
+  }
+
+  /** A batch of {@code prompts}; with {@code full}, a sequence may fill the context. */
+  private Batch start(List<int[]> prompts, boolean full) {
+    PromptRule.check(
+        prompts,
+        0,
+        dir.config().vocabSize(),
+        dir.config().contextLength(),
+        full,
+        dir.config() instanceof io.tokendrift.model.Gpt2Config ? "n_positions" : null);
     Worker w = ensureWorker();
     int id = nextBatch++;
     ObjectNode h = JSON.createObjectNode();

@@ -148,7 +148,16 @@ class InvarianceMatrixTest {
       List<float[]> cached = run(e, p, 1, 0, new int[] {1}, 3, true);
       List<float[]> fresh = run(e, p, 1, 0, new int[] {1}, 3, false);
       assertThat(cached.get(0)).containsExactly(fresh.get(0)); // the same prefill
-      assertThat(cached.get(3)).isNotEqualTo(fresh.get(3)); // T-row vs 1-row products
+      // T-row vs 1-row products: other bits on the CPUs measured so far, but that is the kernels'
+      // choice; where they agree, this control shows nothing and is skipped with the reason.
+      for (int s = 1; s <= 3; s++) {
+        for (int i = 0; i < cached.get(s).length; i++) {
+          assertThat(Math.abs(cached.get(s)[i] - fresh.get(s)[i])).isLessThan(1e-4f);
+        }
+      }
+      org.junit.jupiter.api.Assumptions.assumeFalse(
+          Arrays.equals(cached.get(3), fresh.get(3)),
+          "this CPU's kernels gave the KV-cache and recomputed paths the same bits");
     }
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.engine.Batch;
+import io.tokendrift.engine.CrossPath;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Runner;
@@ -19,7 +20,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -149,21 +149,19 @@ class LlamaEngineTest {
       d[r] = ref.decoder();
       want[r] = d[r].appendAll(rows.get(r));
     }
-    double worst = 0;
+    // The float64 reference is the truth; float32 rounding may flip a near-tie of the reference
+    // (the random checkpoints have some), so a flip passes only within twice the tolerance.
+    CrossPath rule = new CrossPath(what + " batch " + size + " vs float64", TOLERANCE);
     try (Batch b = e.start(rows)) {
       boolean[] active = new boolean[size];
       Arrays.fill(active, true);
       for (int s = 0; s < STEPS; s++) {
         int[] next = new int[size];
         for (int r = 0; r < size; r++) {
-          float[] got = b.logits(r);
-          for (int i = 0; i < got.length; i++) {
-            worst = Math.max(worst, Math.abs(got[i] - want[r][i]));
-          }
-          next[r] = Float64Llama.argmax(want[r]);
-          assertThat(argmax(got))
-              .as(String.format(Locale.ROOT, "%s batch %d row %d step %d", what, size, r, s))
-              .isEqualTo(next[r]);
+          next[r] = rule.step(want[r], b.logits(r), "row " + r + " step " + s);
+        }
+        if (s == 0) {
+          CrossPath.negativeControl(b.logits(0), TOLERANCE);
         }
         if (s + 1 < STEPS) {
           b.step(next, active);
@@ -173,7 +171,7 @@ class LlamaEngineTest {
         }
       }
     }
-    return worst;
+    return rule.worst();
   }
 
   /** Row {@code row}'s logits at the prefill and {@code steps} greedy steps. */

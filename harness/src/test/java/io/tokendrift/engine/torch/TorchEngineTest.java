@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.tokendrift.engine.Batch;
+import io.tokendrift.engine.CrossPath;
 import io.tokendrift.engine.Engine;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.engine.EngineSpec;
@@ -17,7 +18,6 @@ import io.tokendrift.model.ModelFormatException;
 import io.tokendrift.model.TextTokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -70,7 +70,10 @@ class TorchEngineTest {
           .containsEntry("torch.device", "cpu");
       for (int size : new int[] {1, 4}) {
         List<int[]> rows = Arrays.asList(prompts).subList(0, size);
-        double worst = 0;
+        // DJL is the reference; torch computes the same float32 model with other kernels, so the
+        // bundled model's planted micro-ties (float64 margins 1e-7..1e-5; sky-12 on the second
+        // prompt) may go either way: a flip passes there, and only there.
+        CrossPath rule = new CrossPath("torch vs DJL, batch " + size, 1e-4);
         try (Batch a = djl.start(rows);
             Batch b = torch.start(rows)) {
           boolean[] active = new boolean[size];
@@ -78,19 +81,22 @@ class TorchEngineTest {
           for (int s = 0; s < 24; s++) {
             int[] next = new int[size];
             for (int r = 0; r < size; r++) {
-              float[] x = a.logits(r);
-              float[] y = b.logits(r);
-              for (int i = 0; i < x.length; i++) {
-                worst = Math.max(worst, Math.abs(x[i] - y[i]));
-              }
-              next[r] = argmax(x);
-              assertThat(argmax(y)).as("batch %d row %d step %d", size, r, s).isEqualTo(next[r]);
+              next[r] = rule.step(a.logits(r), b.logits(r), "row " + r + " step " + s);
+            }
+            if (s == 0 && size == 1) {
+              CrossPath.negativeControl(a.logits(0), 1e-4);
             }
             a.step(next, active);
             b.step(next, active);
           }
         }
-        assertThat(worst).as("batch %d: max |Δlogit| torch vs DJL", size).isLessThan(1e-4);
+        assertThat(rule.steps()).isEqualTo(24 * size);
+        System.out.printf(
+            java.util.Locale.ROOT,
+            "torch vs DJL, batch %d: max |Δlogit| %.3g, %d near-tie flip(s) accepted%n",
+            size,
+            rule.worst(),
+            rule.acceptedFlips());
       }
     }
   }
@@ -195,18 +201,6 @@ class TorchEngineTest {
         .isInstanceOf(ModelFormatException.class)
         .hasMessageContaining(model.toString())
         .hasMessageContaining("no model.safetensors");
-    List<String> none = new ArrayList<>();
-    assertThat(none).isEmpty();
-  }
-
-  private static int argmax(float[] v) {
-    int best = 0;
-    for (int i = 1; i < v.length; i++) {
-      if (v[i] > v[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   @Test
