@@ -36,9 +36,36 @@ public final class Check {
     public static final Options DEFAULTS = new Options(Double.NaN, 0.1);
   }
 
-  /** One run's verdict. */
+  /**
+   * One run's verdict.
+   *
+   * @param maxDrift largest |Δlogit| against its twin on their shared steps (0: the same bits)
+   */
   public record RunVerdict(
-      String id, String promptId, String point, String verdict, boolean pass, String message) {}
+      String id,
+      String promptId,
+      String point,
+      String verdict,
+      boolean pass,
+      String message,
+      double maxDrift) {}
+
+  /**
+   * Manifest keys that name the machine or the math library's code path: where one differs, the
+   * same model computes other bits (kernels chosen by the CPU's instruction sets, MKL's CNR mode,
+   * libtorch's ATEN_CPU_CAPABILITY, the thread count that splits the sums).
+   */
+  static boolean machineKey(String k) {
+    return k.startsWith("cpu.")
+        || k.startsWith("env.")
+        || k.equals("os.arch")
+        || k.equals("pytorch.version")
+        || k.equals("djl.version")
+        || k.equals("torch.version")
+        || k.equals("pytorch.threads.default")
+        || k.endsWith(".pytorch.version")
+        || k.endsWith(".torch.version");
+  }
 
   /**
    * The outcome.
@@ -66,6 +93,55 @@ public final class Check {
 
     public List<RunVerdict> failures() {
       return runs.stream().filter(r -> !r.pass()).toList();
+    }
+
+    /** The changed manifest entries that name the machine or its math path. */
+    public List<String> machineChanges() {
+      return manifestChanges.keySet().stream().filter(Check::machineKey).toList();
+    }
+
+    /**
+     * When the baseline came from another machine or math path: a sentence saying that bit
+     * differences are expected there, how many runs showed them, and which divergences the flip
+     * rule tolerated; empty when the machine is the same.
+     */
+    public java.util.Optional<String> machineNote() {
+      List<String> changed = machineChanges();
+      if (changed.isEmpty()) {
+        return java.util.Optional.empty();
+      }
+      List<String> what = new ArrayList<>();
+      for (String k : changed) {
+        String[] v = manifestChanges.get(k);
+        what.add(
+            k + " " + (v[0] == null ? "(none)" : v[0]) + " -> " + (v[1] == null ? "(none)" : v[1]));
+      }
+      long bits = runs.stream().filter(r -> r.maxDrift() > 0).count();
+      double worst = runs.stream().mapToDouble(RunVerdict::maxDrift).max().orElse(0);
+      List<String> tolerated =
+          runs.stream()
+              .filter(r -> r.pass() && r.verdict().equals("explained"))
+              .map(r -> r.promptId() + " at " + r.point())
+              .distinct()
+              .toList();
+      return java.util.Optional.of(
+          String.format(
+              java.util.Locale.ROOT,
+              "The baseline was recorded on another machine or math-library path (%s): bit"
+                  + " differences are expected there. %d of %d runs differ in bits (max |Δlogit|"
+                  + " %.3g, tolerance %.3g); %s",
+              String.join("; ", what),
+              bits,
+              runs.size(),
+              worst,
+              tolerance,
+              tolerated.isEmpty()
+                  ? "no divergence needed tolerating."
+                  : tolerated.size()
+                      + " diverged at near-ties the flip rule explains and were tolerated: "
+                      + String.join(", ", tolerated.subList(0, Math.min(10, tolerated.size())))
+                      + (tolerated.size() > 10 ? ", …" : "")
+                      + "."));
     }
 
     /** Plain-words verdict line. */
@@ -131,7 +207,8 @@ public final class Check {
                 v.point(),
                 v.verdict(),
                 false,
-                v.message() + " (over the budget of " + budget + " explained divergences)"));
+                v.message() + " (over the budget of " + budget + " explained divergences)",
+                v.maxDrift()));
       }
     }
     boolean pass = verdicts.stream().allMatch(RunVerdict::pass);
@@ -195,7 +272,8 @@ public final class Check {
             point,
             "failed",
             false,
-            "FAILED: prompt \"" + rec.prompt() + "\" at " + point + ": " + rec.error());
+            "FAILED: prompt \"" + rec.prompt() + "\" at " + point + ": " + rec.error(),
+            0);
       }
       RunRecord twin = base.runs().get(rec.id());
       if (twin == null) {
@@ -212,7 +290,8 @@ public final class Check {
                 + rec.prompt()
                 + "\" at "
                 + point
-                + ": the baseline has no run of this prompt and seed; record it again");
+                + ": the baseline has no run of this prompt and seed; record it again",
+            0);
       }
       return compared(rec, twin, point, index);
     }
@@ -250,7 +329,8 @@ public final class Check {
               verdict,
               threshold,
               tolerance,
-              text));
+              text),
+          c.maxDrift());
     }
   }
 }

@@ -33,6 +33,12 @@ public final class CheckOutputs {
           .append(xml(e.getValue()[0] + " -> " + e.getValue()[1]))
           .append("\"/>\n");
     }
+    r.machineNote()
+        .ifPresent(
+            n ->
+                b.append("    <property name=\"machine.note\" value=\"")
+                    .append(xml(n))
+                    .append("\"/>\n"));
     b.append("  </properties>\n");
     for (List<Check.RunVerdict> l : cases.values()) {
       Check.RunVerdict first = l.get(0);
@@ -101,6 +107,7 @@ public final class CheckOutputs {
                       .append(" | ")
                       .append(cell(v[1]))
                       .append(" |\n"));
+      r.machineNote().ifPresent(n -> b.append("\n").append(cell(n)).append("\n"));
     }
     List<Check.RunVerdict> shown = new ArrayList<>(r.failures());
     r.runs().stream().filter(v -> v.pass() && v.verdict().equals("explained")).forEach(shown::add);

@@ -142,6 +142,7 @@ final class CheckCommand implements Callable<Integer> {
       PrintWriter o = spec.commandLine().getOut();
       o.println(r.summary());
       r.manifestChanges().forEach((k, v) -> o.printf("  changed %s: %s -> %s%n", k, v[0], v[1]));
+      r.machineNote().ifPresent(o::println);
       for (Check.RunVerdict v : r.failures()) {
         o.println("  " + v.message());
       }

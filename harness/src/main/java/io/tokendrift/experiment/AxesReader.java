@@ -92,6 +92,20 @@ final class AxesReader {
   static final List<String> ENV_PREFIXES =
       List.of("MKL_", "OMP_", "KMP_", "OPENBLAS_", "GOMP_", "DNNL_", "ONEDNN_");
 
+  /**
+   * Single variables a process environment may set besides the prefixes: libtorch's kernel choice
+   * ({@code ATEN_CPU_CAPABILITY}, read once when libtorch loads: the vectorised ATen kernels for
+   * softmax, GELU, layer norm, reductions are compiled per instruction set).
+   */
+  static final List<String> ENV_NAMES = List.of("ATEN_CPU_CAPABILITY");
+
+  /**
+   * The values libtorch accepts for ATEN_CPU_CAPABILITY (aten/src/ATen/native/DispatchStub.cpp);
+   * any other is ignored by libtorch with only a warning, so it is refused here.
+   */
+  static final List<String> ATEN_CAPABILITIES =
+      List.of("default", "avx2", "avx512", "sve256", "vsx", "zvector");
+
   private static final java.util.regex.Pattern ENV_NAME =
       java.util.regex.Pattern.compile("[a-z0-9][a-z0-9_.-]{0,39}");
 
@@ -139,12 +153,15 @@ final class AxesReader {
         var v = vit.next();
         String var = v.getKey();
         String vat = el + "." + var;
-        if (!VAR_NAME.matcher(var).matches() || ENV_PREFIXES.stream().noneMatch(var::startsWith)) {
+        if (!VAR_NAME.matcher(var).matches()
+            || (ENV_PREFIXES.stream().noneMatch(var::startsWith) && !ENV_NAMES.contains(var))) {
           throw f.error(
               vat,
               "'"
                   + var
-                  + "' may not be set here; allowed: variables starting with "
+                  + "' may not be set here; allowed: "
+                  + String.join(", ", ENV_NAMES)
+                  + " and variables starting with "
                   + String.join(", ", ENV_PREFIXES)
                   + " (the math and threading libraries read them when a process starts)");
         }
@@ -155,6 +172,15 @@ final class AxesReader {
         String text = val.asText();
         if (text.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
           throw f.error(vat, "must not contain control characters");
+        }
+        if (var.equals("ATEN_CPU_CAPABILITY") && !ATEN_CAPABILITIES.contains(text)) {
+          throw f.error(
+              vat,
+              "'"
+                  + text
+                  + "' is not a value libtorch knows (it would ignore it); allowed: "
+                  + String.join(", ", ATEN_CAPABILITIES)
+                  + " (x86: default, avx2, avx512)");
         }
         m.put(var, text);
       }

@@ -43,6 +43,9 @@ public final class Manifest {
                   || k.startsWith("OMP_")
                   || k.startsWith("KMP_")
                   || k.startsWith("OPENBLAS_")
+                  || k.startsWith("GOMP_")
+                  || k.startsWith("DNNL_")
+                  || k.startsWith("ONEDNN_")
                   || k.equals("LD_PRELOAD")
                   || k.equals("ATEN_CPU_CAPABILITY")) {
                 m.put("env." + k, v);

@@ -49,8 +49,13 @@ class EnvAxisTest {
     String head = "name: e\nprompts: [\"a\"]\naxes:\n  env:\n";
     assertThat(SpecFiles.refusal(dir, head + "    x: {PATH: /tmp}\n"))
         .contains(
-            "axes.env.x.PATH: 'PATH' may not be set here; allowed: variables starting with"
-                + " MKL_, OMP_, KMP_, OPENBLAS_, GOMP_, DNNL_, ONEDNN_");
+            "axes.env.x.PATH: 'PATH' may not be set here; allowed: ATEN_CPU_CAPABILITY and"
+                + " variables starting with MKL_, OMP_, KMP_, OPENBLAS_, GOMP_, DNNL_, ONEDNN_");
+    // libtorch ignores an unknown ATEN_CPU_CAPABILITY with only a warning: refused here instead.
+    assertThat(SpecFiles.refusal(dir, head + "    x: {ATEN_CPU_CAPABILITY: avx512f}\n"))
+        .contains(
+            "axes.env.x.ATEN_CPU_CAPABILITY: 'avx512f' is not a value libtorch knows (it would"
+                + " ignore it); allowed: default, avx2, avx512, sve256, vsx, zvector");
     assertThat(SpecFiles.refusal(dir, head + "    X: {MKL_CBWR: AUTO}\n"))
         .contains("axes.env.X: 'X' is not a usable name");
     assertThat(SpecFiles.refusal(dir, head + "    a: {MKL_CBWR: AUTO}\n    b: {MKL_CBWR: AUTO}\n"))
@@ -111,6 +116,58 @@ class EnvAxisTest {
       assertThat(row.sameTokens()).isBetween(row.bitIdentical(), 2L);
     }
     assertThat(rows.get(1).vars()).containsEntry("MKL_CBWR", "COMPATIBLE");
+  }
+
+  /**
+   * Another machine on this one: environments that differ only in the kernels libtorch picks
+   * (ATEN_CPU_CAPABILITY) run, each child sees its value, and the report compares them.
+   */
+  @Test
+  void kernelPathsOfOtherCpusRunAsEnvironmentsAndTheReportComparesThem() throws Exception {
+    String spec =
+        "name: kernels\nprompts: [\"At night the sky is\", \"The capital of France is\"]\n"
+            + "decoding: {temperature: 0, max_tokens: 8}\n"
+            + "axes:\n  batch: {sizes: [1, 4]}\n"
+            + "  env:\n    avx2: {ATEN_CPU_CAPABILITY: avx2}\n"
+            + "    default: {ATEN_CPU_CAPABILITY: default}\n";
+    Path trace = dir.resolve("kernels.jsonl");
+    List<String> log = new ArrayList<>();
+    Runner.Outcome out =
+        Runner.run(
+            ExperimentSpec.read(SpecFiles.write(dir, spec)),
+            new Runner.Options(trace, false, false, false, 0, 1),
+            Runner.Progress.NONE,
+            log::add);
+    assertThat(out.ok()).as(String.join("\n", log)).isEqualTo(8);
+    try (TraceReader r = TraceReader.open(trace)) {
+      while (r.hasNext()) {
+        RunRecord rec = r.next();
+        assertThat(rec.process().vars())
+            .containsEntry("ATEN_CPU_CAPABILITY", rec.point().get("env"));
+      }
+    }
+    Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
+    assertThat(a.environments().rows())
+        .extracting(EnvSummary.Row::env)
+        .containsExactly("avx2", "default");
+    // Across environments, the default-kernel runs are compared with the avx2 reference: the same
+    // tokens but at a near-tie the flip rule explains.
+    assertThat(a.runs())
+        .allSatisfy(
+            r ->
+                assertThat(r.verdict())
+                    .isIn(
+                        Analyzer.Verdict.REFERENCE,
+                        Analyzer.Verdict.IDENTICAL,
+                        Analyzer.Verdict.EXPLAINED));
+    String md =
+        io.tokendrift.report.MarkdownReport.render(
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(io.tokendrift.report.Reports.analysisJson(a)));
+    assertThat(md)
+        .contains("## Within each environment")
+        .contains("CAPABILITY=avx2") // the report escapes the underscores of ATEN_CPU_CAPABILITY
+        .contains("CAPABILITY=default");
   }
 
   @Test
