@@ -74,8 +74,19 @@ final class BaselineCommand {
         throw new UserInputException(
             r.failed() + " runs failed while recording; a baseline must be complete");
       }
+      String commit;
       try (TraceReader reader = TraceReader.open(trace)) {
         Baseline.writeManifest(out, reader.header());
+        commit = reader.header().manifest().getOrDefault("tokendrift.commit", "unknown");
+      }
+      if (commit.endsWith("-dirty")) {
+        // The baseline names the code that made it; from an uncommitted tree, no commit does.
+        spec.commandLine()
+            .getErr()
+            .println(
+                "warning: recorded from a checkout with uncommitted changes (tokendrift.commit "
+                    + commit
+                    + "): no commit reproduces this baseline; commit first, then record again");
       }
       spec.commandLine()
           .getOut()

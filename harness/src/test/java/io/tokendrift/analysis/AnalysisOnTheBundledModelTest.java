@@ -19,10 +19,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The analysis on real runs of the bundled model: planted ties, attribution, a corrupted model. */
+@Tag("numerics")
 class AnalysisOnTheBundledModelTest {
   @TempDir Path dir;
 

@@ -8,10 +8,12 @@ import io.tokendrift.experiment.Runner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Sampled runs are judged as sampled, whichever draw method made them. */
+@Tag("numerics")
 class SampledRunsTest {
   @TempDir Path dir;
 

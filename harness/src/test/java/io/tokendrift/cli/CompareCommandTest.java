@@ -10,10 +10,12 @@ import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.PerturbedModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** compare on real runs of the bundled model and perturbed copies: drift is a change. */
+@Tag("numerics")
 class CompareCommandTest {
   @TempDir Path dir;
 

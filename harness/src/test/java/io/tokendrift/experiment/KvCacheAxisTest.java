@@ -6,10 +6,12 @@ import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The kv_cache axis: read, named in points only when varied, and run end to end. */
+@Tag("numerics")
 class KvCacheAxisTest {
   @TempDir Path dir;
 

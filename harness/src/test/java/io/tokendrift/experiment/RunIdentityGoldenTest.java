@@ -39,7 +39,8 @@ class RunIdentityGoldenTest {
   void theSpecHashAndRunIdsOfAFixedSpecAreTheRecordedOnes() throws Exception {
     ExperimentSpec s = ExperimentSpec.read(SpecFiles.write(dir, SPEC));
     // Golden values: computed by this code at commit 3f32cd3 (2026-12-03) and written down here.
-    assertThat(Runner.specHash(s)).isEqualTo("93c9e215bb080fb13c59c0a8ad166d98d2c188b5c866518e1a820d8a92b20a63");
+    assertThat(Runner.specHash(s))
+        .isEqualTo("93c9e215bb080fb13c59c0a8ad166d98d2c188b5c866518e1a820d8a92b20a63");
     List<Plan.Run> runs = new Plan(s).runs();
     assertThat(runs).hasSize(2 * 3 * 2 * 2); // prompts x points (1@0, 4@0, 4@3) x seeds x repeats
     assertThat(runs.subList(0, 3).stream().map(Plan.Run::id).toList())

@@ -17,10 +17,12 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Runs small experiments on the bundled model end to end. */
+@Tag("numerics")
 class RunnerTest {
   @TempDir Path dir;
 

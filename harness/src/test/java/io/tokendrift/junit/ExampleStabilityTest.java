@@ -8,11 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /** How a Java team states "these prompts are stable across batches and summation orders". */
 @ExtendWith(TokenDriftExtension.class)
+@Tag("numerics")
 class ExampleStabilityTest {
   @Test
   void bundledModelIsStableAcrossBatchSizesAndSummationOrders(Stability stability) {

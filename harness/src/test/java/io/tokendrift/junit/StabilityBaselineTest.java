@@ -10,6 +10,7 @@ import io.tokendrift.model.PerturbedModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -20,6 +21,7 @@ import org.opentest4j.AssertionFailedError;
 
 /** The extension catching a changed model: baselines, the strict assertion, one folder per run. */
 @ExtendWith(TokenDriftExtension.class)
+@Tag("numerics")
 class StabilityBaselineTest {
   @TempDir Path tmp;
 

@@ -29,6 +29,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,6 +37,7 @@ import org.junit.jupiter.api.Test;
  * streaming, logprobs, errors, and the phenomenon — a temperature-0 request's logprobs depend on
  * what else is running in the default mode, and do not with --batch-invariant.
  */
+@Tag("numerics")
 class ServeTest {
   static final String MODEL = "tokendrift-tiny";
   static Running plain;

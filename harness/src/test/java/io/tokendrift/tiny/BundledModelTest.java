@@ -20,10 +20,12 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /** The model that ships: its files, its greedy facts, and its planted near-ties. */
+@Tag("numerics")
 class BundledModelTest {
   private static ModelDir dir;
   private static TextTokenizer tok;

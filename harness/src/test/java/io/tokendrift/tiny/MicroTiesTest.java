@@ -16,12 +16,14 @@ import io.tokendrift.model.TextTokenizer;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
  * The bundled model's micro-ties, checked with the test suite's own float64 forward pass (written
  * without DJL, not the planting code's) and reached by the engine under test.
  */
+@Tag("numerics")
 class MicroTiesTest {
   static final ModelDir DIR = BundledModel.open();
 

@@ -17,8 +17,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+@Tag("numerics")
 class DjlEngineTest extends EngineConformanceTest {
   static final Gpt2Weights WEIGHTS = TestCheckpoints.random(TestCheckpoints.TINY, 11);
 

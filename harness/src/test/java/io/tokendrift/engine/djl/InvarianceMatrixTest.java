@@ -2,6 +2,7 @@ package io.tokendrift.engine.djl;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokendrift.TestScale;
 import io.tokendrift.engine.Batch;
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.model.BundledModel;
@@ -11,6 +12,7 @@ import io.tokendrift.tiny.RandomWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * the KV cache or recomputing the whole prefix — on the bundled model and on a GPT-2-small-shaped
  * random checkpoint.
  */
+@Tag("numerics")
 class InvarianceMatrixTest {
   static final EngineOptions INV = EngineOptions.DEFAULTS.withBatchInvariant(true);
 
@@ -112,10 +115,12 @@ class InvarianceMatrixTest {
       for (int i = 0; i < 16; i++) {
         sizes[i] = i + 1;
       }
+      // The default build: sizes at and around the kernels' row blocks (4, 8) and the largest,
+      // every position, both neighbour mixes; -Pthorough: every size 1-16.
       matrix(
           e,
           new int[] {5, 17, 42, 8, 9, 33},
-          sizes,
+          TestScale.pick(new int[] {1, 2, 3, 4, 5, 8, 9, 16}, sizes),
           4,
           new int[][] {{2, 3}, {17, 1, 30}},
           new boolean[] {true, false});
@@ -134,7 +139,7 @@ class InvarianceMatrixTest {
       matrix(
           e,
           new int[] {464, 3797, 3332, 319, 262},
-          new int[] {3, 16},
+          TestScale.pick(new int[] {5}, new int[] {3, 16}),
           2,
           new int[][] {{2, 9}},
           new boolean[] {true}); // recomputing 124M-parameter prefixes: the bundled model covers it

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,6 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (GQA 4:1, 2:1 and 1:1; tied and untied heads; attention and MLP biases; Qwen2's q/k/v biases;
  * Qwen3's q/k norms; theta 10,000 to 1,000,000; llama3 rope scaling).
  */
+@Tag("numerics")
 class LlamaEngineTest {
   @TempDir Path dir;
 

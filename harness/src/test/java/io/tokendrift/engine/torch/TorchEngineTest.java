@@ -22,6 +22,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * faults (a missing interpreter, an interpreter without torch, a killed worker, a stuck worker, a
  * broken folder). Skipped, with the reason, where no Python with torch is present.
  */
+@Tag("numerics")
 class TorchEngineTest {
   @TempDir static Path tmp;
 
