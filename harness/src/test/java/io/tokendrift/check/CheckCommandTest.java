@@ -63,8 +63,22 @@ class CheckCommandTest {
     assertThat(Files.readString(baseline.resolve("manifest.json"))).contains("\"model.sha256\"");
   }
 
+  /** Lock files under {@code d} (not recursive into other folders than d's children). */
+  static List<Path> locks(Path d) throws Exception {
+    try (var s = Files.walk(d, 2)) {
+      return s.filter(p -> p.getFileName().toString().endsWith(".lock")).toList();
+    }
+  }
+
   @Test
   void sameSpecSameMachinePassesAndWritesJunitAndMarkdown() throws Exception {
+    // Neither recording nor checking leaves a lock behind: not beside the baseline (which gets
+    // committed), not beside the check's temporary trace.
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    long tmpLocks;
+    try (var s = Files.list(tmp)) {
+      tmpLocks = s.filter(p -> p.getFileName().toString().endsWith(".lock")).count();
+    }
     Path junit = dir.resolve("check.xml");
     Path md = dir.resolve("check.md");
     ExplainCommandTest.Result r =
@@ -83,6 +97,11 @@ class CheckCommandTest {
     assertThat(x.getElementsByTagName("testcase").getLength()).isEqualTo(3); // prompts x points
     assertThat(x.getElementsByTagName("failure").getLength()).isZero();
     assertThat(Files.readString(md)).startsWith("# tokendrift check: ✅ pass");
+    assertThat(locks(dir)).isEmpty();
+    try (var s = Files.list(tmp)) {
+      assertThat(s.filter(p -> p.getFileName().toString().endsWith(".lock")).count())
+          .isEqualTo(tmpLocks);
+    }
   }
 
   @Test

@@ -253,6 +253,10 @@ class FaultCatalogueTest {
         out.toString(),
         "--force");
     assertThat(dir.resolve("merged.jsonl.merging")).doesNotExist();
+    // Neither the merge that worked nor the refused one leaves a lock file.
+    try (var s = Files.list(dir)) {
+      assertThat(s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".lock"))).isEmpty();
+    }
   }
 
   @Test

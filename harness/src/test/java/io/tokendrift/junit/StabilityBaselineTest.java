@@ -70,13 +70,18 @@ class StabilityBaselineTest {
 
   @Test
   void assertIdenticalFailsOnTheFp16FlipThatTheLenientAssertionExplains() {
-    // fp16 flips "… near the market" to "… near the beach" at token 21 of this prompt.
+    // fp16 flips "… near the market" to "… near the beach" at token 21 of this prompt on the CPUs
+    // measured so far; fp16 kernels differ between CPUs, so where nothing flips the strict half
+    // has nothing to catch and is skipped with the reason.
     Stability lenient =
         stability(tmp.resolve("lenient"))
             .prompts("She poured a cup of")
             .precisions(Precision.FP32, Precision.FP16)
             .maxTokens(24);
-    lenient.assertIdenticalOrNearTiesOnly();
+    io.tokendrift.analysis.Analysis a = lenient.assertIdenticalOrNearTiesOnly();
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        a.count(io.tokendrift.analysis.Analyzer.Verdict.EXPLAINED) > 0,
+        "fp16 flipped no near-tie of this prompt on this CPU");
     assertThatThrownBy(
             () ->
                 stability(tmp.resolve("strict"))

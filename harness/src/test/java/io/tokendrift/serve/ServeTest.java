@@ -225,10 +225,13 @@ class ServeTest {
       List<double[]> p = aloneThenUnderLoad(plain);
       changed = !java.util.Arrays.equals(p.get(0), p.get(1));
     }
-    assertThat(changed).as("default mode: logprobs under load differ in some bit").isTrue();
     for (int i = 0; i < 3; i++) {
       List<double[]> p = aloneThenUnderLoad(invariant);
       assertThat(p.get(1)).as("batch-invariant: bit-identical under load").isEqualTo(p.get(0));
     }
+    // Whether a batch of 4+ rows changes the bits is the CPU's kernels' choice (and the others must
+    // still be running when the probe comes): where it does not, the control shows nothing.
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        changed, "default mode: this CPU's kernels gave the probe the same bits under load");
   }
 }

@@ -71,9 +71,16 @@ class MicroTiesTest {
         }
         try (Batch b = engine.start(List.of(tok.encode(t.prompt())))) {
           for (int i = 0; i < t.step(); i++) {
-            int chosen = Logits.argmax(b.logits(0));
-            if (!earlier.contains(i)) {
-              assertThat(chosen).as("%s, step %d", t.id(), i).isEqualTo(t.path()[i]);
+            float[] l = b.logits(0);
+            int chosen = Logits.argmax(l);
+            if (!earlier.contains(i) && chosen != t.path()[i]) {
+              // The path was found in float64; float32 may differ only at a near-tie the file did
+              // not list (margin within twice the 1e-4 drift tolerance), never at a clear choice.
+              assertThat((double) l[chosen] - l[t.path()[i]])
+                  .as(
+                      "%s, step %d: engine chose %d over the path's %d",
+                      t.id(), i, chosen, t.path()[i])
+                  .isLessThanOrEqualTo(2e-4);
             }
             b.step(new int[] {t.path()[i]}, new boolean[] {true});
           }
