@@ -38,6 +38,20 @@ final class BaselineCommand {
       mixinStandardHelpOptions = true,
       description =
           "Run SPEC and keep its trace as the baseline in DIR (trace.jsonl + manifest.json). An existing baseline is replaced only with --force.")
+  /**
+   * The warning for a baseline recorded from a checkout with uncommitted changes: the baseline
+   * names the code that made it, and from such a tree no commit does.
+   */
+  static java.util.Optional<String> dirtyWarning(String commit) {
+    if (!commit.endsWith("-dirty")) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(
+        "warning: recorded from a checkout with uncommitted changes (tokendrift.commit "
+            + commit
+            + "): no commit reproduces this baseline; commit first, then record again");
+  }
+
   static final class Record implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -79,15 +93,7 @@ final class BaselineCommand {
         Baseline.writeManifest(out, reader.header());
         commit = reader.header().manifest().getOrDefault("tokendrift.commit", "unknown");
       }
-      if (commit.endsWith("-dirty")) {
-        // The baseline names the code that made it; from an uncommitted tree, no commit does.
-        spec.commandLine()
-            .getErr()
-            .println(
-                "warning: recorded from a checkout with uncommitted changes (tokendrift.commit "
-                    + commit
-                    + "): no commit reproduces this baseline; commit first, then record again");
-      }
+      dirtyWarning(commit).ifPresent(spec.commandLine().getErr()::println);
       spec.commandLine()
           .getOut()
           .printf(
