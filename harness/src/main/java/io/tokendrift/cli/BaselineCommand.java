@@ -27,17 +27,6 @@ import picocli.CommandLine.Spec;
     subcommands = {BaselineCommand.Record.class})
 final class BaselineCommand {
 
-  @Command(
-      name = "record",
-      header = "Run a spec and keep its trace and manifest as the golden baseline.",
-      footer = {
-        "",
-        "Example:",
-        "  tokendrift baseline record ci/check.yaml --out ci/baselines/bundled"
-      },
-      mixinStandardHelpOptions = true,
-      description =
-          "Run SPEC and keep its trace as the baseline in DIR (trace.jsonl + manifest.json). An existing baseline is replaced only with --force.")
   /**
    * The warning for a baseline recorded from a checkout with uncommitted changes: the baseline
    * names the code that made it, and from such a tree no commit does.
@@ -52,6 +41,17 @@ final class BaselineCommand {
             + "): no commit reproduces this baseline; commit first, then record again");
   }
 
+  @Command(
+      name = "record",
+      header = "Run a spec and keep its trace and manifest as the golden baseline.",
+      footer = {
+        "",
+        "Example:",
+        "  tokendrift baseline record ci/check.yaml --out ci/baselines/bundled"
+      },
+      mixinStandardHelpOptions = true,
+      description =
+          "Run SPEC and keep its trace as the baseline in DIR (trace.jsonl + manifest.json). An existing baseline is replaced only with --force.")
   static final class Record implements Callable<Integer> {
     @Spec CommandSpec spec;
 
