@@ -1,5 +1,7 @@
 package io.tokendrift.engine;
 
+import io.tokendrift.model.Gpt2Config;
+import io.tokendrift.model.ModelConfig;
 import java.util.List;
 
 /**
@@ -18,13 +20,28 @@ public final class PromptRule {
   }
 
   /**
-   * Refuses the first prompt that breaks the rule.
+   * Refuses the first prompt that breaks the rule for {@code config}'s vocabulary and context
+   * (named as its config file names it: GPT-2's {@code n_positions}).
    *
    * @param firstRow the batch row of {@code prompts.get(0)} (rows joining a running batch)
+   */
+  public static void check(List<int[]> prompts, int firstRow, ModelConfig config, boolean mayFill) {
+    check(
+        prompts,
+        firstRow,
+        config.vocabSize(),
+        config.contextLength(),
+        mayFill,
+        config instanceof Gpt2Config ? "n_positions" : null);
+  }
+
+  /**
+   * Refuses the first prompt that breaks the rule.
+   *
    * @param contextName how the model's config names its context, for the message ("n_positions")
    * @throws IllegalArgumentException naming the row, the position and what is allowed
    */
-  public static void check(
+  private static void check(
       List<int[]> prompts,
       int firstRow,
       int vocab,

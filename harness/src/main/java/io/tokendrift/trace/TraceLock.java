@@ -9,10 +9,8 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -123,7 +121,7 @@ public final class TraceLock implements AutoCloseable {
               + (holder.isEmpty() ? "" : " (pid " + holder + ")")
               + "; wait for it to finish, or give another --trace / --out");
     }
-    if (!sameFile(ch, file)) {
+    if (!stillThere(file)) {
       l.release();
       ch.close();
       return null;
@@ -147,34 +145,31 @@ public final class TraceLock implements AutoCloseable {
     return new TraceLock(file, ch, l, stale);
   }
 
-  /** Whether the open channel is still the file at {@code file} (not removed or replaced). */
-  private static boolean sameFile(FileChannel ch, Path file) throws IOException {
-    Object atPath;
-    try {
-      atPath =
-          Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
-              .fileKey();
-    } catch (NoSuchFileException e) {
+  /**
+   * Whether the file this process has open at {@code file} is still the one there (not removed or
+   * replaced): found through /proc where it exists (Linux: this process holds no other descriptor
+   * of a lock file, HELD_FILES sees to that); elsewhere the race is accepted.
+   */
+  private static boolean stillThere(Path file) throws IOException {
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
       return false;
     }
-    // The channel's file, found through /proc where it exists (Linux: this process holds no other
-    // descriptor of a lock file, HELD_FILES sees to that); elsewhere the race is accepted.
     Path self = Path.of("/proc/self/fd");
-    if (Files.isDirectory(self)) {
-      try (var s = Files.list(self)) {
-        for (Path fd : (Iterable<Path>) s::iterator) {
-          try {
-            if (Files.isSameFile(fd, file)) {
-              return true;
-            }
-          } catch (IOException e) {
-            // a descriptor closed while listing
+    if (!Files.isDirectory(self)) {
+      return true;
+    }
+    try (var s = Files.list(self)) {
+      for (Path fd : (Iterable<Path>) s::iterator) {
+        try {
+          if (Files.isSameFile(fd, file)) {
+            return true;
           }
+        } catch (IOException e) {
+          // a descriptor closed while listing
         }
       }
-      return false;
     }
-    return atPath != null || Files.exists(file);
+    return false;
   }
 
   private static String readQuietly(Path file) {

@@ -1,5 +1,8 @@
 package io.tokendrift.engine;
 
+import io.tokendrift.decode.LogitStats;
+import io.tokendrift.decode.Logits;
+import io.tokendrift.model.Float64Llama;
 import java.util.Locale;
 
 /**
@@ -50,8 +53,8 @@ public final class CrossPath {
       throw new AssertionError(
           what + ", " + where + ": " + reference.length + " vs " + other.length + " logits");
     }
-    int want = argmax(reference);
-    int got = argmax(other);
+    int want = Float64Llama.argmax(reference);
+    int got = Logits.argmax(other);
     double drift = 0;
     for (int i = 0; i < reference.length; i++) {
       drift = Math.max(drift, Math.abs(reference[i] - other[i]));
@@ -110,13 +113,9 @@ public final class CrossPath {
    * tolerance must pass. Throws AssertionError naming which one the rule missed.
    */
   public static void negativeControl(float[] reference, double tolerance) {
-    int top = argmax(reference);
-    int second = top == 0 ? 1 : 0;
-    for (int i = 0; i < reference.length; i++) {
-      if (i != top && reference[i] > reference[second]) {
-        second = i;
-      }
-    }
+    LogitStats stats = LogitStats.of(reference);
+    int top = stats.top1();
+    int second = stats.top2();
     float[] changed = reference.clone();
     changed[second] = reference[top] + 1f;
     float[] drifted = reference.clone();
@@ -141,27 +140,5 @@ public final class CrossPath {
                 : "the rule accepted a drift of twice the tolerance");
       }
     }
-  }
-
-  /** The index of the largest value; ties go to the lowest id, as torch.argmax. */
-  public static int argmax(float[] v) {
-    int best = 0;
-    for (int i = 1; i < v.length; i++) {
-      if (v[i] > v[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
-
-  /** The index of the largest value; ties go to the lowest id, as torch.argmax. */
-  public static int argmax(double[] v) {
-    int best = 0;
-    for (int i = 1; i < v.length; i++) {
-      if (v[i] > v[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 }

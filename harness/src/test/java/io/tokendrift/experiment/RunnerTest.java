@@ -362,35 +362,10 @@ class RunnerTest {
         """;
     Path specFile = spec(yaml);
     Path t = dir.resolve("t.jsonl");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p =
-        new ProcessBuilder(
-                java,
-                "-Dai.djl.offline=true",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.tokendrift.cli.Main",
-                "run",
-                specFile.toString(),
-                "--trace",
-                t.toString())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("child.log").toFile())
-            .start();
-    long deadline = System.nanoTime() + 120_000_000_000L;
+    Process p = startRun(specFile, t, dir.resolve("child.log"));
     try {
       // Wait for the header and at least three runs, then SIGKILL.
-      while (lines(t) < 4) {
-        if (!p.isAlive()) {
-          throw new AssertionError(
-              "the child ended before it could be killed:\n"
-                  + Files.readString(dir.resolve("child.log")));
-        }
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError("no runs recorded within 120 s");
-        }
-        Thread.sleep(5);
-      }
+      awaitLines(p, t, 4, dir.resolve("child.log"));
     } finally {
       p.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no flushing
       p.waitFor();
@@ -436,32 +411,9 @@ class RunnerTest {
               repeats: 40
             """);
     Path t = dir.resolve("int.jsonl");
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p =
-        new ProcessBuilder(
-                java,
-                "-Dai.djl.offline=true",
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.tokendrift.cli.Main",
-                "run",
-                specFile.toString(),
-                "--trace",
-                t.toString(),
-                "--no-analyze")
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("int.log").toFile())
-            .start();
-    long deadline = System.nanoTime() + 120_000_000_000L;
+    Process p = startRun(specFile, t, dir.resolve("int.log"), "--no-analyze");
     try {
-      while (lines(t) < 3) {
-        if (!p.isAlive() || System.nanoTime() > deadline) {
-          throw new AssertionError(
-              "the child ended, or recorded nothing in 120 s:\n"
-                  + Files.readString(dir.resolve("int.log")));
-        }
-        Thread.sleep(5);
-      }
+      awaitLines(p, t, 3, dir.resolve("int.log"));
       assertThat(dir.resolve("int.jsonl.lock")).exists();
       new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -471,6 +423,42 @@ class RunnerTest {
     }
     assertThat(records(t)).isNotEmpty().hasSizeLessThan(80);
     assertThat(dir.resolve("int.jsonl.lock")).doesNotExist();
+  }
+
+  /** `tokendrift run SPEC --trace TRACE ARGS` in a child JVM, its output into {@code log}. */
+  private static Process startRun(Path spec, Path trace, Path log, String... args)
+      throws Exception {
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.tokendrift.cli.Main",
+                "run",
+                spec.toString(),
+                "--trace",
+                trace.toString()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  /**
+   * Waits (120 s at most) until the child's trace holds {@code n} lines; fails if it ends first.
+   */
+  private static void awaitLines(Process p, Path trace, long n, Path log) throws Exception {
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (lines(trace) < n) {
+      if (!p.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "the child ended, or recorded fewer than "
+                + n
+                + " lines in 120 s:\n"
+                + Files.readString(log));
+      }
+      Thread.sleep(5);
+    }
   }
 
   private static long lines(Path f) throws Exception {

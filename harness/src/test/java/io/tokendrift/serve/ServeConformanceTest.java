@@ -2,6 +2,7 @@ package io.tokendrift.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokendrift.decode.LogitStats;
 import io.tokendrift.engine.Batch;
 import io.tokendrift.engine.Engine;
 import io.tokendrift.engine.EngineOptions;
@@ -82,15 +83,16 @@ class ServeConformanceTest {
       try (Batch b = local.start(List.of(p))) {
         for (int s = 0; s < r.tokens().size(); s++) {
           float[] l = b.logits(0);
-          int top = io.tokendrift.decode.Logits.argmax(l);
+          LogitStats stats = LogitStats.of(l);
+          int top = stats.top1();
           int[] served = tok.encode(r.tokens().get(s).text());
           assertThat(served).as("step %d: one token", s).hasSize(1);
           assertThat((double) l[top] - l[served[0]])
               .as("%s, step %d: served %s, local top %s", prompt, s, served[0], top)
               .isLessThanOrEqualTo(2e-4);
           // The served logprob is the local log-softmax of that token, within float32 rounding.
-          double lse = logSumExp(l);
-          assertThat(r.tokens().get(s).logprob()).isCloseTo(l[served[0]] - lse, within(1e-4));
+          assertThat(r.tokens().get(s).logprob())
+              .isCloseTo(l[served[0]] - stats.logSumExp(), within(1e-4));
           b.step(served, new boolean[] {true});
         }
       }
@@ -134,18 +136,6 @@ class ServeConformanceTest {
     assertThat(empty.ok()).isFalse();
     assertThat(empty.httpStatus()).isEqualTo(400);
     assertThat(empty.error()).contains("'prompt' must be a non-empty string");
-  }
-
-  private static double logSumExp(float[] l) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float x : l) {
-      max = Math.max(max, x);
-    }
-    double s = 0;
-    for (float x : l) {
-      s += Math.exp(x - max);
-    }
-    return max + Math.log(s);
   }
 
   private static org.assertj.core.data.Offset<Double> within(double d) {

@@ -163,13 +163,7 @@ public final class DjlEngine implements Engine {
 
   /** A batch of {@code prompts}; with {@code full}, a sequence may fill the context. */
   private Batch start(List<int[]> prompts, boolean full) {
-    PromptRule.check(
-        prompts,
-        0,
-        config.vocabSize(),
-        config.contextLength(),
-        full,
-        config instanceof Gpt2Config ? "n_positions" : null);
+    PromptRule.check(prompts, 0, config, full);
     if (options.batchInvariant()) {
       return new InvariantBatch(this, prompts);
     }

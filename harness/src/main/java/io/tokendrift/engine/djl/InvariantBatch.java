@@ -102,7 +102,7 @@ final class InvariantBatch implements Batch {
   @Override
   public boolean addRows(List<int[]> prompts) {
     if (!prompts.isEmpty()) {
-      PromptRule.check(prompts, rows, e.config.vocabSize(), e.config.contextLength(), false, null);
+      PromptRule.check(prompts, rows, e.config, false);
     }
     int from = rows;
     int to = rows + prompts.size();

@@ -135,13 +135,7 @@ final class TorchEngine implements Engine {
 
   /** A batch of {@code prompts}; with {@code full}, a sequence may fill the context. */
   private Batch start(List<int[]> prompts, boolean full) {
-    PromptRule.check(
-        prompts,
-        0,
-        dir.config().vocabSize(),
-        dir.config().contextLength(),
-        full,
-        dir.config() instanceof io.tokendrift.model.Gpt2Config ? "n_positions" : null);
+    PromptRule.check(prompts, 0, dir.config(), full);
     Worker w = ensureWorker();
     int id = nextBatch++;
     ObjectNode h = JSON.createObjectNode();
