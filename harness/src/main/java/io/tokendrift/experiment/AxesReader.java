@@ -85,32 +85,11 @@ final class AxesReader {
         invariant(n.get("batch_invariant"), at + ".batch_invariant"),
         f.integer(n, at + ".repeats", 1, 1, 1000),
         kvCache(n.get("kv_cache"), at + ".kv_cache"),
-        env(n.get("env"), at + ".env"));
+        EnvReader.read(f, n.get("env"), at + ".env"));
   }
-
-  /** Variables a process environment may set: the math and threading libraries' own. */
-  static final List<String> ENV_PREFIXES =
-      List.of("MKL_", "OMP_", "KMP_", "OPENBLAS_", "GOMP_", "DNNL_", "ONEDNN_");
-
-  /**
-   * Single variables a process environment may set besides the prefixes: libtorch's kernel choice
-   * ({@code ATEN_CPU_CAPABILITY}, read once when libtorch loads: the vectorised ATen kernels for
-   * softmax, GELU, layer norm, reductions are compiled per instruction set).
-   */
-  static final List<String> ENV_NAMES = List.of("ATEN_CPU_CAPABILITY");
-
-  /**
-   * The values libtorch accepts for ATEN_CPU_CAPABILITY (aten/src/ATen/native/DispatchStub.cpp);
-   * any other is ignored by libtorch with only a warning, so it is refused here.
-   */
-  static final List<String> ATEN_CAPABILITIES =
-      List.of("default", "avx2", "avx512", "sve256", "vsx", "zvector");
 
   private static final java.util.regex.Pattern ENV_NAME =
       java.util.regex.Pattern.compile("[a-z0-9][a-z0-9_.-]{0,39}");
-
-  private static final java.util.regex.Pattern VAR_NAME =
-      java.util.regex.Pattern.compile("[A-Z][A-Z0-9_]*");
 
   /**
    * Refuses a name that points would carry ({@code env=NAME}, {@code engine=NAME}) unless usable.
@@ -124,72 +103,6 @@ final class AxesReader {
               + "' is not a usable name: lower-case letters, digits, '_', '.', '-' (up to 40,"
               + " starting with a letter or digit)");
     }
-  }
-
-  /** {@code env: {NAME: {VAR: value, ...}, ...}}: named process environments; empty when absent. */
-  private List<ExperimentSpec.ProcessEnv> env(JsonNode n, String at) {
-    if (n == null) {
-      return List.of();
-    }
-    String form =
-        "a mapping of names to variables, e.g. {auto: {MKL_CBWR: AUTO}, compatible: {MKL_CBWR:"
-            + " COMPATIBLE}}";
-    if (!n.isObject() || n.isEmpty()) {
-      throw f.error(at, "must be " + form);
-    }
-    List<ExperimentSpec.ProcessEnv> out = new ArrayList<>();
-    java.util.Set<java.util.Map<String, String>> seen = new java.util.HashSet<>();
-    for (var it = n.fields(); it.hasNext(); ) {
-      var e = it.next();
-      String name = e.getKey();
-      String el = at + "." + name;
-      checkName(f, name, el);
-      JsonNode vars = e.getValue();
-      if (vars == null || !vars.isObject()) {
-        throw f.error(el, "must be a mapping of variables to values, e.g. {MKL_CBWR: COMPATIBLE}");
-      }
-      java.util.SortedMap<String, String> m = new java.util.TreeMap<>();
-      for (var vit = vars.fields(); vit.hasNext(); ) {
-        var v = vit.next();
-        String var = v.getKey();
-        String vat = el + "." + var;
-        if (!VAR_NAME.matcher(var).matches()
-            || (ENV_PREFIXES.stream().noneMatch(var::startsWith) && !ENV_NAMES.contains(var))) {
-          throw f.error(
-              vat,
-              "'"
-                  + var
-                  + "' may not be set here; allowed: "
-                  + String.join(", ", ENV_NAMES)
-                  + " and variables starting with "
-                  + String.join(", ", ENV_PREFIXES)
-                  + " (the math and threading libraries read them when a process starts)");
-        }
-        JsonNode val = v.getValue();
-        if (val == null || !(val.isTextual() || val.isNumber() || val.isBoolean())) {
-          throw f.error(vat, "must be a text or number value; got " + f.kind(val));
-        }
-        String text = val.asText();
-        if (text.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-          throw f.error(vat, "must not contain control characters");
-        }
-        if (var.equals("ATEN_CPU_CAPABILITY") && !ATEN_CAPABILITIES.contains(text)) {
-          throw f.error(
-              vat,
-              "'"
-                  + text
-                  + "' is not a value libtorch knows (it would ignore it); allowed: "
-                  + String.join(", ", ATEN_CAPABILITIES)
-                  + " (x86: default, avx2, avx512)");
-        }
-        m.put(var, text);
-      }
-      if (!seen.add(m)) {
-        throw f.error(el, "sets the same variables as an earlier environment");
-      }
-      out.add(new ExperimentSpec.ProcessEnv(name, m));
-    }
-    return List.copyOf(out);
   }
 
   private List<DeviceSpec> devices(JsonNode dv, String dat) {

@@ -374,7 +374,7 @@ public final class ForkedRuns {
       System.getenv()
           .forEach(
               (k, v) -> {
-                if (AxesReader.ENV_PREFIXES.stream().anyMatch(k::startsWith)
+                if (EnvReader.ENV_PREFIXES.stream().anyMatch(k::startsWith)
                     || env.vars().containsKey(k)) {
                   vars.put(k, v);
                 }

@@ -39,15 +39,7 @@ public final class Manifest {
     System.getenv()
         .forEach(
             (k, v) -> {
-              if (k.startsWith("MKL_")
-                  || k.startsWith("OMP_")
-                  || k.startsWith("KMP_")
-                  || k.startsWith("OPENBLAS_")
-                  || k.startsWith("GOMP_")
-                  || k.startsWith("DNNL_")
-                  || k.startsWith("ONEDNN_")
-                  || k.equals("LD_PRELOAD")
-                  || k.equals("ATEN_CPU_CAPABILITY")) {
+              if (EnvReader.settable(k) || k.equals("LD_PRELOAD")) {
                 m.put("env." + k, v);
               }
             });
