@@ -374,8 +374,8 @@ public final class ForkedRuns {
       System.getenv()
           .forEach(
               (k, v) -> {
-                if (EnvReader.ENV_PREFIXES.stream().anyMatch(k::startsWith)
-                    || env.vars().containsKey(k)) {
+                // The environment's own variables pass the same rule, so they are among these.
+                if (EnvReader.settable(k)) {
                   vars.put(k, v);
                 }
               });
