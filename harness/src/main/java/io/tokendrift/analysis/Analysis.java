@@ -6,6 +6,7 @@ import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,6 +36,10 @@ public final class Analysis {
   final Axes axes;
   final Floors floors;
   private final List<String> torn;
+  private final Map<Integer, String> providerTexts;
+  private final ProviderSummary providerSummary;
+  private final EnvSummary envSummary;
+  private final IntFunction<String> tokenText;
 
   /** Traces whose last record was cut off (a crash mid-write), as {@code file:line}: ignored. */
   public List<String> tornRecords() {
@@ -49,8 +54,6 @@ public final class Analysis {
     return header.shard().equals("all") ? Math.max(0, header.gridSize() - runs.size()) : 0;
   }
 
-  private IntFunction<String> tokenText;
-
   private Analysis(
       TraceHeader header,
       PointKey reference,
@@ -58,19 +61,51 @@ public final class Analysis {
       List<RunResult> runs,
       Analyzer.Options options,
       double temperature,
-      List<String> torn) {
+      List<String> torn,
+      Map<Integer, String> providerTexts,
+      ProviderSummary providerSummary,
+      EnvSummary envSummary) {
     this.torn = List.copyOf(torn);
     this.header = header;
     this.reference = reference;
     this.refs = refs;
-    this.runs = runs;
     this.options = options;
     this.temperature = temperature;
     this.axes = Axes.of(reference, runs);
     this.floors = Floors.of(runs, axes, options);
     floors.settle(runs, FlipRule.Decoding.of(header));
+    // Settled: from here on no one changes them, so copies (withTokenText) can share them.
+    this.runs = Collections.unmodifiableList(runs);
+    this.providerTexts = Map.copyOf(providerTexts);
+    this.providerSummary = providerSummary;
+    this.envSummary = envSummary;
+    this.tokenText = null;
   }
 
+  /** {@code a} with other token texts: everything else is shared (none of it changes). */
+  private Analysis(Analysis a, IntFunction<String> tokenText) {
+    this.torn = a.torn;
+    this.header = a.header;
+    this.reference = a.reference;
+    this.refs = a.refs;
+    this.runs = a.runs;
+    this.options = a.options;
+    this.temperature = a.temperature;
+    this.axes = a.axes;
+    this.floors = a.floors;
+    this.providerTexts = a.providerTexts;
+    this.providerSummary = a.providerSummary;
+    this.envSummary = a.envSummary;
+    this.tokenText = tokenText;
+  }
+
+  /**
+   * The analysis of these runs, in a fixed order.
+   *
+   * @param providerTexts the token texts a provider's trace carries (ids are hashes of the texts)
+   * @param provider what the provider's runs say beyond their tokens, or null for a local engine
+   * @param envs each environment against its own reference, or null without an env axis
+   */
   static Analysis build(
       TraceHeader header,
       PointKey reference,
@@ -78,7 +113,10 @@ public final class Analysis {
       List<RunResult> results,
       Analyzer.Options o,
       double temperature,
-      List<String> torn) {
+      List<String> torn,
+      Map<Integer, String> providerTexts,
+      ProviderSummary provider,
+      EnvSummary envs) {
     // A fixed order: by point (as the trace lists axes), prompt, seed, repeat.
     List<RunResult> sorted = new ArrayList<>(results);
     sorted.sort(
@@ -86,13 +124,16 @@ public final class Analysis {
             .thenComparing(RunResult::promptId)
             .thenComparingLong(RunResult::seed)
             .thenComparingInt(RunResult::repeat));
-    return new Analysis(header, reference, refs, sorted, o, temperature, torn);
+    return new Analysis(
+        header, reference, refs, sorted, o, temperature, torn, providerTexts, provider, envs);
   }
 
-  /** Decodes token ids for the divergence contexts (the trace's model tokenizer); optional. */
+  /**
+   * This analysis with token ids decoded for the divergence contexts (the trace's model tokenizer);
+   * without, they show as "#id". This one is left as it is.
+   */
   public Analysis withTokenText(IntFunction<String> tokenText) {
-    this.tokenText = tokenText;
-    return this;
+    return new Analysis(this, tokenText);
   }
 
   /** A token's text: the provider's (its traces carry them), the tokenizer's, or "#id". */
@@ -102,24 +143,6 @@ public final class Analysis {
       return t;
     }
     return tokenText == null ? "#" + id : tokenText.apply(id);
-  }
-
-  private Map<Integer, String> providerTexts = Map.of();
-
-  /** The token texts a provider's trace carries (ids are hashes of the texts). */
-  Analysis withProviderTexts(Map<Integer, String> texts, ProviderSummary summary) {
-    this.providerTexts = Map.copyOf(texts);
-    this.providerSummary = summary;
-    return this;
-  }
-
-  private ProviderSummary providerSummary;
-
-  private EnvSummary envSummary;
-
-  Analysis withEnvironments(EnvSummary e) {
-    this.envSummary = e;
-    return this;
   }
 
   /** Each environment against its own reference, or null when the spec has no env axis. */

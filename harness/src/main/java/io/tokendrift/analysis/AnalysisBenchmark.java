@@ -125,22 +125,12 @@ public final class AnalysisBenchmark {
       tokens[i] = i > div && div >= 0 ? r.nextInt(50_000) : ids[0];
       s.add(logits[0], ids, logits, top + 0.5f, 1.5f, Double.NaN, Float.NaN, pr.nextLong(), null);
     }
-    return new RunRecord(
-        "r" + p + "-" + q,
-        RunRecord.Status.OK,
-        "p" + q,
-        "prompt " + q,
-        point(p).values(),
-        0,
-        0,
-        "MAX_TOKENS",
-        "",
-        new int[] {1, 2, 3},
-        tokens,
-        1,
-        p + 1,
-        p,
-        null,
-        s);
+    return RunRecord.of("r" + p + "-" + q, RunRecord.Status.OK)
+        .prompt("p" + q, "prompt " + q)
+        .at(point(p).values(), 0, 0)
+        .output("MAX_TOKENS", "", new int[] {1, 2, 3}, tokens)
+        .batch(1, p + 1, p)
+        .steps(s)
+        .build();
   }
 }

@@ -233,9 +233,17 @@ public final class Analyzer {
         }
       }
     }
-    return Analysis.build(header, reference, refs, results, o, temperature, torn)
-        .withProviderTexts(providerTexts(refs.values()), provider)
-        .withEnvironments(envs);
+    return Analysis.build(
+        header,
+        reference,
+        refs,
+        results,
+        o,
+        temperature,
+        torn,
+        providerTexts(refs.values()),
+        provider,
+        envs);
   }
 
   /**

@@ -37,15 +37,49 @@ public final class Check {
   }
 
   /**
+   * What a run of the new trace is, against its twin. Not {@link Analyzer.Verdict}: a check has no
+   * reference runs, no skipped runs and no "no reference" (its own miss is the twin, {@link
+   * #NO_TWIN}), and it has {@link #DRIFT}, which an analysis never gives.
+   */
+  public enum Verdict {
+    /** The same tokens, logits within the tolerance. */
+    IDENTICAL,
+    /** Diverged at a near-tie the flip rule explains, logits within the tolerance before it. */
+    EXPLAINED,
+    /** Diverged where the flip rule does not explain it. */
+    UNEXPLAINED,
+    /** Logits moved beyond the tolerance (same tokens, or an explained divergence). */
+    DRIFT,
+    /** The baseline has no run of this prompt and seed. */
+    NO_TWIN,
+    /** The new run failed. */
+    FAILED;
+
+    /** The verdict as outputs write it: "identical", "no-twin", … */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+
+    /**
+     * Whether a run with this verdict passes on its own: identical or explained. An explained run
+     * still fails when the explained divergences exceed the budget ({@link RunVerdict#pass()}).
+     */
+    public boolean passes() {
+      return this == IDENTICAL || this == EXPLAINED;
+    }
+  }
+
+  /**
    * One run's verdict.
    *
+   * @param pass whether it passes: {@link Verdict#passes()}, unless over the explained budget
    * @param maxDrift largest |Δlogit| against its twin on their shared steps (0: the same bits)
    */
   public record RunVerdict(
       String id,
       String promptId,
       String point,
-      String verdict,
+      Verdict verdict,
       boolean pass,
       String message,
       double maxDrift) {}
@@ -87,8 +121,8 @@ public final class Check {
       int budget,
       boolean pass) {
 
-    public long count(String verdict) {
-      return runs.stream().filter(r -> r.verdict().equals(verdict)).count();
+    public long count(Verdict verdict) {
+      return runs.stream().filter(r -> r.verdict() == verdict).count();
     }
 
     public List<RunVerdict> failures() {
@@ -120,7 +154,7 @@ public final class Check {
       double worst = runs.stream().mapToDouble(RunVerdict::maxDrift).max().orElse(0);
       List<String> tolerated =
           runs.stream()
-              .filter(r -> r.pass() && r.verdict().equals("explained"))
+              .filter(r -> r.pass() && r.verdict() == Verdict.EXPLAINED)
               .map(r -> r.promptId() + " at " + r.point())
               .distinct()
               .toList();
@@ -153,14 +187,14 @@ public final class Check {
           experiment,
           pass ? "PASS" : "CHANGED",
           runs.size(),
-          count("identical"),
-          count("explained"),
+          count(Verdict.IDENTICAL),
+          count(Verdict.EXPLAINED),
           budget,
-          count("unexplained"),
-          count("drift"),
+          count(Verdict.UNEXPLAINED),
+          count(Verdict.DRIFT),
           tolerance,
-          count("no-twin"),
-          count("failed"),
+          count(Verdict.NO_TWIN),
+          count(Verdict.FAILED),
           manifestChanges.isEmpty()
               ? "Environment unchanged."
               : "Environment changed: " + String.join(", ", manifestChanges.keySet()) + ".");
@@ -270,7 +304,7 @@ public final class Check {
             rec.id(),
             rec.promptId(),
             point,
-            "failed",
+            Verdict.FAILED,
             false,
             "FAILED: prompt \"" + rec.prompt() + "\" at " + point + ": " + rec.error(),
             0);
@@ -284,7 +318,7 @@ public final class Check {
             rec.id(),
             rec.promptId(),
             point,
-            "no-twin",
+            Verdict.NO_TWIN,
             false,
             "NO-TWIN: prompt \""
                 + rec.prompt()
@@ -301,32 +335,31 @@ public final class Check {
           rec.textOnly() || twin.textOnly()
               ? Comparison.ofText(twin, rec)
               : Comparison.of(twin, rec);
-      String verdict;
+      Verdict verdict;
       if (c.identical()) {
-        verdict = c.maxDrift() <= tolerance ? "identical" : "drift";
+        verdict = c.maxDrift() <= tolerance ? Verdict.IDENTICAL : Verdict.DRIFT;
       } else if (FlipRule.explained(c, decoding, threshold) && c.maxDrift() <= tolerance) {
-        verdict = "explained";
+        verdict = Verdict.EXPLAINED;
         explainedAt.add(index);
       } else {
         verdict =
             c.maxDrift() > tolerance && FlipRule.explained(c, decoding, threshold)
-                ? "drift"
-                : "unexplained";
+                ? Verdict.DRIFT
+                : Verdict.UNEXPLAINED;
       }
-      boolean pass = verdict.equals("identical") || verdict.equals("explained");
       return new RunVerdict(
           rec.id(),
           rec.promptId(),
           point,
           verdict,
-          pass,
+          verdict.passes(),
           CheckMessage.of(
               rec.prompt(),
               point,
               twin.tokens(),
               rec.tokens(),
               c,
-              verdict,
+              verdict.label(),
               threshold,
               tolerance,
               text),

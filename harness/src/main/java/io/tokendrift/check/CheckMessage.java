@@ -12,6 +12,12 @@ import java.util.function.IntFunction;
 public final class CheckMessage {
   private CheckMessage() {}
 
+  /**
+   * One run's message.
+   *
+   * @param verdict the verdict's label ({@link Check.Verdict#label()} or, for a run against its
+   *     reference, {@link io.tokendrift.analysis.Analyzer.Verdict#label()}), written upper-case
+   */
   public static String of(
       String prompt,
       String point,

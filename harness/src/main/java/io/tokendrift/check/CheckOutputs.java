@@ -52,7 +52,7 @@ public final class CheckOutputs {
         b.append("\n    <failure message=\"")
             .append(xml(bad.get(0).message()))
             .append("\" type=\"")
-            .append(xml(bad.get(0).verdict()))
+            .append(xml(bad.get(0).verdict().label()))
             .append("\">");
         for (Check.RunVerdict v : bad) {
           b.append(xml(v.message())).append('\n');
@@ -61,7 +61,7 @@ public final class CheckOutputs {
       } else {
         String explained =
             l.stream()
-                .filter(v -> v.verdict().equals("explained"))
+                .filter(v -> v.verdict() == Check.Verdict.EXPLAINED)
                 .map(Check.RunVerdict::message)
                 .reduce((x, y) -> x + "\n" + y)
                 .orElse("");
@@ -81,9 +81,8 @@ public final class CheckOutputs {
         .append("\n\n")
         .append(r.summary().replace("|", "\\|"))
         .append("\n\n| verdict | runs |\n|---|---:|\n");
-    for (String v :
-        List.of("identical", "explained", "unexplained", "drift", "no-twin", "failed")) {
-      b.append("| ").append(v).append(" | ").append(r.count(v)).append(" |\n");
+    for (Check.Verdict v : Check.Verdict.values()) {
+      b.append("| ").append(v.label()).append(" | ").append(r.count(v)).append(" |\n");
     }
     b.append(
         String.format(
@@ -110,7 +109,9 @@ public final class CheckOutputs {
       r.machineNote().ifPresent(n -> b.append("\n").append(cell(n)).append("\n"));
     }
     List<Check.RunVerdict> shown = new ArrayList<>(r.failures());
-    r.runs().stream().filter(v -> v.pass() && v.verdict().equals("explained")).forEach(shown::add);
+    r.runs().stream()
+        .filter(v -> v.pass() && v.verdict() == Check.Verdict.EXPLAINED)
+        .forEach(shown::add);
     if (!shown.isEmpty()) {
       b.append("\n## Runs\n\n");
       int n = 0;

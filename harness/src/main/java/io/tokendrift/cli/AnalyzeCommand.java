@@ -104,10 +104,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     if (dir != null) {
       try (TextTokenizer tok = dir.tokenizer()) {
         java.util.Map<Integer, String> cache = new java.util.HashMap<>();
-        a.withTokenText(id -> cache.computeIfAbsent(id, tok::tokenText));
-        Reports.analysisJson(a); // fill the cache while the tokenizer is open
+        // Fill the cache while the tokenizer is open.
+        Reports.analysisJson(a.withTokenText(id -> cache.computeIfAbsent(id, tok::tokenText)));
         java.util.Map<Integer, String> frozen = java.util.Map.copyOf(cache);
-        a.withTokenText(id -> frozen.getOrDefault(id, "#" + id));
+        a = a.withTokenText(id -> frozen.getOrDefault(id, "#" + id));
       }
     }
     return a;

@@ -1,8 +1,8 @@
 package io.tokendrift.cli;
 
 import io.tokendrift.check.Baseline;
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Runner;
+import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -81,7 +81,7 @@ final class BaselineCommand {
       Runner.Outcome r =
           Runner.run(
               s,
-              new Runner.Options(trace, false, force, false, 0, 1),
+              force ? Runner.Options.of(trace).forcing() : Runner.Options.of(trace),
               Runner.Progress.NONE,
               line -> spec.commandLine().getErr().println(line));
       if (r.failed() > 0) {

@@ -152,7 +152,7 @@ final class BenchCommand implements Callable<Integer> {
         bandwidth);
     if (torchPython != null) {
       // Before minutes of measuring: a missing interpreter or torch is exit 3 now, not at the end.
-      EngineSpec torch = new EngineSpec("torch", java.util.Map.of("python", torchPython));
+      EngineSpec torch = BenchTorch.spec(torchPython);
       Engines.check(torch).gpuCount(torch);
     }
     EngineSpec engineSpec = engineFlags.spec();
@@ -183,7 +183,7 @@ final class BenchCommand implements Callable<Integer> {
               TINY.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
-          besideTorch(out, null, gpt2Folder(w));
+          besideTorch(out, null, BenchTorch.gpt2Folder(w));
         }
         case "gpt2-small" -> {
           Gpt2Config c = RandomWeights.GPT2_SMALL;
@@ -196,7 +196,7 @@ final class BenchCommand implements Callable<Integer> {
               c.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
-          besideTorch(out, null, gpt2Folder(w));
+          besideTorch(out, null, BenchTorch.gpt2Folder(w));
         }
         default -> {
           LlamaConfig c = RandomWeights.SMOLLM2_135M;
@@ -209,7 +209,7 @@ final class BenchCommand implements Callable<Integer> {
               c.contextLength(),
               Engines.load(engineSpec, w),
               bandwidth);
-          besideTorch(out, null, llamaFolder(w));
+          besideTorch(out, null, BenchTorch.llamaFolder(w));
         }
       }
     }
@@ -278,102 +278,13 @@ final class BenchCommand implements Callable<Integer> {
 
   private double lastBatch8;
 
-  /** Writes a random checkpoint into a folder the torch worker can load. */
-  private interface FolderWriter {
-    void write(Path dir) throws java.io.IOException;
-  }
-
-  /**
-   * With --torch-python: the checkpoint just measured — the --model folder itself, or a random one
-   * written to a temporary folder (the bundled tokenizer stands in; the benchmark feeds token ids)
-   * and removed after — decoded on engine torch with the same prompts, steps and threads, and our
-   * tokens/s printed against it.
-   */
-  private void besideTorch(PrintWriter out, Path folder, FolderWriter writer)
+  /** With --torch-python: the checkpoint just measured, on engine torch beside ours. */
+  private void besideTorch(PrintWriter out, Path folder, BenchTorch.FolderWriter writer)
       throws java.io.IOException {
-    if (torchPython == null) {
-      return;
+    if (torchPython != null) {
+      new BenchTorch(torchPython, threads, steps)
+          .compare(out, folder, writer, lastBatch1, lastBatch8);
     }
-    Path dir =
-        folder != null ? folder : java.nio.file.Files.createTempDirectory("tokendrift-bench-torch");
-    try {
-      if (writer != null) {
-        writer.write(dir);
-        java.nio.file.Files.copy(
-            BundledModel.openOr(Path.of("bundled")).dir().resolve(ModelDir.TOKENIZER),
-            dir.resolve(ModelDir.TOKENIZER));
-      }
-      EngineSpec torch = new EngineSpec("torch", java.util.Map.of("python", torchPython));
-      EngineOptions base = EngineOptions.DEFAULTS.withThreads(threads);
-      String version;
-      DecodeBenchmark.Throughput b1;
-      DecodeBenchmark.Throughput b8;
-      try (Engine e = Engines.load(torch, ModelDir.open(dir)).open(base)) {
-        version = e.settings().getOrDefault("torch.version", "?");
-        DecodeBenchmark b = new DecodeBenchmark(e);
-        b.cached(1, 16, steps, SamplingSettings.GREEDY);
-        b.cached(8, 16, steps, SamplingSettings.GREEDY);
-        b1 = b.cached(1, 16, steps, SamplingSettings.GREEDY);
-        b8 = b.cached(8, 16, steps, SamplingSettings.GREEDY);
-      }
-      out.printf(
-          Locale.ROOT,
-          "torch %s, batch 1 %9.1f tokens/s  (forward %.2f ms); ours/torch %.2fx%n",
-          version,
-          b1.tokensPerSecond(),
-          b1.forwardMillis(),
-          lastBatch1 / b1.tokensPerSecond());
-      out.printf(
-          Locale.ROOT,
-          "torch %s, batch 8 %9.1f tokens/s  (forward %.2f ms); ours/torch %.2fx%n",
-          version,
-          b8.tokensPerSecond(),
-          b8.forwardMillis(),
-          lastBatch8 / b8.tokensPerSecond());
-      out.flush();
-    } finally {
-      if (folder == null) {
-        try (var s = java.nio.file.Files.walk(dir)) {
-          for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-            java.nio.file.Files.deleteIfExists(p);
-          }
-        }
-      }
-    }
-  }
-
-  private static FolderWriter gpt2Folder(Gpt2Weights w) {
-    return dir -> {
-      java.util.List<io.tokendrift.model.Tensor> all = new java.util.ArrayList<>();
-      for (var e : Gpt2Weights.expectedShapes(w.config())) {
-        all.add(w.get(e.getKey()));
-      }
-      if (!w.config().tiedHead()) {
-        all.add(w.lmHead());
-      }
-      writeFolder(dir, w.config().toJson(), all);
-    };
-  }
-
-  private static FolderWriter llamaFolder(LlamaWeights w) {
-    return dir -> {
-      java.util.List<io.tokendrift.model.Tensor> all = new java.util.ArrayList<>();
-      for (var e : LlamaWeights.expectedShapes(w.config())) {
-        all.add(w.get(e.getKey()));
-      }
-      if (!w.config().tiedHead()) {
-        all.add(w.lmHead());
-      }
-      writeFolder(dir, w.config().toJson(), all);
-    };
-  }
-
-  private static void writeFolder(
-      Path dir, String config, java.util.List<io.tokendrift.model.Tensor> tensors)
-      throws java.io.IOException {
-    java.nio.file.Files.writeString(dir.resolve(ModelDir.CONFIG), config);
-    io.tokendrift.model.Safetensors.write(
-        dir.resolve(ModelDir.WEIGHTS), tensors, java.util.Map.of("format", "pt"));
   }
 
   /** Decode speed of one checkpoint on the chosen engine, default and batch-invariant. */

@@ -4,9 +4,9 @@ import io.tokendrift.check.BadBaselineException;
 import io.tokendrift.check.Baseline;
 import io.tokendrift.check.Check;
 import io.tokendrift.check.CheckOutputs;
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.TextTokenizer;
+import io.tokendrift.spec.ExperimentSpec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,7 +90,7 @@ final class CheckCommand implements Callable<Integer> {
     boolean same =
         h.experiment().equals(s.name())
             && h.reference().equals(s.referenceKey())
-            && h.decoding().equals(Runner.decodingMap(s.decoding()));
+            && h.decoding().equals(s.decoding().asMap());
     if (!same) {
       throw new BadBaselineException(
           baseline
@@ -118,12 +118,12 @@ final class CheckCommand implements Callable<Integer> {
     try {
       Runner.run(
           s,
-          new Runner.Options(t, false, true, false, 0, 1),
+          Runner.Options.of(t).forcing(),
           Runner.Progress.NONE,
           line -> spec.commandLine().getErr().println(line));
       Check.Result r;
       // A provider's trace carries its token texts; a local model's tokenizer decodes ids.
-      TextTokenizer tok = s.remote() ? null : Runner.model(s).tokenizer();
+      TextTokenizer tok = s.remote() ? null : s.modelDir().tokenizer();
       try {
         r =
             Check.run(

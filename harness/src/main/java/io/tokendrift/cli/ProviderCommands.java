@@ -1,8 +1,8 @@
 package io.tokendrift.cli;
 
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.ProviderPlan;
-import io.tokendrift.trace.PointKey;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.ProviderPoint;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
@@ -35,13 +35,13 @@ final class ProviderCommands {
             : "",
         s.decoding().temperature(),
         s.decoding().maxTokens());
-    List<Map<String, String>> points = s.provider().points();
+    List<ProviderPoint> points = s.provider().points();
     o.printf(Locale.ROOT, "points: %d%n", points.size());
-    for (Map<String, String> p : points) {
+    for (ProviderPoint p : points) {
       o.printf(
           Locale.ROOT,
           "  %s%s%n",
-          PointKey.keyOf(p),
+          p.key(),
           p.equals(s.provider().reference()) ? "   <- reference" : "");
     }
     List<ProviderPlan.Wave> mine = plan.shard(sh[0], sh[1]);

@@ -1,12 +1,13 @@
 package io.tokendrift.cli;
 
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
-import io.tokendrift.experiment.Point;
+import io.tokendrift.experiment.Planned;
 import io.tokendrift.experiment.ProviderPlan;
-import io.tokendrift.experiment.ProviderRunner;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.report.Reports;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.Point;
+import io.tokendrift.spec.SpecAxes;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -115,26 +116,25 @@ final class RunCommand implements Callable<Integer> {
     }
     PrintWriter o = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Plan plan = s.remote() ? null : new Plan(s);
-    ProviderPlan remote = s.remote() ? new ProviderPlan(s) : null;
+    Planned plan = Planned.of(s);
     if (dryRun) {
-      if (remote != null) {
+      if (plan instanceof ProviderPlan remote) {
         ProviderCommands.printGrid(o, s, remote, sh);
       } else {
-        printGrid(o, s, plan, sh);
+        printGrid(o, s, (Plan) plan, sh);
       }
       return Main.OK;
     }
-    if (remote != null) {
+    if (plan instanceof ProviderPlan remote) {
       ProviderCommands.guard(s, remote, sh, yes, COST_GUARD_REQUESTS, COST_GUARD_TOKENS);
     }
     Path traceFile = traceFile(s);
-    long mine =
-        remote != null
-            ? remote.shard(sh[0], sh[1]).stream().mapToLong(w -> w.runs().size()).sum()
-            : plan.shard(sh[0], sh[1]).stream().mapToLong(b -> b.runs().size()).sum();
+    long mine = plan.runsIn(sh[0], sh[1]);
     Runner.Outcome r;
-    Runner.Options ro = new Runner.Options(traceFile, resume, force, failFast, sh[0], sh[1]);
+    Runner.Options ro = Runner.Options.of(traceFile).shard(sh[0], sh[1]);
+    ro = resume ? ro.resuming() : ro;
+    ro = force ? ro.forcing() : ro;
+    ro = failFast ? ro.failingFast() : ro;
     java.util.function.Consumer<String> log =
         line -> {
           err.println(line);
@@ -142,10 +142,7 @@ final class RunCommand implements Callable<Integer> {
         };
     try (RunProgress progress =
         new RunProgress(s.name(), traceFile, err, System.console() != null)) {
-      r =
-          remote != null
-              ? ProviderRunner.run(remote, ro, progress, log)
-              : Runner.run(plan, ro, progress, log);
+      r = Runner.run(plan, ro, progress, log);
     }
     long bytes;
     try {
@@ -168,7 +165,7 @@ final class RunCommand implements Callable<Integer> {
         r.seconds(),
         r.seconds() > 0 ? (r.ok() + r.failed()) / r.seconds() : 0.0,
         r.forwardBatches(),
-        remote != null ? "waves of concurrent requests" : "forward batches");
+        plan.unitNoun());
     o.printf(Locale.ROOT, "trace: %s (%,d bytes)%n", traceFile, bytes);
     if (!noAnalyze && sh[1] == 1) {
       var a =
@@ -227,7 +224,7 @@ final class RunCommand implements Callable<Integer> {
         s.axes().repeats(),
         decoding(s.decoding()));
     o.println("axes:");
-    ExperimentSpec.Axes a = s.axes();
+    SpecAxes a = s.axes();
     o.printf(
         Locale.ROOT,
         "  device          %s%s%n",

@@ -65,6 +65,24 @@ public interface EngineProvider {
   }
 
   /**
+   * What more to say when this engine does not compute in {@code p} (e.g. why not, and which engine
+   * does), for a refusal; empty when nothing.
+   */
+  default String precisionNote(Precision p) {
+    return "";
+  }
+
+  /**
+   * A remote engine's settings with its defaults applied: the one place the run loop and the spec
+   * reader learn them.
+   *
+   * @throws IllegalArgumentException when this kind runs a local model, or an option is wrong
+   */
+  default RemoteSettings remoteSettings(EngineSpec spec) {
+    throw new IllegalArgumentException("engine '" + kind() + "' runs a local model");
+  }
+
+  /**
    * Loads the model of a Hugging Face folder.
    *
    * @throws IllegalArgumentException when the folder is not a model this engine can run

@@ -59,18 +59,34 @@ public final class Engines {
     EngineProvider p = provider(spec.kind());
     for (String k : spec.options().keySet()) {
       if (!p.optionKeys().contains(k)) {
-        throw new IllegalArgumentException(
-            "engine '"
-                + spec.kind()
-                + "' has no option '"
-                + k
-                + "'; allowed: "
-                + (p.optionKeys().isEmpty()
-                    ? "none"
-                    : String.join(", ", new java.util.TreeSet<>(p.optionKeys()))));
+        throw new UnknownOptionException(p, k);
       }
     }
     return p;
+  }
+
+  /** An option the engine's kind does not take: the one wording of that refusal. */
+  public static final class UnknownOptionException extends IllegalArgumentException {
+    private static final long serialVersionUID = 1L;
+    private final String key;
+
+    UnknownOptionException(EngineProvider p, String key) {
+      super(
+          "engine '"
+              + p.kind()
+              + "' has no option '"
+              + key
+              + "'; allowed: "
+              + (p.optionKeys().isEmpty()
+                  ? "none"
+                  : String.join(", ", new java.util.TreeSet<>(p.optionKeys()))));
+      this.key = key;
+    }
+
+    /** The option's name. */
+    public String key() {
+      return key;
+    }
   }
 
   /** Loads a model folder for the engine {@code spec} names. */

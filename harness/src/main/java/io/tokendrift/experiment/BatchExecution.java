@@ -6,6 +6,7 @@ import io.tokendrift.decode.StepObserver;
 import io.tokendrift.engine.BatchDecoder;
 import io.tokendrift.engine.Engine;
 import io.tokendrift.model.TextTokenizer;
+import io.tokendrift.spec.ExperimentSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,8 +45,8 @@ record BatchExecution(
    */
   static BatchExecution run(
       ExperimentSpec spec,
-      Plan.Batch b,
-      Function<Plan.Batch, Engine> engine,
+      Plan.Pass b,
+      Function<Plan.Pass, Engine> engine,
       TextTokenizer tok,
       java.util.Set<Integer> eos,
       Map<String, int[]> encoded,
@@ -83,7 +84,7 @@ record BatchExecution(
       }
       completions = BatchDecoder.run(e, rowIds, gens, observers, b.kvCache());
     } catch (RuntimeException ex) {
-      error = ex.getClass().getSimpleName() + ": " + ex.getMessage();
+      error = io.tokendrift.engine.Failures.describe(ex);
     }
     return new BatchExecution(
         completions, error, recorders, rowIds, (System.nanoTime() - t0) / 1e6);

@@ -3,6 +3,7 @@ package io.tokendrift.experiment;
 import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.EngineProvider;
 import io.tokendrift.engine.EnvironmentException;
+import io.tokendrift.spec.ExperimentSpec;
 import java.util.HashSet;
 import java.util.Set;
 

@@ -4,6 +4,7 @@ import io.tokendrift.engine.EngineLoader;
 import io.tokendrift.engine.EngineProvider;
 import io.tokendrift.engine.Engines;
 import io.tokendrift.model.ModelDir;
+import io.tokendrift.spec.ExperimentSpec;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;

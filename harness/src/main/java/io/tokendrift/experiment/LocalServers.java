@@ -10,6 +10,7 @@ import io.tokendrift.engine.SummationOrder;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.serve.Server;
+import io.tokendrift.spec.Defaults;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -19,9 +20,6 @@ import java.util.TreeMap;
  * provider experiment runs with no setup. Requests reach it over HTTP like any provider's.
  */
 final class LocalServers implements AutoCloseable {
-  /** The model id the local server answers with. */
-  static final String MODEL_ID = "tokendrift-tiny";
-
   private final ModelDir dir;
   private final int maxBatch;
   private final String apiKeyEnv;
@@ -55,7 +53,14 @@ final class LocalServers implements AutoCloseable {
                 dir,
                 tok,
                 new Server.Options(
-                    "127.0.0.1", 0, MODEL_ID, maxBatch, 4096, 1 << 20, key, batchInvariant));
+                    "127.0.0.1",
+                    0,
+                    Defaults.LOCAL_SERVE_MODEL,
+                    maxBatch,
+                    4096,
+                    1 << 20,
+                    key,
+                    batchInvariant));
         r = new Running(s, engine, tok);
       } catch (RuntimeException e) {
         if (engine != null) {
@@ -79,6 +84,8 @@ final class LocalServers implements AutoCloseable {
 
   @Override
   public void close() {
+    // Every server is stopped whatever the others do; every failure is kept (the first thrown,
+    // the others suppressed in it).
     RuntimeException first = null;
     for (Running r : servers.values()) {
       try {
@@ -89,9 +96,13 @@ final class LocalServers implements AutoCloseable {
         }
         r.server().close();
       } catch (RuntimeException e) {
-        first = first == null ? e : first;
+        first = ProviderExecutor.keep(first, e);
       } finally {
-        r.engine().close();
+        try {
+          r.engine().close();
+        } catch (RuntimeException e) {
+          first = ProviderExecutor.keep(first, e);
+        }
         r.tok().close();
       }
     }

@@ -1,5 +1,6 @@
 package io.tokendrift.experiment;
 
+import io.tokendrift.spec.EnvReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -2,11 +2,11 @@ package io.tokendrift.experiment;
 
 import io.tokendrift.engine.EngineOptions;
 import io.tokendrift.engine.Fillers;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.Point;
+import io.tokendrift.spec.SpecAxes;
+import io.tokendrift.spec.SpecHash;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +21,7 @@ import java.util.TreeSet;
  * for falls in exactly one rotation, so one forward pass yields a run for every requested row that
  * holds one of the experiment's prompts.
  */
-public final class Plan {
+public final class Plan implements Planned {
   /**
    * One run of the grid.
    *
@@ -35,7 +35,8 @@ public final class Plan {
   public record Run(String id, ExperimentSpec.Prompt prompt, Point point, long seed, int repeat) {}
 
   /**
-   * One forward-pass group: the rows' texts, and which rows are recorded as which runs.
+   * One forward pass group (a "pass", not to be confused with the engine's running {@code
+   * engine.Batch}): the rows' texts, and which rows are recorded as which runs.
    *
    * @param index position in the plan (shards take every n-th)
    * @param options the engine configuration
@@ -49,7 +50,7 @@ public final class Plan {
    * @param engine the name of the engine of {@code axes.engine} that runs it, or null for the
    *     spec's engine
    */
-  public record Batch(
+  public record Pass(
       int index,
       EngineOptions options,
       long seed,
@@ -59,18 +60,38 @@ public final class Plan {
       Map<Integer, Run> runs,
       boolean kvCache,
       String env,
-      String engine) {}
+      String engine)
+      implements RunLoop.Unit {
+    @Override
+    public List<String> runIds() {
+      return runs.values().stream().map(Run::id).toList();
+    }
+
+    @Override
+    public String label() {
+      return "batch "
+          + index
+          + " ("
+          + options.device()
+          + ", "
+          + rows.size()
+          + " rows"
+          + (env == null ? "" : ", env " + env)
+          + (engine == null ? "" : ", engine " + engine)
+          + ")";
+    }
+  }
 
   private final ExperimentSpec spec;
-  private final List<Batch> batches = new ArrayList<>();
+  private final List<Pass> batches = new ArrayList<>();
   private final List<Run> runs = new ArrayList<>();
 
   public Plan(ExperimentSpec spec) {
     this.spec = spec;
     List<ExperimentSpec.Prompt> prompts = spec.prompts();
     int n = prompts.size();
-    String decoding = decodingKey(spec.decoding());
-    ExperimentSpec.Axes a = spec.axes();
+    String decoding = spec.decoding().key();
+    SpecAxes a = spec.axes();
     // Environments outermost: each child process runs one contiguous stretch of the plan.
     // Engines next: each engine's batches run as one stretch, on one loaded model.
     for (String env : a.envValues())
@@ -117,8 +138,8 @@ public final class Plan {
                                 ids.add(null);
                               }
                             }
-                            Batch batch =
-                                new Batch(
+                            Pass batch =
+                                new Pass(
                                     batches.size(),
                                     opts,
                                     seed,
@@ -146,12 +167,28 @@ public final class Plan {
     }
   }
 
+  @Override
   public ExperimentSpec spec() {
     return spec;
   }
 
+  @Override
+  public long runsIn(int index, int count) {
+    return shard(index, count).stream().mapToLong(b -> b.runs().size()).sum();
+  }
+
+  @Override
+  public int unitsIn(int index, int count) {
+    return shard(index, count).size();
+  }
+
+  @Override
+  public String unitNoun() {
+    return "forward batches";
+  }
+
   /** Every forward-pass group, in execution order. */
-  public List<Batch> batches() {
+  public List<Pass> batches() {
     return batches;
   }
 
@@ -161,31 +198,14 @@ public final class Plan {
   }
 
   /** The batches of shard {@code index} of {@code count}: every count-th, from index. */
-  public List<Batch> shard(int index, int count) {
-    List<Batch> out = new ArrayList<>();
-    for (Batch b : batches) {
+  public List<Pass> shard(int index, int count) {
+    List<Pass> out = new ArrayList<>();
+    for (Pass b : batches) {
       if (b.index() % count == index) {
         out.add(b);
       }
     }
     return out;
-  }
-
-  static String decodingKey(ExperimentSpec.Decoding d) {
-    return "temperature="
-        + d.temperature()
-        + ",top_k="
-        + d.topK()
-        + ",top_p="
-        + d.topP()
-        + ",method="
-        + d.method()
-        + ",max_tokens="
-        + d.maxTokens()
-        + ",stop="
-        + d.stop()
-        + ",timeout="
-        + d.timeoutSeconds();
   }
 
   static String runId(ExperimentSpec.Prompt p, Point pt, long seed, int repeat, String decoding) {
@@ -194,7 +214,7 @@ public final class Plan {
 
   static String runId(
       ExperimentSpec.Prompt p, String pointKey, long seed, int repeat, String decoding) {
-    return sha256(
+    return SpecHash.sha256(
             "prompt="
                 + p.text()
                 + "\npoint="
@@ -213,16 +233,7 @@ public final class Plan {
    * differ only where the logits do.
    */
   static long drawStream(String promptText, long seed) {
-    String h = sha256("draws\nprompt=" + promptText + "\nseed=" + seed);
+    String h = SpecHash.sha256("draws\nprompt=" + promptText + "\nseed=" + seed);
     return Long.parseUnsignedLong(h.substring(0, 16), 16);
-  }
-
-  static String sha256(String s) {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      return HexFormat.of().formatHex(md.digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

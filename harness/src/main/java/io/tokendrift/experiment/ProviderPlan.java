@@ -1,10 +1,10 @@
 package io.tokendrift.experiment;
 
 import io.tokendrift.engine.Fillers;
-import io.tokendrift.trace.PointKey;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.ProviderPoint;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The grid of a provider experiment as waves of requests: at a point with concurrency c, each wave
@@ -13,10 +13,10 @@ import java.util.Map;
  * batches any load. Repeats run in order (repeat r's waves after repeat r − 1's), so that an
  * interval can spread them over time.
  */
-public final class ProviderPlan {
+public final class ProviderPlan implements Planned {
   /** One run of the grid: one request whose reply is recorded. */
   public record Run(
-      String id, ExperimentSpec.Prompt prompt, Map<String, String> point, long seed, int repeat) {}
+      String id, ExperimentSpec.Prompt prompt, ProviderPoint point, long seed, int repeat) {}
 
   /**
    * Requests sent together.
@@ -29,15 +29,21 @@ public final class ProviderPlan {
    * @param fillers prompts sent alongside to make up the concurrency, not recorded
    */
   public record Wave(
-      int index,
-      Map<String, String> point,
-      long seed,
-      int repeat,
-      List<Run> runs,
-      List<String> fillers) {
+      int index, ProviderPoint point, long seed, int repeat, List<Run> runs, List<String> fillers)
+      implements RunLoop.Unit {
     /** Requests in flight together. */
     public int concurrency() {
-      return Integer.parseInt(point.get("concurrency"));
+      return point.concurrency();
+    }
+
+    @Override
+    public List<String> runIds() {
+      return runs.stream().map(Run::id).toList();
+    }
+
+    @Override
+    public String label() {
+      return "wave " + index + " (" + point.key() + ")";
     }
   }
 
@@ -50,11 +56,11 @@ public final class ProviderPlan {
       throw new IllegalArgumentException("a provider plan needs a spec of an HTTP provider");
     }
     this.spec = spec;
-    String decoding = Plan.decodingKey(spec.decoding());
+    String decoding = spec.decoding().key();
     for (int rep = 0; rep < spec.axes().repeats(); rep++) {
-      for (Map<String, String> point : spec.provider().points()) {
-        int c = Integer.parseInt(point.get("concurrency"));
-        String key = PointKey.keyOf(point);
+      for (ProviderPoint point : spec.provider().points()) {
+        int c = point.concurrency();
+        String key = point.key();
         for (long seed : spec.decoding().seeds()) {
           List<ExperimentSpec.Prompt> prompts = spec.prompts();
           for (int from = 0; from < prompts.size(); from += c) {
@@ -80,8 +86,24 @@ public final class ProviderPlan {
     }
   }
 
+  @Override
   public ExperimentSpec spec() {
     return spec;
+  }
+
+  @Override
+  public long runsIn(int index, int count) {
+    return shard(index, count).stream().mapToLong(w -> w.runs().size()).sum();
+  }
+
+  @Override
+  public int unitsIn(int index, int count) {
+    return shard(index, count).size();
+  }
+
+  @Override
+  public String unitNoun() {
+    return "waves of concurrent requests";
   }
 
   public List<Wave> waves() {

@@ -1,6 +1,7 @@
 package io.tokendrift.experiment;
 
 import io.tokendrift.engine.EngineProvider;
+import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceLock;
@@ -121,7 +122,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
 
   private static void checkBelongs(
       TraceHeader h, ExperimentSpec spec, Runner.Options o, String shard, String modelHash) {
-    if (!h.specSha256().equals(Runner.specHash(spec))) {
+    if (!h.specSha256().equals(spec.hash())) {
       throw new IllegalArgumentException(
           o.trace() + ": was written by a different spec (or an edited one); --force starts over");
     }
@@ -145,17 +146,17 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
     recording.put(
         "top_k",
         spec.remote()
-            ? spec.engine().options().getOrDefault("top_logprobs", "20")
+            ? Integer.toString(spec.remoteSettings().topLogprobs())
             : Integer.toString(spec.record().topK()));
     recording.put("full_logits", Boolean.toString(spec.record().fullLogits()));
     return new TraceHeader(
         spec.name(),
-        Runner.specHash(spec),
+        spec.hash(),
         spec.gridSize(),
         spec.referenceKey(),
-        Runner.decodingMap(spec.decoding()),
+        spec.decoding().asMap(),
         recording,
         shard,
-        Manifest.collect(engineSettings, Runner.modelName(spec), modelHash, gpus));
+        Manifest.collect(engineSettings, spec.modelName(), modelHash, gpus));
   }
 }

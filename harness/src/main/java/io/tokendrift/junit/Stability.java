@@ -1,7 +1,7 @@
 package io.tokendrift.junit;
 
 import io.tokendrift.analysis.Analysis;
-import io.tokendrift.experiment.ExperimentSpec;
+import io.tokendrift.spec.ExperimentSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -301,7 +301,7 @@ public final class Stability {
    *     batch_invariant
    */
   public Stability reference(String axis, Object value) {
-    java.util.Set<String> axes = java.util.Set.of(io.tokendrift.experiment.Point.AXES);
+    java.util.Set<String> axes = java.util.Set.of(io.tokendrift.spec.Point.AXES);
     if (!axes.contains(axis)) {
       throw new IllegalArgumentException(
           "Stability.reference(\""
@@ -350,7 +350,7 @@ public final class Stability {
       ExperimentSpec s;
       try {
         s = ExperimentSpec.read(spec);
-      } catch (io.tokendrift.experiment.SpecException e) {
+      } catch (io.tokendrift.spec.SpecException e) {
         if (specFile != null) {
           throw e;
         }

@@ -5,10 +5,10 @@ import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.check.Baseline;
 import io.tokendrift.check.Check;
 import io.tokendrift.check.CheckMessage;
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.report.Reports;
+import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
 import java.io.IOException;
@@ -37,7 +37,7 @@ final class StabilityRun {
     private final java.util.function.IntFunction<String> provider;
 
     Texts(ExperimentSpec s, Path... traces) {
-      this.tok = s.remote() ? null : Runner.model(s).tokenizer();
+      this.tok = s.remote() ? null : s.modelDir().tokenizer();
       this.provider = s.remote() ? io.tokendrift.analysis.ProviderTexts.of(traces) : null;
     }
 
@@ -58,8 +58,7 @@ final class StabilityRun {
 
   static Path trace(ExperimentSpec s, Path dir) {
     Path trace = dir.resolve("trace.jsonl");
-    Runner.run(
-        s, new Runner.Options(trace, false, true, false, 0, 1), Runner.Progress.NONE, line -> {});
+    Runner.run(s, Runner.Options.of(trace).forcing(), Runner.Progress.NONE, line -> {});
     return trace;
   }
 
@@ -70,7 +69,7 @@ final class StabilityRun {
     Map<String, String> errors = errors(trace);
     List<String> failures = new ArrayList<>();
     try (Texts tok = new Texts(s, trace)) {
-      a.withTokenText(tok::tokenText);
+      a = a.withTokenText(tok::tokenText);
       Reports.write(dir, Reports.analysisJson(a), Reports.FORMATS);
       for (Analyzer.RunResult r : a.runs()) {
         Analyzer.Verdict v = r.verdict();
@@ -152,7 +151,7 @@ final class StabilityRun {
     }
     if (strict) {
       for (Check.RunVerdict v : r.runs()) {
-        if (!v.verdict().equals("identical") && v.pass()) {
+        if (v.verdict() != Check.Verdict.IDENTICAL && v.pass()) {
           failures.add(v.message());
         }
       }

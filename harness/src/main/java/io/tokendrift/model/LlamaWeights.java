@@ -143,7 +143,7 @@ public final class LlamaWeights {
 
   /** The shard files {@code index}'s weight_map names, each once, in name order. */
   public static List<String> shardFiles(Path index) {
-    JsonNode map = LlamaConfig.parse(index).get("weight_map");
+    JsonNode map = LlamaConfigReader.parse(index).get("weight_map");
     if (map == null || !map.isObject()) {
       throw new ModelFormatException(
           index + ": field 'weight_map' is missing; allowed: an object from tensor name to shard");
@@ -155,7 +155,7 @@ public final class LlamaWeights {
 
   private static void scanSharded(
       Path index, Set<String> wanted, Map<String, Path> files, Map<String, long[]> shapes) {
-    JsonNode map = LlamaConfig.parse(index).get("weight_map");
+    JsonNode map = LlamaConfigReader.parse(index).get("weight_map");
     if (map == null || !map.isObject()) {
       throw new ModelFormatException(
           index + ": field 'weight_map' is missing; allowed: an object from tensor name to shard");

@@ -21,7 +21,7 @@ final class Tokenizers {
     }
     Path tc = dir.dir().resolve(ModelDir.TOKENIZER_CONFIG);
     if (Files.isRegularFile(tc)) {
-      JsonNode add = LlamaConfig.parse(tc).get("add_bos_token");
+      JsonNode add = LlamaConfigReader.parse(tc).get("add_bos_token");
       if (add != null && add.isBoolean()) {
         if (!add.asBoolean()) {
           return -1;
@@ -33,7 +33,8 @@ final class Tokenizers {
         return c.bosTokenId();
       }
     }
-    JsonNode post = LlamaConfig.parse(dir.dir().resolve(ModelDir.TOKENIZER)).path("post_processor");
+    JsonNode post =
+        LlamaConfigReader.parse(dir.dir().resolve(ModelDir.TOKENIZER)).path("post_processor");
     JsonNode single = post.path("single");
     if ("TemplateProcessing".equals(post.path("type").asText()) && single.isArray()) {
       JsonNode first = single.path(0).path("SpecialToken");

@@ -153,8 +153,7 @@ final class Scheduler implements AutoCloseable {
           // The engine failed for this batch: its requests get the error, the server goes on.
           for (Row r : rows) {
             if (r.live) {
-              r.job.events.add(
-                  new Job.Failed(e.getClass().getSimpleName() + ": " + e.getMessage()));
+              r.job.events.add(new Job.Failed(io.tokendrift.engine.Failures.describe(e)));
               r.live = false;
             }
           }

@@ -233,25 +233,19 @@ final class TraceCodec {
       pn.get("vars").fields().forEachRemaining(e -> vars.put(e.getKey(), e.getValue().asText()));
       process = new ProcessInfo(pn.get("env").asText(), pn.path("pid").asLong(-1), vars);
     }
-    return new RunRecord(
-        text(n, "id", where),
-        status,
-        text(n, "prompt_id", where),
-        text(n, "prompt", where),
-        point,
-        number(n, "seed", where),
-        (int) number(n, "repeat", where),
-        stop,
-        text,
-        promptTokens,
-        tokens,
-        n.path("elapsed_ms").asDouble(),
-        (int) number(n, "batch_rows", where),
-        (int) number(n, "batch_row", where),
-        error,
-        steps,
-        provider,
-        process);
+    return RunRecord.of(text(n, "id", where), status)
+        .prompt(text(n, "prompt_id", where), text(n, "prompt", where))
+        .at(point, number(n, "seed", where), (int) number(n, "repeat", where))
+        .output(stop, text, promptTokens, tokens)
+        .batch(
+            n.path("elapsed_ms").asDouble(),
+            (int) number(n, "batch_rows", where),
+            (int) number(n, "batch_row", where))
+        .error(error)
+        .steps(steps)
+        .provider(provider)
+        .process(process)
+        .build();
   }
 
   private static String textOrNull(JsonNode v) {

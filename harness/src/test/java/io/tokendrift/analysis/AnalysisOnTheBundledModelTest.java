@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.BundledModel;
@@ -14,6 +13,7 @@ import io.tokendrift.model.Safetensors;
 import io.tokendrift.model.Tensor;
 import io.tokendrift.report.Reports;
 import io.tokendrift.report.Sentences;
+import io.tokendrift.spec.ExperimentSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -59,7 +59,7 @@ class AnalysisOnTheBundledModelTest {
     Path trace = dir.resolve(name + ".jsonl");
     Runner.run(
         new Plan(ExperimentSpec.read(spec)),
-        new Runner.Options(trace, false, false, false, 0, 1),
+        Runner.Options.of(trace),
         Runner.Progress.NONE,
         l -> {});
     return trace;

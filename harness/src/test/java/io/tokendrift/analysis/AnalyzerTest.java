@@ -91,6 +91,18 @@ class AnalyzerTest {
   }
 
   @Test
+  void withTokenTextIsACopyAndLeavesTheAnalysisAsItWas() {
+    String before = Reports.analysisJson(a);
+    Analysis named = a.withTokenText(id -> "<" + id + ">");
+    assertThat(named).isNotSameAs(a);
+    assertThat(a.text(901)).isEqualTo("#901");
+    assertThat(named.text(901)).isEqualTo("<901>");
+    assertThat(Reports.analysisJson(a)).isEqualTo(before);
+    assertThat(Reports.analysisJson(named)).isNotEqualTo(before).contains("<901>");
+    assertThat(named.runs()).isSameAs(a.runs());
+  }
+
+  @Test
   void recoversEachDivergenceItsMarginAndDrift() {
     Map<String, RunResult> r = byId();
     assertThat(r.get("ref-a").verdict()).isEqualTo(Verdict.REFERENCE);

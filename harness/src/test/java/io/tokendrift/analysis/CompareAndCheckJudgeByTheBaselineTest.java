@@ -67,8 +67,8 @@ class CompareAndCheckJudgeByTheBaselineTest {
         Check.run(Baseline.open(a.getParent()), b, Check.Options.DEFAULTS, i -> "t" + i);
     assertThat(r.floor()).isEqualTo(aFloor);
     assertThat(r.tolerance()).isEqualTo(Compare.defaultTolerance(aFloor)).isLessThan(2e-4);
-    assertThat(r.count("identical")).isEqualTo(3);
-    assertThat(r.count("drift")).isEqualTo(3);
+    assertThat(r.count(Check.Verdict.IDENTICAL)).isEqualTo(3);
+    assertThat(r.count(Check.Verdict.DRIFT)).isEqualTo(3);
     assertThat(r.pass()).isFalse();
     // An explicit tolerance still rules.
     assertThat(

@@ -2,9 +2,9 @@ package io.tokendrift.analysis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
+import io.tokendrift.spec.ExperimentSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,7 +31,7 @@ class SampledRunsTest {
       Path trace = dir.resolve(method + ".jsonl");
       Runner.run(
           new Plan(ExperimentSpec.read(spec)),
-          new Runner.Options(trace, false, false, false, 0, 1),
+          Runner.Options.of(trace),
           Runner.Progress.NONE,
           line -> {});
       Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));

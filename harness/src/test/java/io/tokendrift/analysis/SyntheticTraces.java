@@ -1,6 +1,6 @@
 package io.tokendrift.analysis;
 
-import io.tokendrift.experiment.Point;
+import io.tokendrift.spec.Point;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.Steps;
 import io.tokendrift.trace.TraceHeader;
@@ -80,23 +80,13 @@ final class SyntheticTraces {
       }
       s.add(v[0], ids, v, 6f, 0.5f, Double.NaN, Float.NaN, i, null);
     }
-    return new RunRecord(
-        id,
-        RunRecord.Status.OK,
-        prompt,
-        "prompt " + prompt,
-        p.values(),
-        0,
-        repeat,
-        "MAX_TOKENS",
-        "text",
-        new int[] {1},
-        tokens,
-        1,
-        p.batchSize(),
-        p.batchPosition(),
-        null,
-        s);
+    return RunRecord.of(id, RunRecord.Status.OK)
+        .prompt(prompt, "prompt " + prompt)
+        .at(p.values(), 0, repeat)
+        .output("MAX_TOKENS", "text", new int[] {1}, tokens)
+        .batch(1, p.batchSize(), p.batchPosition())
+        .steps(s)
+        .build();
   }
 
   static int refToken(int i) {

@@ -38,7 +38,8 @@ class ArchitectureTest {
     ALLOWED.put("engine.djl", List.of("engine", "decode", "model"));
     ALLOWED.put("engine.openai", List.of("engine", "model"));
     ALLOWED.put("engine.torch", List.of("engine", "model"));
-    ALLOWED.put("experiment", List.of("engine", "decode", "model", "trace", "serve"));
+    ALLOWED.put("spec", List.of("engine", "decode", "model", "trace"));
+    ALLOWED.put("experiment", List.of("spec", "engine", "decode", "model", "trace", "serve"));
     ALLOWED.put("analysis", List.of("trace"));
     ALLOWED.put("report", List.of("analysis", "trace"));
     ALLOWED.put("check", List.of("report", "analysis", "trace"));
@@ -46,7 +47,16 @@ class ArchitectureTest {
     ALLOWED.put("serve", List.of("engine", "decode", "model"));
     ALLOWED.put(
         "junit",
-        List.of("check", "report", "analysis", "experiment", "engine", "model", "trace", "decode"));
+        List.of(
+            "check",
+            "report",
+            "analysis",
+            "experiment",
+            "spec",
+            "engine",
+            "model",
+            "trace",
+            "decode"));
   }
 
   private static JavaClasses main;

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 /** check says when its baseline came from another machine or math path, and what it tolerated. */
 class MachineNoteTest {
-  static Check.RunVerdict v(String prompt, String verdict, boolean pass, double drift) {
+  static Check.RunVerdict v(String prompt, Check.Verdict verdict, boolean pass, double drift) {
     return new Check.RunVerdict("id-" + prompt, prompt, "batch_size=1", verdict, pass, "m", drift);
   }
 
@@ -23,9 +23,9 @@ class MachineNoteTest {
         new Check.Result(
             "x",
             List.of(
-                v("sky", "explained", true, 3e-6),
-                v("cat", "identical", true, 1e-6),
-                v("dog", "identical", true, 0)),
+                v("sky", Check.Verdict.EXPLAINED, true, 3e-6),
+                v("cat", Check.Verdict.IDENTICAL, true, 1e-6),
+                v("dog", Check.Verdict.IDENTICAL, true, 0)),
             changes,
             4e-6,
             1e-4,
@@ -50,7 +50,8 @@ class MachineNoteTest {
     Map<String, String[]> changes = new TreeMap<>();
     changes.put("tokendrift.commit", new String[] {"abc", "def"});
     Check.Result r =
-        new Check.Result("x", List.of(v("a", "identical", true, 0)), changes, 0, 1e-4, 0, true);
+        new Check.Result(
+            "x", List.of(v("a", Check.Verdict.IDENTICAL, true, 0)), changes, 0, 1e-4, 0, true);
     assertThat(r.machineNote()).isEmpty();
     assertThat(CheckOutputs.markdown(r)).doesNotContain("another machine");
   }

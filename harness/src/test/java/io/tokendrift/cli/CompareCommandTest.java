@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Plan;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.PerturbedModels;
+import io.tokendrift.spec.ExperimentSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Tag;
@@ -47,7 +47,7 @@ class CompareCommandTest {
     Path trace = dir.resolve(name + ".jsonl");
     Runner.run(
         new Plan(ExperimentSpec.read(spec)),
-        new Runner.Options(trace, false, false, false, 0, 1),
+        Runner.Options.of(trace),
         Runner.Progress.NONE,
         l -> {});
     return trace;

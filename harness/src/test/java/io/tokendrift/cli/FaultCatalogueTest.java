@@ -341,23 +341,13 @@ class FaultCatalogueTest {
     }
     var last = recs.remove(recs.size() - 1);
     recs.add(
-        new io.tokendrift.trace.RunRecord(
-            last.id(),
-            io.tokendrift.trace.RunRecord.Status.FAILED,
-            last.promptId(),
-            last.prompt(),
-            last.point(),
-            last.seed(),
-            last.repeat(),
-            null,
-            "",
-            new int[0],
-            new int[0],
-            0,
-            last.batchRows(),
-            last.batchRow(),
-            "RuntimeException: injected",
-            null));
+        io.tokendrift.trace.RunRecord.of(last.id(), io.tokendrift.trace.RunRecord.Status.FAILED)
+            .prompt(last.promptId(), last.prompt())
+            .at(last.point(), last.seed(), last.repeat())
+            .output(null, "", new int[0], new int[0])
+            .batch(0, last.batchRows(), last.batchRow())
+            .error("RuntimeException: injected")
+            .build());
     try (var w = io.tokendrift.trace.TraceWriter.create(t, header, true)) {
       recs.forEach(w::write);
     }

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.analysis.Analyzer.Verdict;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.Point;
+import io.tokendrift.spec.SpecFiles;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Path;
@@ -87,7 +90,7 @@ class EngineAxisTest {
         .contains("axes.engine.a.kind:")
         .contains("nope");
     assertThat(SpecFiles.refusal(dir, head + "    a: {kind: torch, colour: red}\n"))
-        .contains("axes.engine.a.colour: unknown option of engine 'torch'");
+        .contains("axes.engine.a.colour: engine 'torch' has no option 'colour'; allowed: ");
     assertThat(
             SpecFiles.refusal(
                 dir, head + "    a: {kind: openai, base_url: \"http://127.0.0.1:9\", model: m}\n"))
@@ -124,7 +127,7 @@ class EngineAxisTest {
     Runner.Outcome out =
         Runner.run(
             ExperimentSpec.read(SpecFiles.write(dir, GRID)),
-            new Runner.Options(trace, false, false, false, 0, 1),
+            Runner.Options.of(trace),
             Runner.Progress.NONE,
             log::add);
     // 8 points x 3 prompts; DJL's two bf16 points skipped.
@@ -212,12 +215,7 @@ class EngineAxisTest {
     ExperimentSpec s =
         ExperimentSpec.read(SpecFiles.write(dir, spec)).withEngineOptions(Map.of("python", PYTHON));
     assertThat(s.points()).hasSize(4);
-    Runner.Outcome out =
-        Runner.run(
-            s,
-            new Runner.Options(trace, false, false, false, 0, 1),
-            Runner.Progress.NONE,
-            log::add);
+    Runner.Outcome out = Runner.run(s, Runner.Options.of(trace), Runner.Progress.NONE, log::add);
     assertThat(out.ok()).as(String.join("\n", log)).isEqualTo(8);
     Map<String, Long> pidOfEnv = new HashMap<>();
     Map<String, RunRecord> runs = new HashMap<>();

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.analysis.EnvSummary;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.SpecFiles;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Path;
@@ -81,10 +83,7 @@ class EnvAxisTest {
     List<String> log = new ArrayList<>();
     Runner.Outcome out =
         Runner.run(
-            ExperimentSpec.read(spec),
-            new Runner.Options(trace, false, false, false, 0, 1),
-            Runner.Progress.NONE,
-            log::add);
+            ExperimentSpec.read(spec), Runner.Options.of(trace), Runner.Progress.NONE, log::add);
     assertThat(out.ok()).as(String.join("\n", log)).isEqualTo(8);
     assertThat(out.failed()).isZero();
     Set<Long> pids = new HashSet<>();
@@ -136,7 +135,7 @@ class EnvAxisTest {
     Runner.Outcome out =
         Runner.run(
             ExperimentSpec.read(SpecFiles.write(dir, spec)),
-            new Runner.Options(trace, false, false, false, 0, 1),
+            Runner.Options.of(trace),
             Runner.Progress.NONE,
             log::add);
     assertThat(out.ok()).as(String.join("\n", log)).isEqualTo(8);
@@ -182,16 +181,13 @@ class EnvAxisTest {
     Path trace = dir.resolve("trace.jsonl");
     List<String> log = new ArrayList<>();
     Runner.Outcome out;
-    System.setProperty(ForkedRuns.FAULT_EXIT_AFTER, "1");
+    System.setProperty(ForkedMain.FAULT_EXIT_AFTER, "1");
     try {
       out =
           Runner.run(
-              ExperimentSpec.read(spec),
-              new Runner.Options(trace, false, false, false, 0, 1),
-              Runner.Progress.NONE,
-              log::add);
+              ExperimentSpec.read(spec), Runner.Options.of(trace), Runner.Progress.NONE, log::add);
     } finally {
-      System.clearProperty(ForkedRuns.FAULT_EXIT_AFTER);
+      System.clearProperty(ForkedMain.FAULT_EXIT_AFTER);
     }
     // Each child sends one record, then halts: the other three of its runs fail, with the reason.
     assertThat(out.ok()).isEqualTo(2);
@@ -218,7 +214,7 @@ class EnvAxisTest {
     Runner.Outcome again =
         Runner.run(
             ExperimentSpec.read(spec),
-            new Runner.Options(trace, true, false, false, 0, 1),
+            Runner.Options.of(trace).resuming(),
             Runner.Progress.NONE,
             log::add);
     assertThat(again.ok()).isEqualTo(6);
@@ -226,5 +222,78 @@ class EnvAxisTest {
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
     assertThat(a.runs())
         .allSatisfy(r -> assertThat(r.verdict()).isNotEqualTo(Analyzer.Verdict.FAILED));
+  }
+
+  @Test
+  void failFastStopsAtTheFirstFailedBatchNotAfterTheWholeEnvironment() throws Exception {
+    Path spec = SpecFiles.write(dir, GRID);
+    Path trace = dir.resolve("trace.jsonl");
+    List<String> log = new ArrayList<>();
+    Runner.Outcome out;
+    System.setProperty(ForkedMain.FAULT_EXIT_AFTER, "1");
+    try {
+      out =
+          Runner.run(
+              ExperimentSpec.read(spec),
+              Runner.Options.of(trace).failingFast(),
+              Runner.Progress.NONE,
+              log::add);
+    } finally {
+      System.clearProperty(ForkedMain.FAULT_EXIT_AFTER);
+    }
+    // The child of env auto answers its first batch's run, then dies: its next batch fails and
+    // the run stops there. (Before the one run loop, the whole environment's runs were recorded
+    // as failed first: 1 ok and 3 failed.)
+    assertThat(out.ok()).isEqualTo(1);
+    assertThat(out.failed()).isEqualTo(1);
+    List<RunRecord> recs = new ArrayList<>();
+    try (TraceReader r = TraceReader.open(trace)) {
+      r.forEachRemaining(recs::add);
+    }
+    assertThat(recs).hasSize(2);
+    assertThat(recs).allSatisfy(r -> assertThat(r.point()).containsEntry("env", "auto"));
+    assertThat(log).contains("--fail-fast: stopping after the first failure");
+
+    // Without --fail-fast the same fault fails the rest of each environment and goes on.
+    Path all = dir.resolve("all.jsonl");
+    System.setProperty(ForkedMain.FAULT_EXIT_AFTER, "1");
+    try {
+      out =
+          Runner.run(
+              ExperimentSpec.read(spec), Runner.Options.of(all), Runner.Progress.NONE, log::add);
+    } finally {
+      System.clearProperty(ForkedMain.FAULT_EXIT_AFTER);
+    }
+    assertThat(out.ok() + out.failed()).isEqualTo(8);
+  }
+
+  @Test
+  void aChildRefusesASpecEditedAfterTheRunStartedWithATypedFailure() throws Exception {
+    Path file = SpecFiles.write(dir, GRID);
+    ExperimentSpec spec = ExperimentSpec.read(file);
+    Plan plan = new Plan(spec);
+    List<String> log = new ArrayList<>();
+    List<RunRecord> recs = new ArrayList<>();
+    try (ForkedExecutor x = new ForkedExecutor(spec, log::add)) {
+      // Edited between the parent's planning and the child's start: the child's plan would not
+      // be the run's (its batch indices would point at other runs).
+      java.nio.file.Files.writeString(file, GRID.replace("max_tokens: 6", "max_tokens: 7"));
+      x.execute(plan.batches().get(0), Set.of(), recs::add);
+      // Its environment is dead for the rest of the run: no second child, the same reason.
+      x.execute(plan.batches().get(1), Set.of(), recs::add);
+    }
+    assertThat(recs).hasSize(2);
+    assertThat(recs)
+        .allSatisfy(
+            r -> {
+              assertThat(r.status()).isEqualTo(RunRecord.Status.FAILED);
+              assertThat(r.error())
+                  .startsWith(
+                      "the child process for env auto could not run: SpecChangedException: ")
+                  .contains("changed after the run started")
+                  .contains("--force");
+            });
+    // The child said why on its stderr too, which the parent passed to the log.
+    assertThat(log).anyMatch(l -> l.startsWith("[env auto] tokendrift child: SpecChanged"));
   }
 }

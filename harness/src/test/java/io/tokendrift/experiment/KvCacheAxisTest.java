@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.SpecFiles;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -39,10 +41,7 @@ class KvCacheAxisTest {
                 + "axes: {batch: {sizes: [1, 3]}, batch_invariant: [true], kv_cache: [on, off]}\n");
     Path trace = dir.resolve("trace.jsonl");
     Runner.run(
-        ExperimentSpec.read(spec),
-        new Runner.Options(trace, false, false, false, 0, 1),
-        Runner.Progress.NONE,
-        line -> {});
+        ExperimentSpec.read(spec), Runner.Options.of(trace), Runner.Progress.NONE, line -> {});
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
     assertThat(a.runs()).hasSize(8); // 2 sizes (row 0) x 2 cache modes x 2 prompts
     for (Analyzer.RunResult r : a.runs()) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.report.Reports;
+import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Files;
@@ -54,11 +55,7 @@ class ProviderRunTest {
     ExperimentSpec s = ExperimentSpec.read(spec);
     trace = dir.resolve("trace.jsonl");
     outcome =
-        ProviderRunner.run(
-            new ProviderPlan(s),
-            new Runner.Options(trace, false, false, false, 0, 1),
-            Runner.Progress.NONE,
-            log::add);
+        Runner.run(new ProviderPlan(s), Runner.Options.of(trace), Runner.Progress.NONE, log::add);
     analysis = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
   }
 
@@ -145,10 +142,7 @@ class ProviderRunTest {
     ProviderPlan plan = new ProviderPlan(s);
     // concurrency 6 with 2 prompts: one wave of 2 runs and 4 fillers per point.
     var wave =
-        plan.waves().stream()
-            .filter(w -> w.point().get("concurrency").equals("6"))
-            .findFirst()
-            .orElseThrow();
+        plan.waves().stream().filter(w -> w.point().concurrency() == 6).findFirst().orElseThrow();
     assertThat(wave.runs()).hasSize(2);
     assertThat(wave.fillers()).hasSize(4);
     assertThat(plan.requests()).isEqualTo(4 * (2 + 6));
@@ -162,9 +156,9 @@ class ProviderRunTest {
   @Test
   void theTraceResumesWithoutSendingAgain() {
     Runner.Outcome again =
-        ProviderRunner.run(
+        Runner.run(
             new ProviderPlan(analysisSpec()),
-            new Runner.Options(trace, true, false, false, 0, 1),
+            Runner.Options.of(trace).resuming(),
             Runner.Progress.NONE,
             log::add);
     assertThat(again.alreadyDone()).isEqualTo(16);

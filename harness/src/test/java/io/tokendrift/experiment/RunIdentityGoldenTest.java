@@ -2,6 +2,8 @@ package io.tokendrift.experiment;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.SpecFiles;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Path;
@@ -39,7 +41,7 @@ class RunIdentityGoldenTest {
   void theSpecHashAndRunIdsOfAFixedSpecAreTheRecordedOnes() throws Exception {
     ExperimentSpec s = ExperimentSpec.read(SpecFiles.write(dir, SPEC));
     // Golden values: computed by this code at commit 3f32cd3 (2026-12-03) and written down here.
-    assertThat(Runner.specHash(s))
+    assertThat(s.hash())
         .isEqualTo("93c9e215bb080fb13c59c0a8ad166d98d2c188b5c866518e1a820d8a92b20a63");
     List<Plan.Run> runs = new Plan(s).runs();
     assertThat(runs).hasSize(2 * 3 * 2 * 2); // prompts x points (1@0, 4@0, 4@3) x seeds x repeats
@@ -57,7 +59,7 @@ class RunIdentityGoldenTest {
     ExperimentSpec s = ExperimentSpec.read(root.resolve("ci/check.yaml"));
     Set<String> recorded = new HashSet<>();
     try (TraceReader r = TraceReader.open(root.resolve("ci/baselines/bundled/trace.jsonl"))) {
-      assertThat(r.header().specSha256()).isEqualTo(Runner.specHash(s));
+      assertThat(r.header().specSha256()).isEqualTo(s.hash());
       while (r.hasNext()) {
         RunRecord rec = r.next();
         recorded.add(rec.id());

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tokendrift.engine.EnvironmentException;
 import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
+import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.TraceMerge;
 import io.tokendrift.trace.TraceReader;
@@ -56,7 +57,7 @@ class RunnerTest {
   }
 
   static Runner.Options options(Path trace) {
-    return new Runner.Options(trace, false, false, false, 0, 1);
+    return Runner.Options.of(trace);
   }
 
   static Runner.Outcome run(Plan plan, Runner.Options o) {
@@ -154,8 +155,7 @@ class RunnerTest {
     Files.writeString(t, kept + lines.get(8).substring(0, lines.get(8).length() / 2));
     List<String> log = new ArrayList<>();
     Runner.Outcome o =
-        Runner.run(
-            plan, new Runner.Options(t, true, false, false, 0, 1), Runner.Progress.NONE, log::add);
+        Runner.run(plan, Runner.Options.of(t).resuming(), Runner.Progress.NONE, log::add);
     assertThat(o.alreadyDone()).isEqualTo(7);
     assertThat(o.ok()).isEqualTo(11);
     assertThat(o.truncated()).isNotNull();
@@ -174,11 +174,11 @@ class RunnerTest {
         .hasMessage(t + ": a trace is already there; --resume continues it, --force replaces it");
     Plan other =
         new Plan(ExperimentSpec.read(spec(SMALL.replace("max_tokens: 6", "max_tokens: 5"))));
-    assertThatThrownBy(() -> run(other, new Runner.Options(t, true, false, false, 0, 1)))
+    assertThatThrownBy(() -> run(other, Runner.Options.of(t).resuming()))
         .hasMessage(
             t + ": was written by a different spec (or an edited one); --force starts over");
     // Resuming a finished trace runs nothing.
-    Runner.Outcome o = run(plan, new Runner.Options(t, true, false, false, 0, 1));
+    Runner.Outcome o = run(plan, Runner.Options.of(t).resuming());
     assertThat(o.ok()).isZero();
     assertThat(o.alreadyDone()).isEqualTo(18);
     assertThat(records(t)).hasSize(18);
@@ -239,7 +239,7 @@ class RunnerTest {
                     axes:
                       summation: ["splitk:200:forward", native]
                     """)));
-    Runner.Outcome ff = run(reversed, new Runner.Options(f, false, false, true, 0, 1));
+    Runner.Outcome ff = run(reversed, Runner.Options.of(f).failingFast());
     assertThat(ff.failed()).isEqualTo(1);
     assertThat(ff.ok()).isZero();
   }
@@ -283,7 +283,7 @@ class RunnerTest {
     List<Path> traces = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       Path t = dir.resolve("shard" + i + ".jsonl");
-      run(plan, new Runner.Options(t, false, false, false, i, 3));
+      run(plan, Runner.Options.of(t).shard(i, 3));
       for (RunRecord r : records(t)) {
         assertThat(ids.add(r.id())).as("run %s in two shards", r.id()).isTrue();
       }
@@ -378,8 +378,7 @@ class RunnerTest {
     Plan plan = new Plan(ExperimentSpec.read(specFile));
     List<String> log = new ArrayList<>();
     Runner.Outcome o =
-        Runner.run(
-            plan, new Runner.Options(t, true, false, false, 0, 1), Runner.Progress.NONE, log::add);
+        Runner.run(plan, Runner.Options.of(t).resuming(), Runner.Progress.NONE, log::add);
     assertThat(log)
         .anySatisfy(
             l ->

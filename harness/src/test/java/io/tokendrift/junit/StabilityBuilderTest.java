@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.Precision;
-import io.tokendrift.experiment.ExperimentSpec;
+import io.tokendrift.spec.ExperimentSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
-import io.tokendrift.experiment.Point;
+import io.tokendrift.spec.Point;
 import io.tokendrift.trace.RunRecord;
 import io.tokendrift.trace.Steps;
 import io.tokendrift.trace.TraceHeader;
@@ -52,23 +52,13 @@ final class ReportFixtures {
       }
       s.add(v[0], ids, v, 6f, 0.5f, Double.NaN, Float.NaN, i, null);
     }
-    return new RunRecord(
-        id,
-        RunRecord.Status.OK,
-        "p-" + prompt.length(),
-        prompt,
-        p.values(),
-        0,
-        0,
-        "MAX_TOKENS",
-        "text",
-        new int[] {1},
-        tokens,
-        1,
-        p.batchSize(),
-        p.batchPosition(),
-        null,
-        s);
+    return RunRecord.of(id, RunRecord.Status.OK)
+        .prompt("p-" + prompt.length(), prompt)
+        .at(p.values(), 0, 0)
+        .output("MAX_TOKENS", "text", new int[] {1}, tokens)
+        .batch(1, p.batchSize(), p.batchPosition())
+        .steps(s)
+        .build();
   }
 
   /** Analysis JSON of two prompts (one hostile, one right-to-left), each flipping at batch 4. */
@@ -94,9 +84,10 @@ final class ReportFixtures {
         w.write(run("b4first" + prompt.length(), prompt, B4FIRST, ref, m, -1));
       }
     }
-    Analysis a = Analyzer.analyze(List.of(t), Analyzer.Options.defaults(List.of()));
-    a.withTokenText(
-        id -> id == 91 ? "<img src=x onerror=alert(1)>" : id == 11 ? " " + RTL : " t" + id);
+    Analysis a =
+        Analyzer.analyze(List.of(t), Analyzer.Options.defaults(List.of()))
+            .withTokenText(
+                id -> id == 91 ? "<img src=x onerror=alert(1)>" : id == 11 ? " " + RTL : " t" + id);
     return new ObjectMapper().readTree(Reports.analysisJson(a));
   }
 }

@@ -63,23 +63,13 @@ class TraceFormatTest {
           r.nextLong(),
           vector);
     }
-    return new RunRecord(
-        id,
-        RunRecord.Status.OK,
-        "p1",
-        "The cat sat on the",
-        point(4),
-        7,
-        0,
-        "MAX_TOKENS",
-        " mat.",
-        new int[] {10, 20, 30},
-        tokens,
-        12.5,
-        4,
-        2,
-        null,
-        s);
+    return RunRecord.of(id, RunRecord.Status.OK)
+        .prompt("p1", "The cat sat on the")
+        .at(point(4), 7, 0)
+        .output("MAX_TOKENS", " mat.", new int[] {10, 20, 30}, tokens)
+        .batch(12.5, 4, 2)
+        .steps(s)
+        .build();
   }
 
   static void assertSameRun(RunRecord a, RunRecord b) {
@@ -121,23 +111,13 @@ class TraceFormatTest {
             run("a", 5, 16, false, false, 1),
             run("b", 7, 16, true, false, 2),
             run("c", 3, 4, true, true, 3),
-            new RunRecord(
-                "d",
-                RunRecord.Status.FAILED,
-                "p2",
-                "x",
-                point(1),
-                0,
-                1,
-                null,
-                "",
-                new int[0],
-                new int[0],
-                1,
-                1,
-                0,
-                "IllegalStateException: boom",
-                null));
+            RunRecord.of("d", RunRecord.Status.FAILED)
+                .prompt("p2", "x")
+                .at(point(1), 0, 1)
+                .output(null, "", new int[0], new int[0])
+                .batch(1, 1, 0)
+                .error("IllegalStateException: boom")
+                .build());
     try (TraceWriter w = TraceWriter.create(f, header(), false)) {
       runs.forEach(w::write);
     }
@@ -197,24 +177,18 @@ class TraceFormatTest {
         ".",
         null,
         new String[] {".", ","});
-    return new RunRecord(
-        "golden-provider",
-        RunRecord.Status.OK,
-        "sky",
-        "The sky is",
-        java.util.Map.of("concurrency", "8"),
-        0,
-        0,
-        "MAX_TOKENS",
-        " blue.",
-        new int[0],
-        new int[] {io.tokendrift.engine.RemoteToken.idOf(" blue"), 5},
-        12.5,
-        8,
-        3,
-        null,
-        s,
-        new ProviderCall("cmpl-1", "tiny", "fp_abc", "length", 4, 2, 12.5, 200, 2, true));
+    return RunRecord.of("golden-provider", RunRecord.Status.OK)
+        .prompt("sky", "The sky is")
+        .at(java.util.Map.of("concurrency", "8"), 0, 0)
+        .output(
+            "MAX_TOKENS",
+            " blue.",
+            new int[0],
+            new int[] {io.tokendrift.engine.RemoteToken.idOf(" blue"), 5})
+        .batch(12.5, 8, 3)
+        .steps(s)
+        .provider(new ProviderCall("cmpl-1", "tiny", "fp_abc", "length", 4, 2, 12.5, 200, 2, true))
+        .build();
   }
 
   @Test

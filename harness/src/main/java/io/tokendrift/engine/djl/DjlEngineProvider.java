@@ -32,6 +32,11 @@ public final class DjlEngineProvider implements EngineProvider {
   }
 
   @Override
+  public String precisionNote(io.tokendrift.engine.Precision p) {
+    return p == io.tokendrift.engine.Precision.BF16 ? "bf16 aborts DJL 0.36's JVM" : "";
+  }
+
+  @Override
   public int maxBatch() {
     return MAX_BATCH;
   }

@@ -62,6 +62,20 @@ public final class OpenAiEngineProvider implements EngineProvider {
   }
 
   @Override
+  public io.tokendrift.engine.RemoteSettings remoteSettings(EngineSpec spec) {
+    OpenAiOptions o = OpenAiOptions.of(spec);
+    return new io.tokendrift.engine.RemoteSettings(
+        o.local(),
+        o.baseUrl(),
+        o.model(),
+        o.chat() ? "chat" : "completions",
+        o.apiKeyEnv(),
+        o.maxConcurrency(),
+        o.topLogprobs(),
+        o.maxBatch());
+  }
+
+  @Override
   public RemoteEngine openRemote(EngineSpec spec) {
     return new OpenAiEngine(OpenAiOptions.of(spec));
   }

@@ -7,7 +7,6 @@ import io.tokendrift.analysis.Analyzer;
 import io.tokendrift.engine.Batch;
 import io.tokendrift.engine.CrossPath;
 import io.tokendrift.engine.EngineOptions;
-import io.tokendrift.experiment.ExperimentSpec;
 import io.tokendrift.experiment.Runner;
 import io.tokendrift.model.Float64Llama;
 import io.tokendrift.model.LlamaCheckpoints;
@@ -15,6 +14,7 @@ import io.tokendrift.model.LlamaConfig;
 import io.tokendrift.model.LlamaWeights;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.TextTokenizer;
+import io.tokendrift.spec.ExperimentSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -109,10 +109,7 @@ class LlamaEngineTest {
     Path trace = dir.resolve("trace.jsonl");
     Runner.Outcome o =
         Runner.run(
-            ExperimentSpec.read(spec),
-            new Runner.Options(trace, false, false, false, 0, 1),
-            Runner.Progress.NONE,
-            line -> {});
+            ExperimentSpec.read(spec), Runner.Options.of(trace), Runner.Progress.NONE, line -> {});
     assertThat(o.ok()).isEqualTo(8);
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
     assertThat(a.header().manifest()).containsEntry("engine", "djl-qwen2");

@@ -1,9 +1,7 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The axes of an experiment against an HTTP provider: what a client can change about its requests.
@@ -25,7 +23,7 @@ public record ProviderAxes(
     List<Boolean> logprobs,
     List<Boolean> seedSent,
     double intervalSeconds,
-    Map<String, String> reference) {
+    ProviderPoint reference) {
 
   /** The spec keys of these axes under {@code axes:}. */
   static final List<String> KEYS =
@@ -37,19 +35,18 @@ public record ProviderAxes(
     concurrency = List.copyOf(concurrency);
     logprobs = List.copyOf(logprobs);
     seedSent = List.copyOf(seedSent);
-    reference = reference == null ? null : java.util.Collections.unmodifiableMap(reference);
   }
 
   /** Every point, in a fixed order, as the trace records them. */
-  public List<Map<String, String>> points() {
-    List<Map<String, String>> out = new ArrayList<>();
+  public List<ProviderPoint> points() {
+    List<ProviderPoint> out = new ArrayList<>();
     for (String api : apis) {
       for (Boolean inv :
           serverInvariant.isEmpty() ? java.util.Arrays.asList((Boolean) null) : serverInvariant) {
         for (int c : concurrency) {
           for (boolean lp : logprobs) {
             for (boolean s : seedSent) {
-              out.add(point(api, inv, c, lp, s));
+              out.add(new ProviderPoint(api, inv, c, lp, s));
             }
           }
         }
@@ -58,22 +55,9 @@ public record ProviderAxes(
     return out;
   }
 
-  /** One point's values, in the trace's axis order. */
-  static Map<String, String> point(String api, Boolean inv, int c, boolean lp, boolean seed) {
-    Map<String, String> m = new LinkedHashMap<>();
-    m.put("api", api);
-    if (inv != null) {
-      m.put("batch_invariant", inv.toString());
-    }
-    m.put("concurrency", Integer.toString(c));
-    m.put("logprobs", Boolean.toString(lp));
-    m.put("seed", seed ? "sent" : "omitted");
-    return m;
-  }
-
   /** The default reference: each axis's first value, logprobs on when listed. */
-  Map<String, String> defaultReference() {
-    return point(
+  ProviderPoint defaultReference() {
+    return new ProviderPoint(
         apis.get(0),
         serverInvariant.isEmpty() ? null : serverInvariant.get(0),
         concurrency.get(0),
@@ -81,7 +65,7 @@ public record ProviderAxes(
         seedSent.get(0));
   }
 
-  ProviderAxes withReference(Map<String, String> ref) {
+  ProviderAxes withReference(ProviderPoint ref) {
     return new ProviderAxes(
         apis, serverInvariant, concurrency, logprobs, seedSent, intervalSeconds, ref);
   }

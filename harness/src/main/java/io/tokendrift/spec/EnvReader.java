@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
@@ -9,7 +9,7 @@ import java.util.List;
  * set (and the forked child and the manifest record): those the math and threading libraries read
  * when a process starts.
  */
-final class EnvReader {
+public final class EnvReader {
   private EnvReader() {}
 
   /** Variables a process environment may set: the math and threading libraries' own. */
@@ -34,7 +34,7 @@ final class EnvReader {
       java.util.regex.Pattern.compile("[A-Z][A-Z0-9_]*");
 
   /** Whether the env axis may set {@code var}: a math or threading library reads it at load. */
-  static boolean settable(String var) {
+  public static boolean settable(String var) {
     return ENV_NAMES.contains(var) || ENV_PREFIXES.stream().anyMatch(var::startsWith);
   }
 

@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 /**
  * A refused experiment spec: the message names the file, line and column, the field path and what

@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,14 +1,11 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.tokendrift.engine.Axis;
 import io.tokendrift.engine.DeviceSpec;
-import io.tokendrift.engine.EngineProvider;
 import io.tokendrift.engine.EngineSpec;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -40,7 +37,7 @@ final class AxesReader {
     this.f = f;
   }
 
-  ExperimentSpec.Axes read(JsonNode n) {
+  SpecAxes read(JsonNode n) {
     String at = "axes";
     if (n == null) {
       n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
@@ -64,7 +61,7 @@ final class AxesReader {
     }
     List<DeviceSpec> devices = devices(dv, dat);
     List<Integer> sizes = List.of(1);
-    List<String> positions = List.of("first");
+    List<String> positions = List.of(Defaults.BATCH_POSITION);
     JsonNode b = n.get("batch");
     if (b != null) {
       if (!b.isObject()) {
@@ -74,18 +71,17 @@ final class AxesReader {
       sizes = f.integers(b.get("sizes"), at + ".batch.sizes", List.of(1), 1, 256);
       positions = positions(b.get("positions"), at + ".batch.positions", sizes);
     }
-    return new ExperimentSpec.Axes(
-        devices,
-        optional,
-        sizes,
-        positions,
-        summations(n.get("summation"), at + ".summation"),
-        precisions(n.get("precision"), at + ".precision"),
-        f.integers(n.get("threads"), at + ".threads", List.of(0), 0, 1024),
-        invariant(n.get("batch_invariant"), at + ".batch_invariant"),
-        f.integer(n, at + ".repeats", 1, 1, 1000),
-        kvCache(n.get("kv_cache"), at + ".kv_cache"),
-        EnvReader.read(f, n.get("env"), at + ".env"));
+    return SpecAxes.builder()
+        .devices(devices, optional)
+        .batch(sizes, positions)
+        .summations(summations(n.get("summation"), at + ".summation"))
+        .precisions(precisions(n.get("precision"), at + ".precision"))
+        .threads(f.integers(n.get("threads"), at + ".threads", List.of(Defaults.THREADS), 0, 1024))
+        .batchInvariant(invariant(n.get("batch_invariant"), at + ".batch_invariant"))
+        .repeats(f.integer(n, at + ".repeats", Defaults.REPEATS, 1, 1000))
+        .kvCache(kvCache(n.get("kv_cache"), at + ".kv_cache"))
+        .env(EnvReader.read(f, n.get("env"), at + ".env"))
+        .build();
   }
 
   private static final java.util.regex.Pattern ENV_NAME =
@@ -224,93 +220,13 @@ final class AxesReader {
   }
 
   /**
-   * Refuses axes the engine cannot vary: such an axis may only hold its default value, and batch
-   * sizes must fit the engine's largest batch.
-   */
-  void checkEngine(ExperimentSpec.Axes a, EngineSpec engine, EngineProvider p) {
-    Set<Axis> can = p.axes(engine);
-    ExperimentSpec.Axes def = read(null);
-    check(can, Axis.DEVICE, a.devices(), def.devices(), "axes.device", engine);
-    check(can, Axis.BATCH_SIZE, a.batchSizes(), def.batchSizes(), "axes.batch.sizes", engine);
-    check(
-        can,
-        Axis.BATCH_POSITION,
-        a.batchPositions(),
-        def.batchPositions(),
-        "axes.batch.positions",
-        engine);
-    check(can, Axis.SUMMATION, a.summations(), def.summations(), "axes.summation", engine);
-    check(can, Axis.PRECISION, a.precisions(), def.precisions(), "axes.precision", engine);
-    check(can, Axis.THREADS, a.threads(), def.threads(), "axes.threads", engine);
-    check(
-        can,
-        Axis.BATCH_INVARIANT,
-        a.batchInvariant(),
-        def.batchInvariant(),
-        "axes.batch_invariant",
-        engine);
-    Set<Precision> computes = p.precisions();
-    for (int i = 0; i < a.precisions().size(); i++) {
-      Precision pr = a.precisions().get(i);
-      if (!computes.contains(pr)) {
-        List<String> allowed = new ArrayList<>();
-        for (Precision x : Precision.values()) {
-          if (computes.contains(x)) {
-            allowed.add(x.label());
-          }
-        }
-        throw f.error(
-            "axes.precision[" + i + "]",
-            "'"
-                + pr.label()
-                + "' is not allowed; allowed: "
-                + String.join(", ", allowed)
-                + (engine.kind().equals("djl")
-                    ? " (bf16 aborts DJL 0.36's JVM; engine torch computes in bf16)"
-                    : " for engine '" + engine.kind() + "'"));
-      }
-    }
-    if (!a.kvCache().isEmpty() && !can.contains(Axis.KV_CACHE)) {
-      throw f.error(
-          "axes.kv_cache",
-          "engine '" + engine.kind() + "' cannot vary kv_cache (a provider keeps its own cache)");
-    }
-    if (!a.env().isEmpty() && p.remote()) {
-      throw f.error(
-          "axes.env",
-          "engine '"
-              + engine.kind()
-              + "' answers over HTTP: its math library runs in the server's process, whose"
-              + " environment this spec cannot set; axes.env applies to local engines");
-    }
-    for (int i = 0; i < a.batchSizes().size(); i++) {
-      if (a.batchSizes().get(i) > p.maxBatch()) {
-        throw f.error(
-            "axes.batch.sizes[" + i + "]",
-            "("
-                + a.batchSizes().get(i)
-                + ") is more rows than engine '"
-                + engine.kind()
-                + "' runs in one batch; allowed: [1, "
-                + p.maxBatch()
-                + "]");
-      }
-    }
-  }
-
-  /**
    * Reads the provider axes of a remote engine's spec; for a local engine, refuses them.
    *
    * @param defaultApi the engine's {@code api} option
    * @param local whether the experiment starts its own server (then batch_invariant is its mode)
    */
   ProviderAxes provider(
-      JsonNode n,
-      EngineSpec engine,
-      boolean remote,
-      String defaultApi,
-      boolean local,
-      ExperimentSpec.Axes a) {
+      JsonNode n, EngineSpec engine, boolean remote, String defaultApi, boolean local, SpecAxes a) {
     String at = "axes";
     if (!remote) {
       if (n != null && n.isObject()) {
@@ -329,9 +245,11 @@ final class AxesReader {
     if (n == null) {
       n = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
     }
-    List<Integer> conc = f.integers(n.get("concurrency"), at + ".concurrency", List.of(1), 1, 4096);
+    List<Integer> conc =
+        f.integers(n.get("concurrency"), at + ".concurrency", Defaults.CONCURRENCY, 1, 4096);
     List<Boolean> lp = bools(n.get("logprobs"), at + ".logprobs", List.of(true));
-    List<String> seeds = f.strings(n.get("seed"), at + ".seed", List.of("sent"), "sent, omitted");
+    List<String> seeds =
+        f.strings(n.get("seed"), at + ".seed", Defaults.SEED_SENT, "sent, omitted");
     List<Boolean> sent = new ArrayList<>();
     for (int i = 0; i < seeds.size(); i++) {
       String s = seeds.get(i);
@@ -367,32 +285,9 @@ final class AxesReader {
     return bi == null ? def : invariant(bi, at);
   }
 
-  private void check(
-      Set<Axis> can, Axis axis, List<?> values, List<?> def, String at, EngineSpec engine) {
-    if (!can.contains(axis) && !values.equals(def)) {
-      throw f.error(
-          at,
-          "engine '"
-              + engine.kind()
-              + "' cannot vary "
-              + axis.label()
-              + " (it stays "
-              + (def.get(0) instanceof Precision p ? p.label() : def.get(0))
-              + "); axes it can vary: "
-              + (can.isEmpty()
-                  ? "none"
-                  : String.join(
-                      ", ",
-                      Arrays.stream(Axis.values())
-                          .filter(can::contains)
-                          .map(Axis::label)
-                          .toList())));
-    }
-  }
-
   private List<String> positions(JsonNode n, String at, List<Integer> sizes) {
     if (n == null) {
-      return List.of("first");
+      return List.of(Defaults.BATCH_POSITION);
     }
     if (!n.isArray() || n.isEmpty()) {
       throw f.error(at, "must be a non-empty list of first, middle, last or row numbers");

@@ -1,16 +1,13 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import io.tokendrift.decode.DrawMethod;
 import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.EngineSpec;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
-import io.tokendrift.trace.PointKey;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * An experiment: prompts, decoding settings, the axes of conditions, the reference point and what
@@ -34,7 +31,7 @@ public record ExperimentSpec(
     EngineSpec engine,
     List<Prompt> prompts,
     Decoding decoding,
-    Axes axes,
+    SpecAxes axes,
     Point reference,
     Recording record,
     Path source,
@@ -46,7 +43,7 @@ public record ExperimentSpec(
       EngineSpec engine,
       List<Prompt> prompts,
       Decoding decoding,
-      Axes axes,
+      SpecAxes axes,
       Point reference,
       Recording record,
       Path source) {
@@ -69,12 +66,9 @@ public record ExperimentSpec(
     io.tokendrift.engine.EngineProvider p = io.tokendrift.engine.Engines.check(e);
     p.checkOptions(e);
     if (remote()) {
-      int most = Integer.parseInt(o.getOrDefault("max_concurrency", "64"));
-      for (int c : provider.concurrency()) {
-        if (c > most) {
-          throw new IllegalArgumentException(
-              "axes.concurrency holds " + c + ", more than engine.max_concurrency (" + most + ")");
-        }
+      String tooMany = tooManyInFlight(provider, p.remoteSettings(e).maxConcurrency());
+      if (tooMany != null) {
+        throw new IllegalArgumentException(tooMany);
       }
       if ("local".equals(o.get("base_url")) != "local".equals(engine.options().get("base_url"))) {
         throw new IllegalArgumentException(
@@ -85,6 +79,74 @@ public record ExperimentSpec(
         name, model, e, prompts, decoding, axes, reference, record, source, provider);
   }
 
+  /**
+   * Where a spec at {@code source} finds the model it names: a folder resolved against the spec's
+   * own folder, or null for the bundled model. The one rule every reader of a spec's model uses.
+   */
+  public static Path modelFolder(String model, Path source) {
+    if (BUNDLED.equals(model)) {
+      return null;
+    }
+    Path p = Path.of(model);
+    if (!p.isAbsolute()) {
+      p = source.toAbsolutePath().getParent().resolve(p);
+    }
+    return p.normalize();
+  }
+
+  /** Opens the spec's model: the bundled one, or its folder ({@link #modelFolder}). */
+  public io.tokendrift.model.ModelDir modelDir() {
+    Path p = modelFolder(model, source);
+    return p == null
+        ? io.tokendrift.model.BundledModel.open()
+        : io.tokendrift.model.ModelDir.open(p);
+  }
+
+  /**
+   * How the manifest names the model: the bundled model's name, or the folder's absolute path (so
+   * that analyze finds its tokenizer from any working directory); behind an API, the model asked
+   * for.
+   */
+  public String modelName() {
+    if (remote()) {
+      io.tokendrift.engine.RemoteSettings r = remoteSettings();
+      return "provider:"
+          + (r.model().isEmpty() ? Defaults.LOCAL_SERVE_MODEL : r.model())
+          + (r.local() ? " (local serve of " + model + ")" : "");
+    }
+    Path p = modelFolder(model, source);
+    return p == null ? io.tokendrift.model.BundledModel.NAME : p.toString();
+  }
+
+  /** The remote engine's settings, its defaults applied (only for a provider spec). */
+  public io.tokendrift.engine.RemoteSettings remoteSettings() {
+    return io.tokendrift.engine.Engines.provider(engine.kind()).remoteSettings(engine);
+  }
+
+  /** The hash of everything that defines the runs ({@link SpecHash}), kept in the trace header. */
+  public String hash() {
+    return SpecHash.of(this);
+  }
+
+  /**
+   * The one rule of {@code max_concurrency}: why a concurrency value of the axes is more than the
+   * engine allows ({@code axes.concurrency[i]: ...}), or null when none is.
+   */
+  static String tooManyInFlight(ProviderAxes p, int most) {
+    for (int i = 0; i < p.concurrency().size(); i++) {
+      if (p.concurrency().get(i) > most) {
+        return "axes.concurrency["
+            + i
+            + "]: "
+            + p.concurrency().get(i)
+            + " requests in flight is more than engine.max_concurrency ("
+            + most
+            + "); raise max_concurrency if the provider allows it";
+      }
+    }
+    return null;
+  }
+
   /** Whether the runs go to an HTTP provider (whole requests) instead of local forward passes. */
   public boolean remote() {
     return provider != null;
@@ -92,7 +154,7 @@ public record ExperimentSpec(
 
   /** The reference point's key, as the trace header records it. */
   public String referenceKey() {
-    return remote() ? PointKey.keyOf(provider.reference()) : reference.key();
+    return remote() ? provider.reference().key() : reference.key();
   }
 
   /** The model value that selects the bundled tiny model. */
@@ -109,12 +171,6 @@ public record ExperimentSpec(
       this(id, text, "prompt '" + id + "'");
     }
   }
-
-  /**
-   * Most runs a spec may ask for: beyond it the grid alone would not fit in memory, and it would
-   * run for weeks on any machine.
-   */
-  public static final long MAX_RUNS = 1_000_000;
 
   /**
    * Decoding settings.
@@ -136,226 +192,38 @@ public record ExperimentSpec(
       int maxTokens,
       List<String> stop,
       List<Long> seeds,
-      double timeoutSeconds) {}
+      double timeoutSeconds) {
 
-  /**
-   * The axes. Each list holds the values to try; a missing axis has its default as only value.
-   *
-   * @param devices devices to run on
-   * @param devicesOptional when true, GPU points on a machine without a GPU are skipped (stated)
-   * @param batchSizes rows per forward pass
-   * @param batchPositions positions as written: numbers or first, middle, last
-   * @param summations contraction orders
-   * @param precisions fp32 or fp16
-   * @param threads PyTorch intra-op thread counts (0 = library default)
-   * @param batchInvariant default and/or batch-invariant mode
-   * @param repeats plain repeats of every run (at least 1)
-   * @param kvCache KV cache on (true) and/or off (recompute the prefix every step); empty when the
-   *     spec does not vary it (the cache is on and points do not name it)
-   * @param env named process environments, each run in forked child processes with its variables
-   *     set before they start; empty when the spec does not vary it (everything runs in this
-   *     process and points do not name it)
-   */
-  public record Axes(
-      List<DeviceSpec> devices,
-      boolean devicesOptional,
-      List<Integer> batchSizes,
-      List<String> batchPositions,
-      List<SummationOrder> summations,
-      List<Precision> precisions,
-      List<Integer> threads,
-      List<Boolean> batchInvariant,
-      int repeats,
-      List<Boolean> kvCache,
-      List<ProcessEnv> env,
-      List<NamedEngine> engines) {
-
-    public Axes {
-      kvCache = List.copyOf(kvCache);
-      env = List.copyOf(env);
-      engines = List.copyOf(engines);
+    /** The settings every run id hashes (seeds excluded: each run names its own). */
+    public String key() {
+      return "temperature="
+          + temperature
+          + ",top_k="
+          + topK
+          + ",top_p="
+          + topP
+          + ",method="
+          + method
+          + ",max_tokens="
+          + maxTokens
+          + ",stop="
+          + stop
+          + ",timeout="
+          + timeoutSeconds;
     }
 
-    /** Axes that run one engine (no engine axis). */
-    public Axes(
-        List<DeviceSpec> devices,
-        boolean devicesOptional,
-        List<Integer> batchSizes,
-        List<String> batchPositions,
-        List<SummationOrder> summations,
-        List<Precision> precisions,
-        List<Integer> threads,
-        List<Boolean> batchInvariant,
-        int repeats,
-        List<Boolean> kvCache,
-        List<ProcessEnv> env) {
-      this(
-          devices,
-          devicesOptional,
-          batchSizes,
-          batchPositions,
-          summations,
-          precisions,
-          threads,
-          batchInvariant,
-          repeats,
-          kvCache,
-          env,
-          List.of());
-    }
-
-    /** These axes with the engine axis set to {@code named}. */
-    public Axes withEngines(List<NamedEngine> named) {
-      return new Axes(
-          devices,
-          devicesOptional,
-          batchSizes,
-          batchPositions,
-          summations,
-          precisions,
-          threads,
-          batchInvariant,
-          repeats,
-          kvCache,
-          env,
-          named);
-    }
-
-    /**
-     * The engine names the points take: null (not varied: the spec's engine) or the listed ones.
-     */
-    public List<String> engineValues() {
-      if (engines.isEmpty()) {
-        return java.util.Collections.singletonList(null);
-      }
-      List<String> names = new ArrayList<>();
-      for (NamedEngine e : engines) {
-        names.add(e.name());
-      }
-      return names;
-    }
-
-    /** The engine named {@code name}. */
-    public NamedEngine engine(String name) {
-      for (NamedEngine e : engines) {
-        if (e.name().equals(name)) {
-          return e;
-        }
-      }
-      throw new IllegalArgumentException("no engine named '" + name + "' in axes.engine");
-    }
-
-    /** Axes that run in this process. */
-    public Axes(
-        List<DeviceSpec> devices,
-        boolean devicesOptional,
-        List<Integer> batchSizes,
-        List<String> batchPositions,
-        List<SummationOrder> summations,
-        List<Precision> precisions,
-        List<Integer> threads,
-        List<Boolean> batchInvariant,
-        int repeats,
-        List<Boolean> kvCache) {
-      this(
-          devices,
-          devicesOptional,
-          batchSizes,
-          batchPositions,
-          summations,
-          precisions,
-          threads,
-          batchInvariant,
-          repeats,
-          kvCache,
-          List.of());
-    }
-
-    /** The env names the points take: null (not varied: this process) or the listed ones. */
-    public List<String> envValues() {
-      if (env.isEmpty()) {
-        return java.util.Collections.singletonList(null);
-      }
-      List<String> names = new ArrayList<>();
-      for (ProcessEnv e : env) {
-        names.add(e.name());
-      }
-      return names;
-    }
-
-    /** The environment named {@code name}. */
-    public ProcessEnv env(String name) {
-      for (ProcessEnv e : env) {
-        if (e.name().equals(name)) {
-          return e;
-        }
-      }
-      throw new IllegalArgumentException("no process environment named '" + name + "'");
-    }
-
-    /** Axes that do not vary the KV cache. */
-    public Axes(
-        List<DeviceSpec> devices,
-        boolean devicesOptional,
-        List<Integer> batchSizes,
-        List<String> batchPositions,
-        List<SummationOrder> summations,
-        List<Precision> precisions,
-        List<Integer> threads,
-        List<Boolean> batchInvariant,
-        int repeats) {
-      this(
-          devices,
-          devicesOptional,
-          batchSizes,
-          batchPositions,
-          summations,
-          precisions,
-          threads,
-          batchInvariant,
-          repeats,
-          List.of());
-    }
-
-    /** The KV-cache values the points take: null (not varied) or the listed ones. */
-    public List<Boolean> kvCacheValues() {
-      return kvCache.isEmpty() ? java.util.Collections.singletonList(null) : kvCache;
-    }
-
-    /** As records print, without kvCache when not varied: specs hash as they always did. */
-    @Override
-    public String toString() {
-      return "Axes[devices="
-          + devices
-          + ", devicesOptional="
-          + devicesOptional
-          + ", batchSizes="
-          + batchSizes
-          + ", batchPositions="
-          + batchPositions
-          + ", summations="
-          + summations
-          + ", precisions="
-          + precisions
-          + ", threads="
-          + threads
-          + ", batchInvariant="
-          + batchInvariant
-          + ", repeats="
-          + repeats
-          + (kvCache.isEmpty() ? "" : ", kvCache=" + kvCache)
-          + (env.isEmpty() ? "" : ", env=" + env)
-          + (engines.isEmpty() ? "" : ", engines=" + engines)
-          + "]";
-    }
-
-    /** Resolved positions for batch size {@code b}, in order, without duplicates. */
-    public List<Integer> positionsFor(int b) {
-      Set<Integer> out = new LinkedHashSet<>();
-      for (String p : batchPositions) {
-        out.add(resolvePosition(p, b));
-      }
-      return List.copyOf(out);
+    /** The settings as a trace header records them. */
+    public java.util.Map<String, String> asMap() {
+      java.util.Map<String, String> m = new java.util.TreeMap<>();
+      m.put("temperature", Double.toString(temperature));
+      m.put("top_k", Integer.toString(topK));
+      m.put("top_p", Double.toString(topP));
+      m.put("method", method.name().toLowerCase(java.util.Locale.ROOT));
+      m.put("max_tokens", Integer.toString(maxTokens));
+      m.put("stop", stop.toString());
+      m.put("seeds", seeds.toString());
+      m.put("timeout_seconds", Double.toString(timeoutSeconds));
+      return m;
     }
   }
 
@@ -397,15 +265,6 @@ public record ExperimentSpec(
    * @param fullLogits also the whole logit vector
    */
   public record Recording(int topK, boolean fullLogits) {}
-
-  static int resolvePosition(String p, int b) {
-    return switch (p) {
-      case "first" -> 0;
-      case "middle" -> b / 2;
-      case "last" -> b - 1;
-      default -> Integer.parseInt(p);
-    };
-  }
 
   /**
    * Every point of the grid, in a fixed order (device, batch, summation, precision, threads, mode).
@@ -473,7 +332,7 @@ public record ExperimentSpec(
                 + axes.engineValues());
       }
     }
-    Axes a = axes.withEngines(named);
+    SpecAxes a = axes.withEngines(named);
     return new ExperimentSpec(
         name,
         model,
@@ -488,7 +347,7 @@ public record ExperimentSpec(
   }
 
   /** The same experiment with engine {@code name} of the engine axis replaced by {@code spec}. */
-  ExperimentSpec withAxisEngine(String name, EngineSpec spec) {
+  public ExperimentSpec withAxisEngine(String name, EngineSpec spec) {
     List<NamedEngine> named = new ArrayList<>();
     for (NamedEngine n : axes.engines()) {
       named.add(n.name().equals(name) ? new NamedEngine(name, spec) : n);

@@ -1,9 +1,9 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.decode.DrawMethod;
 import io.tokendrift.decode.SamplingSettings;
-import io.tokendrift.experiment.ExperimentSpec.Decoding;
+import io.tokendrift.spec.ExperimentSpec.Decoding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -37,7 +37,7 @@ final class DecodingReader {
     } else {
       f.checkKeys(n, at, DECODING);
     }
-    double temperature = f.number(n, at + ".temperature", 0.0);
+    double temperature = f.number(n, at + ".temperature", Defaults.TEMPERATURE);
     if (!(temperature >= 0) || Double.isInfinite(temperature)) {
       throw f.error(at + ".temperature", "(" + temperature + ") must be a finite number >= 0");
     }
@@ -50,12 +50,13 @@ final class DecodingReader {
               + SamplingSettings.MIN_TEMPERATURE
               + ": logits / T in float32 overflow below it");
     }
-    int topK = f.integer(n, at + ".top_k", 0, 0, Integer.MAX_VALUE);
-    double topP = f.number(n, at + ".top_p", 1.0);
+    int topK = f.integer(n, at + ".top_k", Defaults.TOP_K, 0, Integer.MAX_VALUE);
+    double topP = f.number(n, at + ".top_p", Defaults.TOP_P);
     if (!(topP > 0 && topP <= 1)) {
       throw f.error(at + ".top_p", "(" + topP + ") must be in (0, 1]");
     }
-    String method = f.string(n, at + ".method", "inverse_cdf");
+    String method =
+        f.string(n, at + ".method", Defaults.METHOD.name().toLowerCase(java.util.Locale.ROOT));
     DrawMethod m =
         switch (method.toLowerCase(Locale.ROOT)) {
           case "inverse_cdf" -> DrawMethod.INVERSE_CDF;
@@ -64,7 +65,7 @@ final class DecodingReader {
               throw f.error(
                   at + ".method", "'" + method + "' is not known; allowed: inverse_cdf, gumbel");
         };
-    int maxTokens = f.integer(n, at + ".max_tokens", 32, 1, 100_000);
+    int maxTokens = f.integer(n, at + ".max_tokens", Defaults.MAX_TOKENS, 1, 100_000);
     List<String> stop = new ArrayList<>();
     JsonNode s = n.get("stop");
     if (s != null) {
@@ -99,7 +100,7 @@ final class DecodingReader {
         seeds.add(v);
       }
     }
-    double timeout = f.number(n, at + ".timeout_seconds", 0.0);
+    double timeout = f.number(n, at + ".timeout_seconds", Defaults.TIMEOUT_SECONDS);
     if (!(timeout >= 0) || Double.isInfinite(timeout)) {
       throw f.error(at + ".timeout_seconds", "(" + timeout + ") must be a finite number >= 0");
     }

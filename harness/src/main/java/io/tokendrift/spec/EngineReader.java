@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.engine.EngineProvider;
@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.TreeSet;
 
 /**
  * Reads a spec's engines: the top-level {@code engine}, and the engine axis {@code axes.engine}.
@@ -51,25 +50,14 @@ final class EngineReader {
     } else {
       throw f.error(at, "must be an engine kind or a mapping {kind, ...}; got " + f.kind(n));
     }
-    EngineProvider p;
+    EngineSpec spec = new EngineSpec(kind, options);
     try {
-      p = Engines.provider(kind);
+      Engines.check(spec);
+    } catch (Engines.UnknownOptionException e) {
+      throw f.error(at + "." + e.key(), e.getMessage());
     } catch (IllegalArgumentException e) {
       throw f.error(n.isObject() ? at + ".kind" : at, e.getMessage());
     }
-    for (String k : options.keySet()) {
-      if (!p.optionKeys().contains(k)) {
-        throw f.error(
-            at + "." + k,
-            "unknown option of engine '"
-                + kind
-                + "'; allowed here: "
-                + (p.optionKeys().isEmpty()
-                    ? "kind"
-                    : "kind, " + String.join(", ", new TreeSet<>(p.optionKeys()))));
-      }
-    }
-    EngineSpec spec = new EngineSpec(kind, options);
     return spec;
   }
 

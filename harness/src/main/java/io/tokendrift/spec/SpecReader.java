@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.engine.DeviceSpec;
@@ -7,15 +7,9 @@ import io.tokendrift.engine.EngineSpec;
 import io.tokendrift.engine.Engines;
 import io.tokendrift.engine.Precision;
 import io.tokendrift.engine.SummationOrder;
-import io.tokendrift.experiment.ExperimentSpec.Axes;
-import io.tokendrift.experiment.ExperimentSpec.Decoding;
-import io.tokendrift.experiment.ExperimentSpec.Prompt;
-import io.tokendrift.experiment.ExperimentSpec.Recording;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashSet;
+import io.tokendrift.spec.ExperimentSpec.Decoding;
+import io.tokendrift.spec.ExperimentSpec.Prompt;
+import io.tokendrift.spec.ExperimentSpec.Recording;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,7 +44,6 @@ final class SpecReader {
           "env",
           "engine");
   private static final Set<String> RECORD = SpecFields.keys("top_k", "full_logits");
-  private static final Set<String> PROMPT = SpecFields.keys("id", "text", "messages");
 
   private final SpecFields f;
 
@@ -73,17 +66,17 @@ final class SpecReader {
               + "' is not allowed; use 1-64 letters, digits, '.', '_' or '-' (it names the report"
               + " folder)");
     }
-    String model = f.string(root, "model", ExperimentSpec.BUNDLED);
+    String model = f.string(root, "model", Defaults.MODEL);
     EngineReader engines = new EngineReader(f);
     EngineSpec engineSpec = engines.read(root.get("engine"), "engine");
     EngineProvider provider = Engines.provider(engineSpec.kind());
-    List<Prompt> prompts = prompts(root, model, provider.remote());
+    List<Prompt> prompts = new PromptReader(f).read(root, model, provider.remote());
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
-    Axes axes = axesReader.read(root.get("axes"));
+    SpecAxes axes = axesReader.read(root.get("axes"));
     List<ExperimentSpec.NamedEngine> named = engines.axis(root);
     if (named.isEmpty()) {
-      axesReader.checkEngine(axes, engineSpec, provider);
+      EngineFit.checkAxes(axes, engineSpec, provider, f);
     } else {
       axes = axes.withEngines(named);
       // The first named engine stands for the spec's engine where one is asked for (prompts,
@@ -99,8 +92,8 @@ final class SpecReader {
             root.get("axes"),
             engineSpec,
             provider.remote(),
-            engineSpec.options().getOrDefault("api", "chat"),
-            "local".equals(engineSpec.options().get("base_url")),
+            provider.remote() ? provider.remoteSettings(engineSpec).defaultApi() : null,
+            provider.remote() && provider.remoteSettings(engineSpec).local(),
             axes);
     Recording record = record(root.get("record"));
     if (remote != null) {
@@ -134,8 +127,7 @@ final class SpecReader {
 
   /** What only an HTTP provider's spec must satisfy. */
   private void checkRemote(
-      ProviderAxes p, EngineSpec engine, Axes axes, int prompts, Decoding d, Recording record) {
-    int most = Integer.parseInt(engine.options().getOrDefault("max_concurrency", "64"));
+      ProviderAxes p, EngineSpec engine, SpecAxes axes, int prompts, Decoding d, Recording record) {
     if (d.timeoutSeconds() != 0) {
       throw f.error(
           "decoding.timeout_seconds",
@@ -146,15 +138,12 @@ final class SpecReader {
           "record.top_k",
           "a provider records the top logprobs it gives: set engine.top_logprobs (2 to 20)");
     }
-    for (int i = 0; i < p.concurrency().size(); i++) {
-      if (p.concurrency().get(i) > most) {
-        throw f.error(
-            "axes.concurrency[" + i + "]",
-            p.concurrency().get(i)
-                + " requests in flight is more than engine.max_concurrency ("
-                + most
-                + "); raise max_concurrency if the provider allows it");
-      }
+    String tooMany =
+        ExperimentSpec.tooManyInFlight(
+            p, Engines.provider(engine.kind()).remoteSettings(engine).maxConcurrency());
+    if (tooMany != null) {
+      int colon = tooMany.indexOf(": ");
+      throw f.error(tooMany.substring(0, colon), tooMany.substring(colon + 2));
     }
     if (d.topK() != 0) {
       throw f.error(
@@ -170,14 +159,14 @@ final class SpecReader {
           "a provider returns only its top logprobs (set top_logprobs in the engine), not logits");
     }
     double runs = (double) p.points().size() * prompts * d.seeds().size() * axes.repeats();
-    if (runs > ExperimentSpec.MAX_RUNS) {
+    if (runs > Defaults.MAX_RUNS) {
       throw f.error(
           "axes",
           String.format(
               java.util.Locale.ROOT,
               "the grid holds %.3g runs; at most %,d are allowed",
               runs,
-              ExperimentSpec.MAX_RUNS));
+              Defaults.MAX_RUNS));
     }
   }
 
@@ -185,10 +174,10 @@ final class SpecReader {
       SpecFields.keys("api", "batch_invariant", "concurrency", "logprobs", "seed");
 
   /** The reference point of a provider spec: given values over the defaults, in the grid. */
-  private Map<String, String> providerReference(JsonNode n, ProviderAxes p) {
-    Map<String, String> ref = new java.util.LinkedHashMap<>(p.defaultReference());
+  private ProviderPoint providerReference(JsonNode n, ProviderAxes p) {
+    Map<String, String> ref = new java.util.LinkedHashMap<>(p.defaultReference().values());
     if (n == null) {
-      return ref;
+      return p.defaultReference();
     }
     String at = "reference";
     if (!n.isObject()) {
@@ -204,18 +193,20 @@ final class SpecReader {
       }
       ref.put(e.getKey(), e.getValue().asText());
     }
-    if (!p.points().contains(ref)) {
-      throw f.error(
-          at,
-          "the point "
-              + io.tokendrift.trace.PointKey.keyOf(ref)
-              + " is not in the grid; the reference must be one of its points");
+    for (ProviderPoint point : p.points()) {
+      if (point.values().equals(ref)) {
+        return point;
+      }
     }
-    return ref;
+    throw f.error(
+        at,
+        "the point "
+            + io.tokendrift.trace.PointKey.keyOf(ref)
+            + " is not in the grid; the reference must be one of its points");
   }
 
-  /** Refuses a grid over {@link ExperimentSpec#MAX_RUNS}, counted without building it. */
-  private void checkSize(Axes a, int prompts, int seeds) {
+  /** Refuses a grid over {@link Defaults#MAX_RUNS}, counted without building it. */
+  private void checkSize(SpecAxes a, int prompts, int seeds) {
     long points = 0;
     for (int b : a.batchSizes()) {
       points += a.positionsFor(b).size();
@@ -233,7 +224,7 @@ final class SpecReader {
             * prompts
             * seeds
             * a.repeats();
-    if (runs > ExperimentSpec.MAX_RUNS) {
+    if (runs > Defaults.MAX_RUNS) {
       throw f.error(
           "axes",
           String.format(
@@ -241,137 +232,26 @@ final class SpecReader {
               "the grid holds %.3g runs (points x prompts x seeds x repeats); at most %,d are"
                   + " allowed: split it into several specs or shards of fewer axes",
               runs,
-              ExperimentSpec.MAX_RUNS));
+              Defaults.MAX_RUNS));
     }
-  }
-
-  private List<Prompt> prompts(JsonNode root, String model, boolean remote) {
-    List<Prompt> out = new ArrayList<>();
-    JsonNode inline = root.get("prompts");
-    JsonNode file = root.get("prompts_file");
-    if (inline == null && file == null) {
-      throw f.error("", "missing key 'prompts' (a list) or 'prompts_file' (one prompt per line)");
-    }
-    if (inline != null) {
-      if (!inline.isArray() || inline.isEmpty()) {
-        throw f.error("prompts", "must be a non-empty list of strings or {id, text} mappings");
-      }
-      for (int i = 0; i < inline.size(); i++) {
-        JsonNode n = inline.get(i);
-        String path = "prompts[" + i + "]";
-        if (n.isTextual()) {
-          out.add(
-              new Prompt(
-                  "p" + (out.size() + 1), nonEmpty(n.asText(), path), f.t.at(path) + ": " + path));
-        } else if (n.isObject()) {
-          f.checkKeys(n, path, PROMPT);
-          String id = f.string(n, path + ".id", "p" + (out.size() + 1));
-          if (n.has("messages")) {
-            if (n.has("text")) {
-              throw f.error(path, "give text or messages, not both");
-            }
-            out.add(
-                new Prompt(
-                    id,
-                    chat(n.get("messages"), path + ".messages", model, remote),
-                    f.t.at(path + ".messages") + ": " + path + ".messages"));
-            continue;
-          }
-          out.add(
-              new Prompt(
-                  id,
-                  nonEmpty(f.string(n, path + ".text", null), path + ".text"),
-                  f.t.at(path + ".text") + ": " + path + ".text"));
-        } else {
-          throw f.error(path, "must be a string or a mapping {id, text}; got " + f.kind(n));
-        }
-      }
-    }
-    if (file != null) {
-      if (!file.isTextual()) {
-        throw f.error("prompts_file", "must be a file path (a string); got " + f.kind(file));
-      }
-      Path p = f.t.file.toAbsolutePath().getParent().resolve(file.asText());
-      List<String> lines;
-      try {
-        lines = Files.readAllLines(p);
-      } catch (IOException e) {
-        throw f.error("prompts_file", "cannot read " + p + ": " + e.getMessage());
-      }
-      for (int i = 0; i < lines.size(); i++) {
-        String l = lines.get(i);
-        if (!l.isBlank() && !l.startsWith("#")) {
-          out.add(new Prompt("p" + (out.size() + 1), l, p + ":" + (i + 1) + ": prompt"));
-        }
-      }
-      if (out.isEmpty()) {
-        throw f.error("prompts_file", p + " holds no prompt (blank lines and # comments skipped)");
-      }
-    }
-    Set<String> ids = new HashSet<>();
-    Set<String> texts = new HashSet<>();
-    for (int i = 0; i < out.size(); i++) {
-      Prompt p = out.get(i);
-      if (!ids.add(p.id())) {
-        throw f.error("prompts", "prompt id '" + p.id() + "' is used twice; ids must be unique");
-      }
-      if (!texts.add(p.text())) {
-        throw f.error("prompts", "prompt '" + p.text() + "' is listed twice");
-      }
-    }
-    return List.copyOf(out);
-  }
-
-  /**
-   * A prompt given as chat messages: rendered now with the model folder's chat template, so the
-   * trace and the spec's hash hold the exact text the model reads.
-   */
-  private String chat(JsonNode messages, String path, String model, boolean remote) {
-    if (remote) {
-      throw f.error(
-          path,
-          "messages are rendered with a local model folder's chat template; for an HTTP provider"
-              + " give text (the provider applies its own template)");
-    }
-    Path dir =
-        ExperimentSpec.BUNDLED.equals(model)
-            ? io.tokendrift.model.BundledModel.dir()
-            : f.t.file.toAbsolutePath().getParent().resolve(model);
-    if (!Files.isDirectory(dir)) {
-      throw f.error(
-          path, "needs the model folder's chat template, but " + dir + " is not a folder");
-    }
-    try {
-      return io.tokendrift.model.ChatTemplate.of(dir).render(messages);
-    } catch (io.tokendrift.model.ChatTemplate.InvalidMessages e) {
-      throw f.error(path + e.field().substring("messages".length()), e.getMessage());
-    } catch (RuntimeException e) {
-      throw f.error(path, "the chat template of " + dir + " cannot render them: " + e.getMessage());
-    }
-  }
-
-  private String nonEmpty(String s, String path) {
-    if (s.isEmpty()) {
-      throw f.error(path, "a prompt must not be empty");
-    }
-    return s;
   }
 
   private Recording record(JsonNode n) {
     String at = "record";
     if (n == null) {
-      return new Recording(16, false);
+      return new Recording(Defaults.RECORD_TOP_K, false);
     }
     if (!n.isObject()) {
       throw f.error(at, "must be a mapping with keys " + String.join(", ", RECORD));
     }
     f.checkKeys(n, at, RECORD);
     return new Recording(
-        f.integer(n, at + ".top_k", 16, 1, 1024), f.bool(n, at + ".full_logits", false));
+        f.integer(n, at + ".top_k", Defaults.RECORD_TOP_K, 1, 1024),
+        f.bool(n, at + ".full_logits", false));
   }
 
   private Point reference(JsonNode n, ExperimentSpec s) {
-    Axes a = s.axes();
+    SpecAxes a = s.axes();
     int b = a.batchSizes().get(0);
     Point def =
         new Point(

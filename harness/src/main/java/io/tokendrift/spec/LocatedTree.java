@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;

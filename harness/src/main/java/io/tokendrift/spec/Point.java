@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import io.tokendrift.engine.DeviceSpec;
 import io.tokendrift.engine.EngineOptions;

@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -34,11 +34,10 @@ class EngineInSpecTest {
   @Test
   void namingTheDefaultEngineKeepsTheSpecHash() throws Exception {
     // Traces recorded before engines could be named must still resume under the same spec.
-    String plain = Runner.specHash(ExperimentSpec.read(write("name: t\nprompts: [a]\n")));
-    String named =
-        Runner.specHash(ExperimentSpec.read(write("name: t\nengine: djl\nprompts: [a]\n")));
+    String plain = SpecHash.of(ExperimentSpec.read(write("name: t\nprompts: [a]\n")));
+    String named = SpecHash.of(ExperimentSpec.read(write("name: t\nengine: djl\nprompts: [a]\n")));
     String other =
-        Runner.specHash(
+        SpecHash.of(
             ExperimentSpec.read(
                 write("name: t\nengine: {kind: fixed-test, url: x}\nprompts: [a]\n")));
     assertThat(named).isEqualTo(plain);
@@ -63,7 +62,7 @@ class EngineInSpecTest {
         .isEqualTo(
             "SPEC:2:10: engine.kind: engine 'nope' is not known; allowed: djl, fixed-test, openai, torch");
     assertThat(refusal("name: t\nengine: {kind: djl, url: x}\nprompts: [a]\n"))
-        .isEqualTo("SPEC:2:21: engine.url: unknown option of engine 'djl'; allowed here: kind");
+        .isEqualTo("SPEC:2:21: engine.url: engine 'djl' has no option 'url'; allowed: none");
     assertThat(refusal("name: t\nengine: {kind: fixed-test, url: [1]}\nprompts: [a]\n"))
         .isEqualTo("SPEC:2:28: engine.url: must be a string, number or true/false; got a list");
   }

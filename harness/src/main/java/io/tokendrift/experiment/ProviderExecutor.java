@@ -1,0 +1,344 @@
+package io.tokendrift.experiment;
+
+import io.tokendrift.engine.EngineProvider;
+import io.tokendrift.engine.EngineSpec;
+import io.tokendrift.engine.Engines;
+import io.tokendrift.engine.RemoteEngine;
+import io.tokendrift.engine.RemoteReply;
+import io.tokendrift.engine.RemoteRequest;
+import io.tokendrift.engine.RemoteSettings;
+import io.tokendrift.engine.RemoteToken;
+import io.tokendrift.model.ModelDir;
+import io.tokendrift.spec.Defaults;
+import io.tokendrift.spec.ExperimentSpec;
+import io.tokendrift.spec.ProviderPoint;
+import io.tokendrift.trace.ProviderCall;
+import io.tokendrift.trace.RunRecord;
+import io.tokendrift.trace.Steps;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+/**
+ * Runs waves of a {@link ProviderPlan} against an HTTP provider: each wave's requests released
+ * together on their own threads, so they are in flight at the same time; each reply becomes a run
+ * record (a request that fails after the client's retries is a failed run with the status and
+ * message). For {@code base_url: local} it starts the servers first ({@link LocalServers}). Repeats
+ * are spread by the spec's interval: repeat r is due r intervals after the first repeat this
+ * process sends (a resumed run does not wait for the repeats an earlier process already sent).
+ */
+final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
+  private final ExperimentSpec spec;
+  private final EngineProvider provider;
+  private final LocalServers servers;
+  private final String modelHash;
+  private final Map<String, RemoteEngine> engines = new HashMap<>();
+  private final Map<String, String> settings;
+  private final ExecutorService pool;
+  private long t0;
+  private int firstRepeat = -1;
+
+  /**
+   * Opens the provider's engines (and starts the local servers) before the trace exists: a missing
+   * API key leaves no file behind.
+   */
+  ProviderExecutor(ProviderPlan plan) {
+    this.spec = plan.spec();
+    this.provider = Engines.check(spec.engine());
+    RemoteSettings rs = spec.remoteSettings();
+    ModelDir dir = rs.local() ? spec.modelDir() : null;
+    this.modelHash = rs.local() ? dir.hash() : remoteHash(spec.engine());
+    this.servers = rs.local() ? new LocalServers(dir, rs.maxBatch(), rs.apiKeyEnv()) : null;
+    try {
+      List<Boolean> modes = spec.provider().serverInvariant();
+      RemoteEngine first = engine(modes.isEmpty() ? null : modes.get(0));
+      Map<String, String> m = new TreeMap<>(first.settings());
+      if (servers != null) {
+        // The started servers' ports change every run: the manifest says local, and records
+        // each server's fingerprint (what can change a bit) instead.
+        for (Boolean mode : modes) {
+          engine(mode);
+        }
+        m.put("openai.base_url", "local (tokendrift serve started by the run)");
+        m.putAll(servers.fingerprints());
+      }
+      this.settings = m;
+    } catch (RuntimeException e) {
+      closeEngines(e);
+      throw e;
+    }
+    int most = plan.waves().stream().mapToInt(ProviderPlan.Wave::concurrency).max().orElse(1);
+    this.pool = Executors.newFixedThreadPool(most, daemon());
+  }
+
+  /** The engine's settings for a new trace's manifest. */
+  Map<String, String> settings() {
+    return settings;
+  }
+
+  /** The model hash the trace header records: the served folder's, or the URL and name's. */
+  String modelHash() {
+    return modelHash;
+  }
+
+  /** The provider kind, for the trace's GPU probe. */
+  EngineProvider provider() {
+    return provider;
+  }
+
+  @Override
+  public boolean execute(ProviderPlan.Wave w, Set<String> done, Consumer<RunRecord> out) {
+    List<ProviderPlan.Run> pending = w.runs().stream().filter(r -> !done.contains(r.id())).toList();
+    try {
+      if (firstRepeat < 0) {
+        firstRepeat = w.repeat();
+        t0 = System.nanoTime();
+      }
+      double interval = spec.provider().intervalSeconds();
+      if (interval > 0 && w.repeat() > firstRepeat) {
+        long due = t0 + (long) ((w.repeat() - firstRepeat) * interval * 1e9);
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+          Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
+      }
+      List<RemoteReply> replies = wave(engine(w.point().batchInvariant()), w, pending);
+      for (int i = 0; i < pending.size(); i++) {
+        out.accept(record(pending.get(i), w, i, replies.get(i)));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the provider", e);
+    }
+    return true;
+  }
+
+  @Override
+  public void close() {
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+    closeEngines(null);
+  }
+
+  /** Closes every engine and the local servers, keeping every failure (the first thrown). */
+  private void closeEngines(RuntimeException already) {
+    RuntimeException first = already;
+    for (RemoteEngine e : engines.values()) {
+      try {
+        e.close();
+      } catch (RuntimeException x) {
+        first = keep(first, x);
+      }
+    }
+    engines.clear();
+    if (servers != null) {
+      try {
+        servers.close();
+      } catch (RuntimeException x) {
+        first = keep(first, x);
+      }
+    }
+    if (first != null && first != already) {
+      throw first;
+    }
+  }
+
+  static RuntimeException keep(RuntimeException first, RuntimeException next) {
+    if (first == null) {
+      return next;
+    }
+    first.addSuppressed(next);
+    return first;
+  }
+
+  /**
+   * Sends a wave: every request (recorded runs first, then fillers) waits on one latch, released
+   * together, so they are in flight at the same time.
+   */
+  private List<RemoteReply> wave(
+      RemoteEngine engine, ProviderPlan.Wave w, List<ProviderPlan.Run> pending)
+      throws InterruptedException {
+    List<String> texts = new ArrayList<>();
+    pending.forEach(r -> texts.add(r.prompt().text()));
+    texts.addAll(w.fillers());
+    // Runs already recorded (resume) give their slots to fillers: the load stays c requests.
+    for (int j = 0; texts.size() < w.concurrency(); j++) {
+      texts.add(
+          io.tokendrift.engine.Fillers.TEXTS.get(j % io.tokendrift.engine.Fillers.TEXTS.size()));
+    }
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<RemoteReply>> futures = new ArrayList<>();
+    for (String text : texts) {
+      RemoteRequest req = request(spec, w, text);
+      futures.add(
+          pool.submit(
+              () -> {
+                go.await();
+                return engine.complete(req);
+              }));
+    }
+    go.countDown();
+    List<RemoteReply> out = new ArrayList<>();
+    for (int i = 0; i < futures.size(); i++) {
+      try {
+        RemoteReply r = futures.get(i).get();
+        if (i < pending.size()) {
+          out.add(r);
+        }
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause();
+        if (i < pending.size()) {
+          out.add(RemoteReply.failed(io.tokendrift.engine.Failures.describe(c), 0, 1, 0));
+        }
+      }
+    }
+    return out;
+  }
+
+  static RemoteRequest request(ExperimentSpec spec, ProviderPlan.Wave w, String text) {
+    ExperimentSpec.Decoding d = spec.decoding();
+    ProviderPoint p = w.point();
+    int top = spec.remoteSettings().topLogprobs();
+    return new RemoteRequest(
+        text,
+        p.chat(),
+        d.maxTokens(),
+        d.temperature(),
+        d.topP(),
+        p.seedSent() ? w.seed() : null,
+        p.logprobs() ? top : -1,
+        d.stop());
+  }
+
+  /** The trace record of one run from its reply. */
+  static RunRecord record(ProviderPlan.Run run, ProviderPlan.Wave w, int slot, RemoteReply r) {
+    boolean lp = w.point().logprobs();
+    ProviderCall call =
+        new ProviderCall(
+            r.responseId(),
+            r.model(),
+            r.systemFingerprint(),
+            r.finishReason(),
+            r.promptTokens(),
+            r.completionTokens(),
+            r.latencyMs(),
+            r.httpStatus(),
+            r.attempts(),
+            lp);
+    if (!r.ok()) {
+      return RunRecord.of(run.id(), RunRecord.Status.FAILED)
+          .prompt(run.prompt().id(), run.prompt().text())
+          .at(run.point().values(), run.seed(), run.repeat())
+          .output(null, "", new int[0], new int[0])
+          .batch(r.latencyMs(), w.concurrency(), slot)
+          .error(r.error())
+          .provider(call)
+          .build();
+    }
+    int[] tokens = new int[0];
+    Steps steps = new Steps(1, false);
+    if (lp && r.tokens() != null) {
+      int k = 1;
+      for (RemoteToken t : r.tokens()) {
+        k = Math.max(k, t.topTexts().size());
+      }
+      steps = new Steps(k, false);
+      tokens = new int[r.tokens().size()];
+      for (int i = 0; i < tokens.length; i++) {
+        RemoteToken t = r.tokens().get(i);
+        tokens[i] = RemoteToken.idOf(t.text());
+        int[] ids = new int[t.topTexts().size()];
+        float[] values = new float[ids.length];
+        for (int j = 0; j < ids.length; j++) {
+          ids[j] = RemoteToken.idOf(t.topTexts().get(j));
+          values[j] = (float) t.topLogprobs()[j];
+        }
+        steps.addText(
+            (float) t.logprob(),
+            ids,
+            values,
+            t.text(),
+            t.bytes(),
+            t.topTexts().toArray(new String[0]));
+      }
+    }
+    return RunRecord.of(run.id(), RunRecord.Status.OK)
+        .prompt(run.prompt().id(), run.prompt().text())
+        .at(run.point().values(), run.seed(), run.repeat())
+        .output(stopReason(r.finishReason()), r.text(), new int[0], tokens)
+        .batch(r.latencyMs(), w.concurrency(), slot)
+        .steps(steps)
+        .provider(call)
+        .build();
+  }
+
+  /** The provider's finish_reason in the trace's terms: length → MAX_TOKENS, stop → STOP. */
+  static String stopReason(String finish) {
+    if (finish == null) {
+      return "UNKNOWN";
+    }
+    return switch (finish) {
+      case "length" -> "MAX_TOKENS";
+      case "stop" -> "STOP"; // end of sequence or a stop sequence: the API does not say which
+      default -> finish.toUpperCase(java.util.Locale.ROOT);
+    };
+  }
+
+  /** The engine for a server mode (null: the spec's own base URL). */
+  private RemoteEngine engine(Boolean mode) {
+    String k = String.valueOf(mode);
+    RemoteEngine e = engines.get(k);
+    if (e == null) {
+      EngineSpec es = spec.engine();
+      if (servers != null) {
+        Map<String, String> opts = new TreeMap<>(es.options());
+        opts.put("base_url", servers.baseUrl(Boolean.TRUE.equals(mode)));
+        if (opts.getOrDefault("model", "").isBlank()) {
+          opts.put("model", Defaults.LOCAL_SERVE_MODEL);
+        }
+        es = new EngineSpec(es.kind(), opts);
+      }
+      e = provider.openRemote(es);
+      engines.put(k, e);
+    }
+    return e;
+  }
+
+  /** What stands for a model hash when the model is behind an API: its URL and name. */
+  static String remoteHash(EngineSpec engine) {
+    // The options as written (the hash of traces recorded before must not move).
+    String s =
+        "remote\n"
+            + engine.options().getOrDefault("base_url", "")
+            + "\n"
+            + engine.options().getOrDefault("model", "");
+    try {
+      return HexFormat.of()
+          .formatHex(
+              MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException ex) {
+      throw new IllegalStateException(ex);
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon() {
+    return r -> {
+      Thread t = new Thread(r, "tokendrift-provider");
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,42 @@
+package io.tokendrift.spec;
+
+import io.tokendrift.trace.PointKey;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One point of a provider experiment: what a client sets about its requests.
+ *
+ * @param api {@code chat} or {@code completions}
+ * @param batchInvariant the started server's mode ({@code base_url: local}), or null when the
+ *     experiment does not start the server
+ * @param concurrency requests in flight together
+ * @param logprobs whether logprobs are asked for
+ * @param seedSent whether the seed is sent
+ */
+public record ProviderPoint(
+    String api, Boolean batchInvariant, int concurrency, boolean logprobs, boolean seedSent) {
+
+  /** Whether requests go to the chat API. */
+  public boolean chat() {
+    return api.equals("chat");
+  }
+
+  /** Axis name → value as text, in the trace's axis order. */
+  public Map<String, String> values() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("api", api);
+    if (batchInvariant != null) {
+      m.put("batch_invariant", batchInvariant.toString());
+    }
+    m.put("concurrency", Integer.toString(concurrency));
+    m.put("logprobs", Boolean.toString(logprobs));
+    m.put("seed", seedSent ? "sent" : "omitted");
+    return m;
+  }
+
+  /** The canonical text form, as the trace records it. */
+  public String key() {
+    return PointKey.keyOf(values());
+  }
+}
