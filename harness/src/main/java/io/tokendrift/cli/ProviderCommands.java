@@ -6,7 +6,6 @@ import io.tokendrift.spec.ProviderPoint;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /** What {@code run} says and checks before a provider experiment: its size and its cost guard. */
 final class ProviderCommands {
@@ -15,15 +14,15 @@ final class ProviderCommands {
   /** {@code --dry-run} of a provider spec: points, requests and an upper bound on tokens. */
   static void printGrid(PrintWriter o, ExperimentSpec s, ProviderPlan plan, int[] sh) {
     o.printf(Locale.ROOT, "experiment %s (%s)%n", s.name(), s.source());
-    Map<String, String> e = s.engine().options();
+    io.tokendrift.engine.RemoteSettings r = s.remoteSettings();
     o.printf(
         Locale.ROOT,
         "provider: %s, model %s, api %s%n",
-        e.get("base_url").equals("local")
+        r.local()
             ? "local tokendrift serve (started by the run)"
-            : "openai at " + redacted(e.get("base_url")),
-        e.getOrDefault("model", "(served model)"),
-        e.getOrDefault("api", "chat"));
+            : "openai at " + redacted(r.baseUrl()),
+        r.model().isEmpty() ? "(served model)" : r.model(),
+        r.defaultApi());
     o.printf(
         Locale.ROOT,
         "prompts: %d, seeds: %s, repeats: %d%s, temperature %s, max_tokens %d%n",
@@ -80,7 +79,7 @@ final class ProviderCommands {
       boolean yes,
       long maxRequests,
       long maxTokens) {
-    if (yes || "local".equals(s.engine().options().get("base_url"))) {
+    if (yes || s.remoteSettings().local()) {
       return;
     }
     long requests = ProviderPlan.requests(plan.shard(sh[0], sh[1]));

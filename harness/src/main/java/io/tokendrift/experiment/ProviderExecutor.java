@@ -41,7 +41,7 @@ import java.util.function.Consumer;
  */
 final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
   private final ExperimentSpec spec;
-  private final EngineProvider provider;
+  private final EngineProvider engineKind;
   private final LocalServers servers;
   private final String modelHash;
   private final Map<String, RemoteEngine> engines = new HashMap<>();
@@ -56,7 +56,7 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
    */
   ProviderExecutor(ProviderPlan plan) {
     this.spec = plan.spec();
-    this.provider = Engines.check(spec.engine());
+    this.engineKind = Engines.check(spec.engine());
     RemoteSettings rs = spec.remoteSettings();
     ModelDir dir = rs.local() ? spec.modelDir() : null;
     this.modelHash = rs.local() ? dir.hash() : remoteHash(spec.engine());
@@ -93,9 +93,9 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     return modelHash;
   }
 
-  /** The provider kind, for the trace's GPU probe. */
-  EngineProvider provider() {
-    return provider;
+  /** The engine kind (its factory), for the trace's GPU probe. */
+  EngineProvider engineKind() {
+    return engineKind;
   }
 
   @Override
@@ -311,7 +311,7 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         }
         es = new EngineSpec(es.kind(), opts);
       }
-      e = provider.openRemote(es);
+      e = engineKind.openRemote(es);
       engines.put(k, e);
     }
     return e;

@@ -131,7 +131,7 @@ public final class Runner {
     ProviderExecutor x = new ProviderExecutor(plan);
     TraceSession session;
     try {
-      session = TraceSession.open(spec, o, x.modelHash(), x::settings, x.provider(), log);
+      session = TraceSession.open(spec, o, x.modelHash(), x::settings, x.engineKind(), log);
     } catch (RuntimeException e) {
       x.close();
       throw e;
@@ -145,7 +145,7 @@ public final class Runner {
    */
   public static Outcome run(Plan plan, Options o, Progress progress, Consumer<String> log) {
     ExperimentSpec spec = plan.spec();
-    EngineProvider provider = Engines.check(spec.engine());
+    EngineProvider engineKind = Engines.check(spec.engine());
     ModelDir dir = spec.modelDir();
     EngineSet engines = EngineSet.of(spec, dir);
     // The tokenizer loads before the trace exists: a broken one leaves no header-only trace behind.
@@ -154,7 +154,7 @@ public final class Runner {
       checkPrompts(spec, tok, dir.config().contextLength());
       TraceSession session =
           TraceSession.open(
-              spec, o, dir.hash(), () -> probeSettings(engines.loaders()), provider, log);
+              spec, o, dir.hash(), () -> probeSettings(engines.loaders()), engineKind, log);
       // Variables the math library reads at load cannot change in this process: with an env
       // axis, each environment's groups run in a child process started with them.
       RunLoop.Executor<Plan.Pass> x =

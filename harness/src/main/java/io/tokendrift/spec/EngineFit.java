@@ -106,14 +106,14 @@ public final class EngineFit {
 
   /** Why {@code engine} cannot run point {@code p}, or null when it can. */
   public static String refusal(EngineSpec engine, Point p) {
-    EngineProvider provider = Engines.provider(engine.kind());
-    Set<Axis> can = provider.axes(engine);
+    EngineProvider engineKind = Engines.provider(engine.kind());
+    Set<Axis> can = engineKind.axes(engine);
     String k = "engine '" + engine.kind() + "'";
-    if (p.batchSize() > provider.maxBatch()) {
-      return k + " runs at most " + provider.maxBatch() + " rows in one batch";
+    if (p.batchSize() > engineKind.maxBatch()) {
+      return k + " runs at most " + engineKind.maxBatch() + " rows in one batch";
     }
-    if (!provider.precisions().contains(p.precision())) {
-      return k + " does not compute in " + p.precision().label() + note(provider, p.precision());
+    if (!engineKind.precisions().contains(p.precision())) {
+      return k + " does not compute in " + p.precision().label() + note(engineKind, p.precision());
     }
     for (Rule r : RULES) {
       Object v = r.value().apply(p);
@@ -121,7 +121,7 @@ public final class EngineFit {
         return k
             + " "
             + r.cannot().apply(v)
-            + (r.axis() == Axis.PRECISION ? note(provider, (Precision) v) : "");
+            + (r.axis() == Axis.PRECISION ? note(engineKind, (Precision) v) : "");
       }
     }
     return null;
@@ -140,8 +140,8 @@ public final class EngineFit {
         : "; engine " + String.join(", ", kinds) + " computes in " + p.label();
   }
 
-  private static String note(EngineProvider provider, Precision p) {
-    String n = provider.precisionNote(p);
+  private static String note(EngineProvider engineKind, Precision p) {
+    String n = engineKind.precisionNote(p);
     return n.isEmpty() ? "" : " (" + n + ")";
   }
 
@@ -246,17 +246,7 @@ public final class EngineFit {
     }
     for (Point p : probe.points()) {
       String why = refusal(axes.engine(p.engine()).spec(), p);
-      Point bare =
-          new Point(
-              p.device(),
-              p.batchSize(),
-              p.batchPosition(),
-              p.summation(),
-              p.precision(),
-              p.threads(),
-              p.batchInvariant(),
-              p.kvCache(),
-              p.env());
+      Point bare = p.withEngine(null);
       List<String> reasons = whyNot.computeIfAbsent(bare.key(), x -> new ArrayList<>());
       if (why == null) {
         runs.merge(p.engine(), 1, Integer::sum);

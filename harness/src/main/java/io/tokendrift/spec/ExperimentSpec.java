@@ -37,19 +37,6 @@ public record ExperimentSpec(
     Path source,
     ProviderAxes provider) {
 
-  public ExperimentSpec(
-      String name,
-      String model,
-      EngineSpec engine,
-      List<Prompt> prompts,
-      Decoding decoding,
-      SpecAxes axes,
-      Point reference,
-      Recording record,
-      Path source) {
-    this(name, model, engine, prompts, decoding, axes, reference, record, source, null);
-  }
-
   /**
    * The same experiment with some of its engine's options replaced (e.g. a provider spec pointed at
    * another server from the command line), checked as the spec reader checks them.
@@ -70,7 +57,7 @@ public record ExperimentSpec(
       if (tooMany != null) {
         throw new IllegalArgumentException(tooMany);
       }
-      if ("local".equals(o.get("base_url")) != "local".equals(engine.options().get("base_url"))) {
+      if (p.remoteSettings(e).local() != remoteSettings().local()) {
         throw new IllegalArgumentException(
             "engine.base_url: switching to or from 'local' changes the spec's axes; edit the spec");
       }

@@ -36,18 +36,9 @@ public record Point(
     String env,
     String engine) {
 
-  /** A point of a spec with one engine (no engine axis). */
-  public Point(
-      DeviceSpec device,
-      int batchSize,
-      int batchPosition,
-      SummationOrder summation,
-      Precision precision,
-      int threads,
-      boolean batchInvariant,
-      Boolean kvCache,
-      String env) {
-    this(
+  /** This point on another engine of the axis ({@code null}: the spec's engine, not named). */
+  public Point withEngine(String name) {
+    return new Point(
         device,
         batchSize,
         batchPosition,
@@ -57,41 +48,7 @@ public record Point(
         batchInvariant,
         kvCache,
         env,
-        null);
-  }
-
-  /** A point of a spec that runs every point in its own process (no env axis). */
-  public Point(
-      DeviceSpec device,
-      int batchSize,
-      int batchPosition,
-      SummationOrder summation,
-      Precision precision,
-      int threads,
-      boolean batchInvariant,
-      Boolean kvCache) {
-    this(
-        device,
-        batchSize,
-        batchPosition,
-        summation,
-        precision,
-        threads,
-        batchInvariant,
-        kvCache,
-        null);
-  }
-
-  /** A point of a spec that does not vary the KV cache (it is on). */
-  public Point(
-      DeviceSpec device,
-      int batchSize,
-      int batchPosition,
-      SummationOrder summation,
-      Precision precision,
-      int threads,
-      boolean batchInvariant) {
-    this(device, batchSize, batchPosition, summation, precision, threads, batchInvariant, null);
+        name);
   }
 
   /** Whether steps use the KV cache (true unless the point recomputes the prefix). */

@@ -69,31 +69,31 @@ final class SpecReader {
     String model = f.string(root, "model", Defaults.MODEL);
     EngineReader engines = new EngineReader(f);
     EngineSpec engineSpec = engines.read(root.get("engine"), "engine");
-    EngineProvider provider = Engines.provider(engineSpec.kind());
-    List<Prompt> prompts = new PromptReader(f).read(root, model, provider.remote());
+    EngineProvider engineKind = Engines.provider(engineSpec.kind());
+    List<Prompt> prompts = new PromptReader(f).read(root, model, engineKind.remote());
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
     SpecAxes axes = axesReader.read(root.get("axes"));
     List<ExperimentSpec.NamedEngine> named = engines.axis(root);
     if (named.isEmpty()) {
-      EngineFit.checkAxes(axes, engineSpec, provider, f);
+      EngineFit.checkAxes(axes, engineSpec, engineKind, f);
     } else {
       axes = axes.withEngines(named);
       // The first named engine stands for the spec's engine where one is asked for (prompts,
       // the manifest's main fields); each point runs on its own.
       engineSpec = named.get(0).spec();
-      provider = Engines.provider(engineSpec.kind());
+      engineKind = Engines.provider(engineSpec.kind());
     }
-    if (provider.remote()) {
+    if (engineKind.remote()) {
       checkEngineOptions(engineSpec);
     }
     ProviderAxes remote =
         axesReader.provider(
             root.get("axes"),
             engineSpec,
-            provider.remote(),
-            provider.remote() ? provider.remoteSettings(engineSpec).defaultApi() : null,
-            provider.remote() && provider.remoteSettings(engineSpec).local(),
+            engineKind.remote(),
+            engineKind.remote() ? engineKind.remoteSettings(engineSpec).defaultApi() : null,
+            engineKind.remote() && engineKind.remoteSettings(engineSpec).local(),
             axes);
     Recording record = record(root.get("record"));
     if (remote != null) {
@@ -108,10 +108,10 @@ final class SpecReader {
     }
     ExperimentSpec partial =
         new ExperimentSpec(
-            name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file);
+            name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, null);
     Point reference = reference(root.get("reference"), partial);
     return new ExperimentSpec(
-        name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file);
+        name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file, null);
   }
 
   /** A remote engine's option values, refused at the option's own place. */
