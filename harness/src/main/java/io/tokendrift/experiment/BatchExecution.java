@@ -1,12 +1,16 @@
 package io.tokendrift.experiment;
 
 import io.tokendrift.decode.Completion;
+import io.tokendrift.decode.DecodeSettings;
 import io.tokendrift.decode.Generation;
+import io.tokendrift.decode.SamplingSettings;
 import io.tokendrift.decode.StepObserver;
+import io.tokendrift.decode.StopConditions;
 import io.tokendrift.engine.BatchDecoder;
 import io.tokendrift.engine.Engine;
 import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.spec.ExperimentSpec;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,7 +73,7 @@ record BatchExecution(
         rowIds.add(ids);
         gens.add(
             new Generation(
-                Runner.settings(spec, b.seed(), eos),
+                settings(spec, b.seed(), eos),
                 Plan.drawStream(text, b.seed()),
                 tok::decode,
                 System::nanoTime));
@@ -88,5 +92,19 @@ record BatchExecution(
     }
     return new BatchExecution(
         completions, error, recorders, rowIds, (System.nanoTime() - t0) / 1e6);
+  }
+
+  /** The seed's decoding settings for the spec's sampling and stop conditions. */
+  static DecodeSettings settings(ExperimentSpec spec, long seed, Set<Integer> eos) {
+    ExperimentSpec.Decoding d = spec.decoding();
+    SamplingSettings s =
+        d.temperature() == 0
+            ? SamplingSettings.GREEDY
+            : SamplingSettings.of(d.temperature(), d.topK(), d.topP()).withMethod(d.method());
+    return new DecodeSettings(
+        s,
+        new StopConditions(
+            d.maxTokens(), eos, d.stop(), Duration.ofNanos((long) (d.timeoutSeconds() * 1e9))),
+        seed);
   }
 }

@@ -1,8 +1,5 @@
 package io.tokendrift.experiment;
 
-import io.tokendrift.decode.DecodeSettings;
-import io.tokendrift.decode.SamplingSettings;
-import io.tokendrift.decode.StopConditions;
 import io.tokendrift.engine.Engine;
 import io.tokendrift.engine.EngineLoader;
 import io.tokendrift.engine.EngineOptions;
@@ -13,10 +10,8 @@ import io.tokendrift.model.TextTokenizer;
 import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 
@@ -218,18 +213,5 @@ public final class Runner {
     try (Engine probe = loader.open(EngineOptions.DEFAULTS)) {
       return probe.settings();
     }
-  }
-
-  static DecodeSettings settings(ExperimentSpec spec, long seed, Set<Integer> eos) {
-    ExperimentSpec.Decoding d = spec.decoding();
-    SamplingSettings s =
-        d.temperature() == 0
-            ? SamplingSettings.GREEDY
-            : SamplingSettings.of(d.temperature(), d.topK(), d.topP()).withMethod(d.method());
-    return new DecodeSettings(
-        s,
-        new StopConditions(
-            d.maxTokens(), eos, d.stop(), Duration.ofNanos((long) (d.timeoutSeconds() * 1e9))),
-        seed);
   }
 }

@@ -180,15 +180,7 @@ class EnvAxisTest {
     Path spec = SpecFiles.write(dir, GRID);
     Path trace = dir.resolve("trace.jsonl");
     List<String> log = new ArrayList<>();
-    Runner.Outcome out;
-    System.setProperty(ForkedMain.FAULT_EXIT_AFTER, "1");
-    try {
-      out =
-          Runner.run(
-              ExperimentSpec.read(spec), Runner.Options.of(trace), Runner.Progress.NONE, log::add);
-    } finally {
-      System.clearProperty(ForkedMain.FAULT_EXIT_AFTER);
-    }
+    Runner.Outcome out = runWithChildrenDyingAfterOneRecord(spec, Runner.Options.of(trace), log);
     // Each child sends one record, then halts: the other three of its runs fail, with the reason.
     assertThat(out.ok()).isEqualTo(2);
     assertThat(out.failed()).isEqualTo(6);
@@ -229,18 +221,8 @@ class EnvAxisTest {
     Path spec = SpecFiles.write(dir, GRID);
     Path trace = dir.resolve("trace.jsonl");
     List<String> log = new ArrayList<>();
-    Runner.Outcome out;
-    System.setProperty(ForkedMain.FAULT_EXIT_AFTER, "1");
-    try {
-      out =
-          Runner.run(
-              ExperimentSpec.read(spec),
-              Runner.Options.of(trace).failingFast(),
-              Runner.Progress.NONE,
-              log::add);
-    } finally {
-      System.clearProperty(ForkedMain.FAULT_EXIT_AFTER);
-    }
+    Runner.Outcome out =
+        runWithChildrenDyingAfterOneRecord(spec, Runner.Options.of(trace).failingFast(), log);
     // The child of env auto answers its first batch's run, then dies: its next batch fails and
     // the run stops there. (Before the one run loop, the whole environment's runs were recorded
     // as failed first: 1 ok and 3 failed.)
@@ -256,15 +238,19 @@ class EnvAxisTest {
 
     // Without --fail-fast the same fault fails the rest of each environment and goes on.
     Path all = dir.resolve("all.jsonl");
+    out = runWithChildrenDyingAfterOneRecord(spec, Runner.Options.of(all), log);
+    assertThat(out.ok() + out.failed()).isEqualTo(8);
+  }
+
+  /** Runs the spec with every forked child halting (exit 134) right after its first record. */
+  private static Runner.Outcome runWithChildrenDyingAfterOneRecord(
+      Path spec, Runner.Options o, List<String> log) {
     System.setProperty(ForkedMain.FAULT_EXIT_AFTER, "1");
     try {
-      out =
-          Runner.run(
-              ExperimentSpec.read(spec), Runner.Options.of(all), Runner.Progress.NONE, log::add);
+      return Runner.run(ExperimentSpec.read(spec), o, Runner.Progress.NONE, log::add);
     } finally {
       System.clearProperty(ForkedMain.FAULT_EXIT_AFTER);
     }
-    assertThat(out.ok() + out.failed()).isEqualTo(8);
   }
 
   @Test
