@@ -110,21 +110,28 @@ final class ForkedExecutor implements RunLoop.Executor<Plan.Pass> {
           log.accept("[env " + env.name() + "] " + line);
         }
       }
-      int code = child.exitCode();
+      return died(env, exited(env));
+    } catch (IOException e) {
+      // A child that died between two passes breaks the pipe: its exit code says more.
       return died(
           env,
-          "the child process for env "
-              + env.name()
-              + " (pid "
-              + child.process.pid()
-              + ") exited with code "
-              + code
-              + " before answering this run"
-              + child.stderrTail());
-    } catch (IOException e) {
-      return died(
-          env, "could not run a child process for env " + env.name() + ": " + e.getMessage());
+          child != null && child.exitsWithin(5)
+              ? exited(env)
+              : "could not run a child process for env " + env.name() + ": " + e.getMessage());
     }
+  }
+
+  /** Why the child's unanswered runs failed when it exited: its exit code and last words. */
+  private String exited(ExperimentSpec.ProcessEnv env) {
+    int code = child.exitCode();
+    return "the child process for env "
+        + env.name()
+        + " (pid "
+        + child.process.pid()
+        + ") exited with code "
+        + code
+        + " before answering this run"
+        + child.stderrTail();
   }
 
   private String died(ExperimentSpec.ProcessEnv env, String why) {
@@ -179,6 +186,15 @@ final class ForkedExecutor implements RunLoop.Executor<Plan.Pass> {
       in.write(line);
       in.write('\n');
       in.flush();
+    }
+
+    boolean exitsWithin(int seconds) {
+      try {
+        return process.waitFor(seconds, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
     }
 
     int exitCode() {
