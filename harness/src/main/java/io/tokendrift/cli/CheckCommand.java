@@ -35,7 +35,9 @@ final class CheckCommand implements Callable<Integer> {
       names = "--baseline",
       required = true,
       paramLabel = "DIR",
-      description = "Baseline folder.")
+      description =
+          "Baseline folder, as `tokendrift baseline record SPEC --out DIR` writes it (e.g."
+              + " ci/baselines/bundled).")
   Path baseline;
 
   @Option(names = "--junit", paramLabel = "FILE", description = "Write JUnit XML here.")

@@ -67,7 +67,12 @@ public final class Main {
   static int exitCode(Throwable ex) {
     if (ex instanceof IllegalArgumentException
         || ex instanceof UserInputException
-        || ex instanceof ModelFormatException) {
+        || ex instanceof ModelFormatException
+        || ex instanceof java.nio.file.NoSuchFileException
+        || (ex instanceof java.io.UncheckedIOException
+            && ex.getCause() instanceof java.nio.file.NoSuchFileException)) {
+      // A file named on the command line that is not there is the input's fault; one that is
+      // there but cannot be read is the environment's.
       return BAD_INPUT;
     }
     return ENVIRONMENT;
@@ -106,6 +111,31 @@ public final class Main {
         + (ex.getMessage() == null ? "" : ": " + ex.getMessage());
   }
 
+  /**
+   * A command line picocli cannot take (a missing required option, an unknown one, a bad value):
+   * one line saying what, the help of each missing option, a suggestion for a misspelled one, and
+   * where the whole usage is — not the whole usage text.
+   */
+  private static int badArguments(CommandLine.ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    java.io.PrintWriter err = cmd.getErr();
+    String name = cmd.getCommandSpec().qualifiedName();
+    err.println(name + ": " + ex.getMessage());
+    if (ex instanceof CommandLine.MissingParameterException m) {
+      for (CommandLine.Model.ArgSpec a : m.getMissing()) {
+        String label =
+            a instanceof CommandLine.Model.OptionSpec o
+                ? o.longestName() + (o.arity().max() > 0 ? "=" + o.paramLabel() : "")
+                : a.paramLabel();
+        err.println("  " + label + "  " + String.join(" ", a.description()));
+      }
+    }
+    CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+    err.println("(`" + name + " --help` shows every option)");
+    err.flush();
+    return cmd.getCommandSpec().exitCodeOnInvalidInput();
+  }
+
   public static void main(String[] args) {
     System.exit(run(args));
   }
@@ -120,6 +150,7 @@ public final class Main {
     verboseFlag = false;
     CommandLine cl = new CommandLine(new Main());
     HelpLayout.install(cl);
+    cl.setParameterExceptionHandler(Main::badArguments);
     cl.setExecutionExceptionHandler(
         (ex, cmd, parseResult) -> {
           int code = exitCode(ex);

@@ -71,6 +71,13 @@ final class ServeCommand implements Callable<Integer> {
       description = "Require the key held by this environment variable (Bearer token).")
   String apiKeyEnv;
 
+  @Option(
+      names = "--allow-unknown-fields",
+      description =
+          "Skip request fields this server does not know instead of refusing them (400 naming the"
+              + " field): for clients that send extras. A misspelled setting is then ignored.")
+  boolean allowUnknownFields;
+
   @Mixin EngineFlags engineFlags = new EngineFlags();
 
   @Override
@@ -96,12 +103,28 @@ final class ServeCommand implements Callable<Integer> {
     String id = model == null ? "tokendrift-tiny" : String.valueOf(dir.dir().getFileName());
     TextTokenizer tok = dir.tokenizer();
     Engine engine = Engines.open(engineFlags.spec(), dir, options);
-    Server server =
-        new Server(
-            engine,
-            dir,
-            tok,
-            new Server.Options(host, port, id, maxBatch, queue, maxBody, key, batchInvariant));
+    Server server;
+    try {
+      server =
+          new Server(
+              engine,
+              dir,
+              tok,
+              new Server.Options(
+                  host,
+                  port,
+                  id,
+                  maxBatch,
+                  queue,
+                  maxBody,
+                  key,
+                  batchInvariant,
+                  allowUnknownFields));
+    } catch (RuntimeException e) {
+      engine.close();
+      tok.close();
+      throw e;
+    }
     spec.commandLine()
         .getErr()
         .printf(

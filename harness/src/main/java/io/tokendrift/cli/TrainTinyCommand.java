@@ -3,6 +3,7 @@ package io.tokendrift.cli;
 import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.tiny.MicroTiePlanting;
+import io.tokendrift.tiny.PlantingRefusedException;
 import io.tokendrift.tiny.TinyModelBuilder;
 import io.tokendrift.tiny.TinyTrainer;
 import java.io.PrintWriter;
@@ -107,9 +108,8 @@ final class TrainTinyCommand implements Callable<Integer> {
                 .build()
             : null) {
       r =
-          TinyModelBuilder.build(
+          buildOrRefuse(
               s,
-              out,
               step -> {
                 if (bar != null) {
                   bar.stepTo(step);
@@ -135,38 +135,105 @@ final class TrainTinyCommand implements Callable<Integer> {
     return Main.OK;
   }
 
+  private static final String[] MODEL_FILES = {
+    ModelDir.CONFIG, ModelDir.WEIGHTS, ModelDir.TOKENIZER, BundledModel.NEAR_TIES, BundledModel.CARD
+  };
+
   private int plantOnly() throws Exception {
-    if (Files.exists(out)) {
-      try (var entries = Files.list(out)) {
+    // Everything --from must hold is checked before --out is touched: a refusal leaves no folder.
+    for (String f : MODEL_FILES) {
+      if (!Files.exists(from.resolve(f))) {
+        throw new UserInputException(
+            "--from "
+                + from
+                + ": "
+                + f
+                + " is missing; --from takes the folder of a freshly trained model (what"
+                + " train-tiny writes before it plants the micro-ties), e.g. one trained with"
+                + " --steps");
+      }
+    }
+    boolean created = newFolder(out);
+    try {
+      for (String f : MODEL_FILES) {
+        Files.copy(from.resolve(f), out.resolve(f));
+      }
+      PrintWriter err = spec.commandLine().getErr();
+      MicroTiePlanting.plant(
+          out,
+          seed,
+          line -> {
+            err.println(line);
+            err.flush();
+          });
+    } catch (PlantingRefusedException e) {
+      removeIf(created, out);
+      throw new UserInputException(
+          e.getMessage()
+              + " (nothing was written to "
+              + out
+              + "); plant into a model trained with the recipe's settings");
+    } catch (RuntimeException | java.io.IOException e) {
+      removeIf(created, out);
+      throw e;
+    }
+    spec.commandLine().getOut().println("wrote " + out);
+    return Main.OK;
+  }
+
+  /** Trains and plants; a planting refusal removes what it wrote and says what to change. */
+  private TinyTrainer.Result buildOrRefuse(
+      TinyTrainer.Settings s,
+      java.util.function.IntConsumer step,
+      java.util.function.Consumer<String> log)
+      throws Exception {
+    boolean created = !Files.exists(out);
+    try {
+      return TinyModelBuilder.build(s, out, step, log);
+    } catch (PlantingRefusedException e) {
+      removeIf(created, out);
+      TinyTrainer.Settings b = TinyTrainer.Settings.BUNDLED;
+      throw new UserInputException(
+          e.getMessage()
+              + " (nothing was kept in "
+              + out
+              + "). A model trained with --steps "
+              + s.steps()
+              + " --documents "
+              + s.trainDocuments()
+              + " is too rough for the planted sites; the bundled recipe uses --steps "
+              + b.steps()
+              + " --documents "
+              + b.trainDocuments());
+    }
+  }
+
+  /** Makes {@code dir} (refusing a non-empty one); true when it did not exist before. */
+  private static boolean newFolder(Path dir) throws java.io.IOException {
+    boolean existed = Files.exists(dir);
+    if (existed) {
+      try (var entries = Files.list(dir)) {
         if (entries.findAny().isPresent()) {
           throw new UserInputException(
-              out + ": exists and is not empty; give a new folder (a model is never overwritten)");
+              dir + ": exists and is not empty; give a new folder (a model is never overwritten)");
         }
       }
     }
-    Files.createDirectories(out);
-    for (String f :
-        new String[] {
-          ModelDir.CONFIG,
-          ModelDir.WEIGHTS,
-          ModelDir.TOKENIZER,
-          BundledModel.NEAR_TIES,
-          BundledModel.CARD
-        }) {
-      if (!Files.exists(from.resolve(f))) {
-        throw new UserInputException("--from " + from + ": " + f + " is missing");
-      }
-      Files.copy(from.resolve(f), out.resolve(f));
+    Files.createDirectories(dir);
+    return !existed;
+  }
+
+  /** Removes what this command wrote into {@code dir}: the folder itself when it made it. */
+  private static void removeIf(boolean created, Path dir) throws java.io.IOException {
+    if (!Files.exists(dir)) {
+      return;
     }
-    PrintWriter err = spec.commandLine().getErr();
-    MicroTiePlanting.plant(
-        out,
-        seed,
-        line -> {
-          err.println(line);
-          err.flush();
-        });
-    spec.commandLine().getOut().println("wrote " + out);
-    return Main.OK;
+    try (var walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        if (created || !p.equals(dir)) {
+          Files.delete(p);
+        }
+      }
+    }
   }
 }

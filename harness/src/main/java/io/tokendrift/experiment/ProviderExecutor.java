@@ -50,6 +50,9 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
   private long t0;
   private int firstRepeat = -1;
 
+  /** Whether any request of this process has had an HTTP reply (of any status). */
+  private boolean answered;
+
   /**
    * Opens the provider's engines (and starts the local servers) before the trace exists: a missing
    * API key leaves no file behind.
@@ -114,9 +117,21 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
           Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
         }
       }
+      boolean first = !answered;
       List<RemoteReply> replies = wave(engine(w.point().batchInvariant()), w, pending);
       for (int i = 0; i < pending.size(); i++) {
         out.accept(record(pending.get(i), w, i, replies.get(i)));
+      }
+      answered |= replies.stream().anyMatch(r -> r.httpStatus() != 0);
+      if (first && !answered) {
+        // Not one request of the first wave got any reply: the server is not there (or not
+        // reachable). Sending the rest would only repeat that, once per request.
+        throw new io.tokendrift.engine.EnvironmentException(
+            "no request of the first wave got a reply ("
+                + replies.get(0).error()
+                + "); is the server up at engine.base_url? Stopped after "
+                + pending.size()
+                + " failed run(s), kept in the trace (--resume runs them again)");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

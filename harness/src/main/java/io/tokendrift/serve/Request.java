@@ -34,9 +34,92 @@ record Request(
   /** Largest top_logprobs, as OpenAI's API allows. */
   static final int MAX_TOP_LOGPROBS = 20;
 
+  /** Fields a request may carry, read and honoured. */
+  private static final java.util.Set<String> READ =
+      java.util.Set.of(
+          "model",
+          "n",
+          "max_tokens",
+          "max_completion_tokens",
+          "temperature",
+          "top_p",
+          "top_k",
+          "seed",
+          "stop",
+          "logprobs",
+          "top_logprobs",
+          "stream");
+
+  /**
+   * Fields of OpenAI's API this server does not implement, accepted only at the value that changes
+   * nothing (what a client library sends by default); any other value is refused, never ignored.
+   */
+  private static final java.util.Map<String, java.util.function.Predicate<JsonNode>> NEUTRAL =
+      java.util.Map.of(
+          "user", v -> true,
+          "stream_options", v -> true,
+          "presence_penalty", v -> v.isNumber() && v.asDouble() == 0,
+          "frequency_penalty", v -> v.isNumber() && v.asDouble() == 0,
+          "logit_bias", v -> v.isObject() && v.isEmpty(),
+          "best_of", v -> v.isNumber() && v.asInt() == 1,
+          "echo", v -> v.isBoolean() && !v.asBoolean());
+
   static Request parse(JsonNode n, boolean chat, ChatTemplate template) {
+    return parse(n, chat, template, false);
+  }
+
+  /**
+   * Reads a request body.
+   *
+   * @param allowUnknown skip fields this server does not know (serve's --allow-unknown-fields)
+   *     instead of refusing them: a probing tool must not silently sample with a misspelled setting
+   */
+  static Request parse(JsonNode n, boolean chat, ChatTemplate template, boolean allowUnknown) {
     if (n == null || !n.isObject()) {
       throw ApiException.invalid(null, "the body must be a JSON object");
+    }
+    for (var it = n.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (READ.contains(f) || f.equals(chat ? "messages" : "prompt")) {
+        continue;
+      }
+      if (f.equals(chat ? "prompt" : "messages")) {
+        throw ApiException.invalid(
+            f,
+            "'"
+                + f
+                + "' belongs to "
+                + (chat ? "/v1/completions" : "/v1/chat/completions")
+                + "; this endpoint reads '"
+                + (chat ? "messages" : "prompt")
+                + "'");
+      }
+      var neutral = NEUTRAL.get(f);
+      if (neutral != null) {
+        if (!n.get(f).isNull() && !neutral.test(n.get(f))) {
+          throw ApiException.invalid(
+              f,
+              "'"
+                  + f
+                  + "' is not implemented by this server; only its default value is accepted (a"
+                  + " different one would be ignored, changing what you measure)");
+        }
+        continue;
+      }
+      if (!allowUnknown) {
+        String near = nearest(f);
+        throw ApiException.invalid(
+            f,
+            "unknown field '"
+                + f
+                + "'"
+                + (near == null ? "" : " (did you mean '" + near + "'?)")
+                + "; allowed: "
+                + String.join(", ", new java.util.TreeSet<>(READ))
+                + " (and at their defaults: "
+                + String.join(", ", new java.util.TreeSet<>(NEUTRAL.keySet()))
+                + "); start serve with --allow-unknown-fields to skip fields it does not know");
+      }
     }
     String model = n.hasNonNull("model") ? text(n, "model") : null;
     String prompt;
@@ -154,5 +237,22 @@ record Request(
       throw ApiException.invalid(f, "'" + f + "' is " + v + "; allowed: " + min + ".." + max);
     }
     return v.asDouble();
+  }
+
+  private static final org.apache.commons.text.similarity.LevenshteinDistance DISTANCE =
+      org.apache.commons.text.similarity.LevenshteinDistance.getDefaultInstance();
+
+  /** The known field within two edits of {@code f}, for "did you mean". */
+  private static String nearest(String f) {
+    String best = null;
+    int bestD = 3;
+    for (String k : new java.util.TreeSet<>(READ)) {
+      int d = DISTANCE.apply(f, k);
+      if (d < bestD) {
+        best = k;
+        bestD = d;
+      }
+    }
+    return best;
   }
 }

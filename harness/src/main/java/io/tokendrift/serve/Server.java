@@ -48,7 +48,22 @@ public final class Server implements AutoCloseable {
       int queueLimit,
       int maxBodyBytes,
       String apiKey,
-      boolean batchInvariant) {}
+      boolean batchInvariant,
+      boolean allowUnknownFields) {
+
+    /** Strict about request fields: an unknown one is a 400 naming it. */
+    public Options(
+        String host,
+        int port,
+        String modelId,
+        int maxBatch,
+        int queueLimit,
+        int maxBodyBytes,
+        String apiKey,
+        boolean batchInvariant) {
+      this(host, port, modelId, maxBatch, queueLimit, maxBodyBytes, apiKey, batchInvariant, false);
+    }
+  }
 
   private final Options o;
   private final TextTokenizer tok;
@@ -73,21 +88,45 @@ public final class Server implements AutoCloseable {
     this.scheduler = new Scheduler(engine, tok, o.maxBatch(), o.queueLimit());
     this.app =
         Javalin.create(
-                c -> {
-                  c.jetty.host = o.host();
-                  c.jetty.port = o.port();
-                  c.http.maxRequestSize = o.maxBodyBytes() + 1L;
-                  c.startup.showJavalinBanner = false;
-                  // Jetty must not stop on SIGTERM by itself: the serve command drains first.
-                  c.jetty.modifyServer(server -> server.setStopAtShutdown(false));
-                  c.routes.get("/health", this::health);
-                  c.routes.get("/v1/models", ctx -> guarded(ctx, () -> models(ctx)));
-                  c.routes.post("/v1/completions", ctx -> guarded(ctx, () -> complete(ctx, false)));
-                  c.routes.post(
-                      "/v1/chat/completions", ctx -> guarded(ctx, () -> complete(ctx, true)));
-                  c.routes.error(404, "*", this::notFound);
-                })
-            .start();
+            c -> {
+              c.jetty.host = o.host();
+              c.jetty.port = o.port();
+              c.http.maxRequestSize = o.maxBodyBytes() + 1L;
+              c.startup.showJavalinBanner = false;
+              // Jetty must not stop on SIGTERM by itself: the serve command drains first.
+              c.jetty.modifyServer(server -> server.setStopAtShutdown(false));
+              c.routes.get("/health", this::health);
+              c.routes.get("/v1/models", ctx -> guarded(ctx, () -> models(ctx)));
+              c.routes.post("/v1/completions", ctx -> guarded(ctx, () -> complete(ctx, false)));
+              c.routes.post("/v1/chat/completions", ctx -> guarded(ctx, () -> complete(ctx, true)));
+              c.routes.error(404, "*", this::notFound);
+              // Javalin's own answers (an unknown endpoint, a wrong method, a body too
+              // large) in OpenAI's error shape, as every other error here.
+              c.routes.exception(
+                  io.javalin.http.HttpResponseException.class,
+                  (e, ctx) ->
+                      send(
+                          ctx,
+                          new ApiException(
+                              e.getStatus(),
+                              "invalid_request_error",
+                              null,
+                              e.getStatus() == 404 ? "not_found" : null,
+                              e.getStatus() == 404
+                                  ? ctx.method() + " " + ctx.path() + " is not an endpoint here"
+                                  : e.getMessage())));
+            });
+    try {
+      app.start();
+    } catch (io.javalin.util.JavalinBindException e) {
+      scheduler.close();
+      throw new io.tokendrift.engine.EnvironmentException(
+          o.host()
+              + ":"
+              + o.port()
+              + " is in use by another process; stop it, or choose another port with --port (0"
+              + " picks a free one)");
+    }
   }
 
   /** The port it listens on (useful with port 0). */
@@ -228,7 +267,7 @@ public final class Server implements AutoCloseable {
   }
 
   private void complete(Context ctx, boolean chat) throws Exception {
-    Request r = Request.parse(readBody(ctx), chat, template);
+    Request r = Request.parse(readBody(ctx), chat, template, o.allowUnknownFields());
     if (r.model() != null && !r.model().equals(o.modelId())) {
       throw new ApiException(
           404,

@@ -31,11 +31,22 @@ final class LocatedTree {
   }
 
   static LocatedTree read(Path file) {
+    if (Files.isDirectory(file)) {
+      throw new SpecException(file + ": is a folder; give the spec file (YAML or JSON)");
+    }
     String text;
     try {
       text = Files.readString(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new SpecException(file + ": no such file", e);
     } catch (IOException e) {
-      throw new SpecException(file + ": cannot read: " + e.getMessage(), e);
+      // It is there but cannot be read (permissions, I/O): the environment, not the input.
+      throw new java.io.UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
+    }
+    io.tokendrift.trace.FileKind kind = io.tokendrift.trace.FileKind.of(file);
+    if (kind == io.tokendrift.trace.FileKind.TRACE
+        || kind == io.tokendrift.trace.FileKind.ANALYSIS) {
+      throw new SpecException(kind.explain(file, "spec"));
     }
     YAMLFactory yaml =
         YAMLFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();

@@ -79,14 +79,20 @@ public final class MicroTiePlanting {
     List<String> held = Corpus.documents(seed, Corpus.HELD_OUT_STREAM, HELD_OUT);
     MicroTies.Result r;
     try (TextTokenizer tok = tied.tokenizer()) {
-      r =
-          MicroTies.plant(
-              tied.weights(),
-              tok,
-              MicroTies.SITES,
-              List.copyOf(new LinkedHashSet<>(prompts)),
-              PROTECTED_STEPS,
-              held);
+      try {
+        r =
+            MicroTies.plant(
+                tied.weights(),
+                tok,
+                MicroTies.SITES,
+                List.copyOf(new LinkedHashSet<>(prompts)),
+                PROTECTED_STEPS,
+                held);
+      } catch (IllegalStateException e) {
+        // The sites' paths or margins are not there in this model: a refusal, not a bug.
+        throw new PlantingRefusedException(
+            "the micro-ties cannot be planted in this model: " + e.getMessage(), e);
+      }
       write(dir, r);
       ModelDir planted = ModelDir.open(dir);
       Path nt = dir.resolve(BundledModel.NEAR_TIES);

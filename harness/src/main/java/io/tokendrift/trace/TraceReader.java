@@ -50,12 +50,27 @@ public final class TraceReader implements AutoCloseable, Iterator<RunRecord> {
                   ? "empty file; a trace starts with a header line"
                   : "the header line is incomplete (" + truncated.bytes() + " bytes, no newline)"));
     }
-    JsonNode n = parse(first);
+    JsonNode n;
+    try {
+      n = parse(first);
+    } catch (TraceFormatException e) {
+      in.close();
+      throw notATrace(file, e);
+    }
     if (!"header".equals(n.path("type").asText())) {
       in.close();
-      throw new TraceFormatException(file + ":1: the first line must be the trace header");
+      throw notATrace(
+          file, new TraceFormatException(file + ":1: the first line must be the trace header"));
     }
     header = TraceCodec.readHeader(n, file + ":1");
+  }
+
+  /** A spec or an analysis given for a trace is named as such, with what to do; else {@code e}. */
+  private static TraceFormatException notATrace(Path file, TraceFormatException e) {
+    FileKind k = FileKind.of(file);
+    return k == FileKind.SPEC || k == FileKind.ANALYSIS
+        ? new TraceFormatException(k.explain(file, "trace"), e)
+        : e;
   }
 
   /** Opens a trace and reads its header. */

@@ -82,24 +82,36 @@ class ProviderCommandTest {
   }
 
   @Test
-  void requestsThatFailAreFailedRunsWithTheirReasonAndExitFour() throws Exception {
+  void aProviderNobodyAnswersStopsAfterTheFirstWaveWithExitThreeNamingTheUrl() throws Exception {
+    int port = closedPort();
     Path s =
         spec(
             "down",
             "{kind: openai, base_url: \"http://127.0.0.1:"
-                + closedPort()
+                + port
                 + "/v1\", model: m, max_retries: 1}",
             "{concurrency: [1]}");
     Path out = dir.resolve("down");
     ExplainCommandTest.Result r = run("run", s.toString(), "--out", out.toString());
-    assertThat(r.code()).isEqualTo(RunCommand.RUNS_FAILED);
-    assertThat(r.out()).contains("0 runs ok, 2 failed");
+    // One line, naming the URL and the cause once, instead of a failure per request.
+    assertThat(r.code()).isEqualTo(Main.ENVIRONMENT);
+    assertThat(r.err())
+        .contains(
+            "no request of the first wave got a reply (connection to http://127.0.0.1:"
+                + port
+                + "/v1/chat/completions failed: ConnectException")
+        .contains("is the server up at engine.base_url?")
+        .contains("--resume");
+    // The first wave's run is recorded as failed (kept for --resume); the second never sent.
     try (TraceReader t = TraceReader.open(out.resolve("trace.jsonl"))) {
       RunRecord rec = t.next();
       assertThat(rec.status()).isEqualTo(RunRecord.Status.FAILED);
-      assertThat(rec.error()).startsWith("connection failed: ").endsWith("(after 2 attempts)");
+      assertThat(rec.error())
+          .startsWith("connection to http://127.0.0.1:" + port + "/v1/chat/completions failed: ")
+          .endsWith("(after 2 attempts)");
       assertThat(rec.provider().attempts()).isEqualTo(2);
       assertThat(rec.provider().httpStatus()).isZero();
+      assertThat(t.hasNext()).isFalse();
     }
   }
 

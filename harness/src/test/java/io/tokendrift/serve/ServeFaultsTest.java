@@ -140,4 +140,105 @@ class ServeFaultsTest {
       assertThat(error(late).get("code").asText()).isEqualTo("shutting_down");
     }
   }
+
+  @Test
+  void aMisspelledOrUnimplementedSettingIsA400NamingItAndEveryErrorIsOpenAiShaped()
+      throws Exception {
+    try (ServeTest.Running r = ServeTest.Running.start(false, null)) {
+      int port = r.server().port();
+      // A probing tool must not sample at the default temperature because of a typo.
+      HttpResponse<String> typo =
+          post(port, "/v1/completions", "{\"prompt\": \"The cat\", \"temprature\": 0}");
+      assertThat(typo.statusCode()).isEqualTo(400);
+      assertThat(typo.headers().firstValue("Content-Type").orElse("")).contains("application/json");
+      assertThat(error(typo).get("param").asText()).isEqualTo("temprature");
+      assertThat(error(typo).get("message").asText())
+          .startsWith("unknown field 'temprature' (did you mean 'temperature'?)")
+          .contains("--allow-unknown-fields");
+      // A field of the API this server does not implement: only its no-op value passes.
+      HttpResponse<String> penalty =
+          post(
+              port,
+              "/v1/completions",
+              "{\"prompt\": \"The cat\", \"max_tokens\": 2, \"presence_penalty\": 0.5}");
+      assertThat(penalty.statusCode()).isEqualTo(400);
+      assertThat(error(penalty).get("param").asText()).isEqualTo("presence_penalty");
+      assertThat(
+              post(
+                      port,
+                      "/v1/completions",
+                      "{\"prompt\": \"The cat\", \"max_tokens\": 2, \"presence_penalty\": 0,"
+                          + " \"user\": \"u1\"}")
+                  .statusCode())
+          .isEqualTo(200);
+      // The other endpoint's input field is named as such.
+      HttpResponse<String> wrong =
+          post(
+              port,
+              "/v1/completions",
+              "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}");
+      assertThat(wrong.statusCode()).isEqualTo(400);
+      assertThat(error(wrong).get("message").asText()).contains("belongs to /v1/chat/completions");
+      // An unknown path and a wrong method: OpenAI-shaped JSON too, not Javalin's plain text.
+      HttpResponse<String> nope =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/nope")).build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(nope.statusCode()).isEqualTo(404);
+      assertThat(nope.headers().firstValue("Content-Type").orElse("")).contains("application/json");
+      assertThat(error(nope).get("code").asText()).isEqualTo("not_found");
+      assertThat(error(nope).get("message").asText())
+          .isEqualTo("GET /nope is not an endpoint here");
+      HttpResponse<String> get =
+          HTTP.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(get.statusCode()).isIn(404, 405);
+      assertThat(error(get).get("message").asText()).isNotEmpty();
+    }
+    // With --allow-unknown-fields the extra is skipped (a client that sends its own fields).
+    try (ServeTest.Running base = ServeTest.Running.start(false, null)) {
+      Server lenient =
+          new Server(
+              base.engine(),
+              io.tokendrift.model.BundledModel.open(),
+              base.tok(),
+              new Server.Options(
+                  "127.0.0.1", 0, "tokendrift-tiny", 8, 64, 65_536, null, false, true));
+      try {
+        HttpResponse<String> extra =
+            post(
+                lenient.port(),
+                "/v1/completions",
+                "{\"prompt\": \"The cat\", \"max_tokens\": 2, \"x_trace_id\": \"abc\"}");
+        assertThat(extra.statusCode()).isEqualTo(200);
+      } finally {
+        lenient.close();
+      }
+    }
+  }
+
+  @Test
+  void aPortInUseIsAnEnvironmentErrorNamingItNotABug() throws Exception {
+    try (ServeTest.Running r = ServeTest.Running.start(false, null)) {
+      int taken = r.server().port();
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () ->
+                  new Server(
+                      r.engine(),
+                      io.tokendrift.model.BundledModel.open(),
+                      r.tok(),
+                      new Server.Options(
+                          "127.0.0.1", taken, "tokendrift-tiny", 8, 64, 65_536, null, false)))
+          .isInstanceOf(io.tokendrift.engine.EnvironmentException.class)
+          .hasMessage(
+              "127.0.0.1:"
+                  + taken
+                  + " is in use by another process; stop it, or choose another port with --port (0"
+                  + " picks a free one)");
+      // The server that holds the port goes on.
+      assertThat(post(taken, "/v1/completions", OK).statusCode()).isEqualTo(200);
+    }
+  }
 }

@@ -113,8 +113,8 @@ public final class DjlEngine implements Engine {
               + o.device()
               + " was asked for but this machine has "
               + count
-              + " GPU(s) visible to PyTorch; use --device cpu or run on a GPU machine"
-              + " (see README: GPU profile)");
+              + " GPU(s) visible to PyTorch; use --device cpu, or on a GPU machine the torch engine"
+              + " (--engine torch; README section \"GPUs and bf16 — the torch engine\")");
     }
     return Device.gpu(o.device().index());
   }

@@ -158,7 +158,7 @@ public final class OpenAiEngine implements RemoteEngine {
         last = "no reply within " + o.timeout().toMillis() / 1000.0 + " s (timeout_seconds)";
       } catch (IOException e) {
         lastStatus = 0;
-        last = "connection failed: " + scrub(describe(e));
+        last = "connection to " + OpenAiOptions.redacted(url) + " failed: " + scrub(describe(e));
       } catch (RuntimeException e) {
         // The request could not even be built or sent (e.g. a header the JDK refuses): no retry.
         return RemoteReply.failed(

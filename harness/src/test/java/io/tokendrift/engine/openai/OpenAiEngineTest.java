@@ -298,7 +298,8 @@ class OpenAiEngineTest {
     assertThat(r.ok()).isFalse();
     assertThat(r.httpStatus()).isZero();
     assertThat(r.error())
-        .startsWith("connection failed: ConnectException")
+        .startsWith(
+            "connection to http://127.0.0.1:" + port + "/v1/completions failed: ConnectException")
         .endsWith("(after 2 attempts)");
   }
 
