@@ -166,7 +166,7 @@ final class RunCommand implements Callable<Integer> {
         r.seconds() > 0 ? (r.ok() + r.failed()) / r.seconds() : 0.0,
         r.forwardBatches(),
         plan.unitNoun());
-    o.printf(Locale.ROOT, "trace: %s (%,d bytes)%n", traceFile, bytes);
+    o.printf(Locale.ROOT, "trace: %s (%,d bytes)%n", traceFile.toAbsolutePath(), bytes);
     if (!noAnalyze && sh[1] == 1) {
       var a =
           AnalyzeCommand.analyze(
