@@ -54,11 +54,13 @@ class NativeMemoryTest {
       System.gc();
       long end = nativeKb();
       // 10,000 steps after warm-up: leaking the replaced K cache alone (one [2, 4, <=104, 8] float
-      // array per layer and step) adds over 200 MB; allocator noise stays well under 64 MB.
+      // array per layer and step) adds over 200 MB. Allocator noise (glibc arenas), with the heap
+      // fixed and pre-touched (harness/pom.xml), measured -5 to +39 MB over eight runs on a 2-core
+      // AMD EPYC; without that, heap pages touched late counted too (+91 MB once, under load).
       System.out.printf("native memory: %d kB after warm-up, %d kB at the end%n", afterWarmUp, end);
       assertThat(end - afterWarmUp)
           .as("native memory growth in kB over 10,000 steps")
-          .isLessThan(64 * 1024);
+          .isLessThan(100 * 1024);
     }
   }
 
