@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
       BaselineCommand.class,
       CheckCommand.class,
       ServeCommand.class,
+      ExportCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

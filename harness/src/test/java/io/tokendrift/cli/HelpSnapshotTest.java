@@ -33,7 +33,8 @@ class HelpSnapshotTest {
         "baseline",
         "baseline record",
         "check",
-        "serve"
+        "serve",
+        "export"
       })
   void helpMatchesItsSnapshot(String command) throws Exception {
     List<String> args =

@@ -1,0 +1,137 @@
+package io.tokendrift.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The GGUF export read back by a reader written here from ggml's gguf.md, independently of the
+ * writer: header, metadata, tensor infos, alignment and every tensor's values against the model's
+ * own (Conv1D weights transposed). LlamaCppTest has llama.cpp itself load it.
+ */
+class GgufExportTest {
+  @TempDir Path dir;
+
+  /** One tensor as the file describes it: dims innermost first, type, offset in the data. */
+  record Info(long[] ne, int type, long offset) {}
+
+  @Test
+  void theBundledModelReadsBackAsGpt2WithEveryValueInItsPlace() throws Exception {
+    ModelDir model = BundledModel.open();
+    Path f = dir.resolve("tiny.gguf");
+    GgufWriter.write(model, f, Map.of("tokendrift.note", "x"));
+    ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+    byte[] magic = new byte[4];
+    b.get(magic);
+    assertThat(new String(magic, StandardCharsets.US_ASCII)).isEqualTo("GGUF");
+    assertThat(b.getInt()).isEqualTo(3);
+    long tensors = b.getLong();
+    long kvs = b.getLong();
+    Map<String, Object> kv = new LinkedHashMap<>();
+    for (long i = 0; i < kvs; i++) {
+      String key = string(b);
+      kv.put(key, value(b, b.getInt()));
+    }
+    Gpt2Config c = model.gpt2();
+    assertThat(kv)
+        .containsEntry("general.architecture", "gpt2")
+        .containsEntry("gpt2.block_count", (long) c.layers())
+        .containsEntry("gpt2.embedding_length", (long) c.width())
+        .containsEntry("gpt2.attention.head_count", (long) c.heads())
+        .containsEntry("tokenizer.ggml.model", "gpt2")
+        .containsEntry("tokenizer.ggml.pre", "gpt-2")
+        .containsEntry("tokenizer.ggml.eos_token_id", (long) c.eosTokenId())
+        .containsEntry("tokenizer.ggml.add_bos_token", false)
+        .containsEntry("tokendrift.note", "x");
+    @SuppressWarnings("unchecked")
+    List<Object> tokens = (List<Object>) kv.get("tokenizer.ggml.tokens");
+    assertThat(tokens).hasSize(c.vocabSize());
+    try (TextTokenizer tok = model.tokenizer()) {
+      int[] ids = tok.encode(" Paris");
+      assertThat(tokens.get(ids[0])).isEqualTo("ĠParis"); // byte-level: a space is Ġ
+    }
+    Map<String, Info> infos = new LinkedHashMap<>();
+    for (long i = 0; i < tensors; i++) {
+      String name = string(b);
+      int n = b.getInt();
+      long[] ne = new long[n];
+      for (int d = 0; d < n; d++) {
+        ne[d] = b.getLong();
+      }
+      infos.put(name, new Info(ne, b.getInt(), b.getLong()));
+    }
+    long alignment = (Long) kv.getOrDefault("general.alignment", 32L);
+    long start = (b.position() + alignment - 1) / alignment * alignment;
+    assertThat(infos).hasSize(4 + 12 * c.layers() + 1);
+    assertThat(infos.keySet()).doesNotContain("blk.0.attn.bias"); // the mask buffer is not a weight
+    Gpt2Weights w = model.weights();
+    // wte [V, C] is ne [C, V]: the same values in the same order.
+    Info wte = infos.get("token_embd.weight");
+    assertThat(wte.ne()).containsExactly(c.width(), c.vocabSize());
+    assertThat(floats(b, start, wte, 5)).containsExactly(head(w.get("wte.weight").data(), 5));
+    // c_attn [C, 3C] (Conv1D: in, out) becomes attn_qkv with ne [C, 3C]: element (o, i) at o*C + i.
+    Info qkv = infos.get("blk.1.attn_qkv.weight");
+    assertThat(qkv.ne()).containsExactly(c.width(), 3L * c.width());
+    assertThat(qkv.offset() % alignment).isZero();
+    float[] conv = w.get("h.1.attn.c_attn.weight").data();
+    float[] got = floats(b, start, qkv, c.width() * 3 * c.width());
+    int in = c.width();
+    int out = 3 * c.width();
+    for (int[] at : new int[][] {{0, 0}, {7, 3}, {out - 1, in - 1}, {200, 100}}) {
+      assertThat(got[at[0] * in + at[1]]).isEqualTo(conv[at[1] * out + at[0]]);
+    }
+    assertThat(infos.get("output.weight").ne()).containsExactly(c.width(), c.vocabSize());
+    assertThat(floats(b, start, infos.get("output.weight"), 3))
+        .containsExactly(head(w.lmHead().data(), 3));
+  }
+
+  private static float[] head(float[] a, int n) {
+    return java.util.Arrays.copyOf(a, n);
+  }
+
+  private static float[] floats(ByteBuffer b, long start, Info t, int n) {
+    assertThat(t.type()).isZero(); // F32
+    float[] out = new float[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = b.getFloat((int) (start + t.offset() + 4L * i));
+    }
+    return out;
+  }
+
+  private static String string(ByteBuffer b) {
+    byte[] s = new byte[(int) b.getLong()];
+    b.get(s);
+    return new String(s, StandardCharsets.UTF_8);
+  }
+
+  private static Object value(ByteBuffer b, int type) {
+    return switch (type) {
+      case 4 -> (long) b.getInt();
+      case 5 -> (long) b.getInt();
+      case 6 -> b.getFloat();
+      case 7 -> b.get() != 0;
+      case 8 -> string(b);
+      case 9 -> {
+        int of = b.getInt();
+        long n = b.getLong();
+        List<Object> l = new ArrayList<>();
+        for (long i = 0; i < n; i++) {
+          l.add(value(b, of));
+        }
+        yield l;
+      }
+      case 10 -> b.getLong();
+      default -> throw new AssertionError("value type " + type);
+    };
+  }
+}
