@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
     footer = {"", "Example:", "  tokendrift export --format gguf --out tiny.gguf"},
     mixinStandardHelpOptions = true,
     description =
-        "Write the bundled model (or a GPT-2 folder) as a float32 GGUF file that llama.cpp loads: test your llama.cpp, Ollama or LM Studio with the calibrated model. The bundled model's planted micro-ties (prompts, steps, float64 margins) travel in the file's metadata under tokendrift.near_ties.")
+        "Write the bundled model (or a GPT-2 folder) as a GGUF file that llama.cpp loads (float32, or binary16 matrices with --type f16): test your llama.cpp, Ollama or LM Studio with the calibrated model. The bundled model's planted micro-ties (prompts, steps, float64 margins) travel in the file's metadata under tokendrift.near_ties.")
 final class ExportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -40,6 +40,15 @@ final class ExportCommand implements Callable<Integer> {
       description = "A GPT-2 model folder (default: bundled).")
   Path model;
 
+  @Option(
+      names = "--type",
+      defaultValue = "f32",
+      paramLabel = "f32|f16",
+      description =
+          "Storage of the matrices: f32 (the model's own values) or f16 (binary16, rounded to nearest"
+              + " even; norms and biases stay f32). Default: ${DEFAULT-VALUE}.")
+  String type;
+
   @Option(names = "--force", description = "Replace an existing file.")
   boolean force;
 
@@ -47,6 +56,9 @@ final class ExportCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (!format.equals("gguf")) {
       throw new UserInputException("--format '" + format + "' is not known; allowed: gguf");
+    }
+    if (!type.equals("f32") && !type.equals("f16")) {
+      throw new UserInputException("--type '" + type + "' is not known; allowed: f32, f16");
     }
     if (Files.exists(out) && !force) {
       throw new UserInputException(out + ": exists; --force replaces it");
@@ -62,14 +74,15 @@ final class ExportCommand implements Callable<Integer> {
       extra.put("tokendrift.near_ties", Files.readString(ties));
     }
     extra.put("tokendrift.model.sha256", dir.hash());
-    GgufWriter.write(dir, out, extra);
+    GgufWriter.write(dir, out, extra, type.equals("f16"));
     spec.commandLine()
         .getOut()
         .printf(
             Locale.ROOT,
-            "wrote %s (%,d bytes, GGUF v3, float32, architecture gpt2)%n",
+            "wrote %s (%,d bytes, GGUF v3, %s, architecture gpt2)%n",
             out.toAbsolutePath(),
-            Files.size(out));
+            Files.size(out),
+            type.equals("f16") ? "binary16 matrices" : "float32");
     return Main.OK;
   }
 }

@@ -16,13 +16,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a GPT-2 model folder as GGUF (version 3, float32), the file llama.cpp and everything built
- * on it (llama-server, Ollama, LM Studio) loads: architecture {@code gpt2}, llama.cpp's tensor
- * names, Hugging Face's Conv1D weights ([in, out]) transposed to [out, in] as llama.cpp's GPT-2
- * converter does, {@code attn.bias} (the causal mask buffer) left out, an untied LM head as {@code
- * output.weight}, and the byte-level BPE tokenizer ({@code tokenizer.ggml.model = gpt2}, {@code pre
- * = gpt-2}). Extra string metadata (the bundled model's planted micro-ties) travels under {@code
- * tokendrift.*} keys.
+ * Writes a GPT-2 model folder as GGUF (version 3, float32 or binary16 matrices), the file llama.cpp
+ * and everything built on it (llama-server, Ollama, LM Studio) loads: architecture {@code gpt2},
+ * llama.cpp's tensor names, Hugging Face's Conv1D weights ([in, out]) transposed to [out, in] as
+ * llama.cpp's GPT-2 converter does, {@code attn.bias} (the causal mask buffer) left out, an untied
+ * LM head as {@code output.weight}, and the byte-level BPE tokenizer ({@code tokenizer.ggml.model =
+ * gpt2}, {@code pre = gpt-2}). Extra string metadata (the bundled model's planted micro-ties)
+ * travels under {@code tokendrift.*} keys.
  *
  * <p>Format: little-endian; header (magic {@code GGUF}, version, tensor count, key-value count),
  * the key-value pairs, the tensor infos (name, dimensions innermost first, type, offset), padding
@@ -42,8 +42,14 @@ public final class GgufWriter {
   /** ggml's tensor type of float32 data. */
   static final int GGML_F32 = 0;
 
+  /** ggml's tensor type of binary16 data. */
+  static final int GGML_F16 = 1;
+
   /** {@code general.file_type} of an all-float32 file. */
   static final int FILE_TYPE_ALL_F32 = 0;
+
+  /** {@code general.file_type} of a file whose matrices are binary16. */
+  static final int FILE_TYPE_MOSTLY_F16 = 1;
 
   private record Kv(String key, int type, Object value) {}
 
@@ -58,6 +64,16 @@ public final class GgufWriter {
    * @param extra metadata strings to add under their own keys (e.g. {@code tokendrift.near_ties})
    */
   public static void write(ModelDir dir, Path out, Map<String, String> extra) throws IOException {
+    write(dir, out, extra, false);
+  }
+
+  /**
+   * As {@link #write(ModelDir, Path, Map)}; with {@code f16}, every matrix is stored as binary16
+   * (rounded to nearest even) and the vectors (norms, biases) stay float32, as llama.cpp's own
+   * converter does.
+   */
+  public static void write(ModelDir dir, Path out, Map<String, String> extra, boolean f16)
+      throws IOException {
     if (!(dir.config() instanceof Gpt2Config c)) {
       throw new ModelFormatException(
           dir.dir()
@@ -74,7 +90,8 @@ public final class GgufWriter {
     List<Kv> kv = new ArrayList<>();
     kv.add(new Kv("general.architecture", TYPE_STRING, "gpt2"));
     kv.add(new Kv("general.name", TYPE_STRING, String.valueOf(dir.dir().getFileName())));
-    kv.add(new Kv("general.file_type", TYPE_UINT32, FILE_TYPE_ALL_F32));
+    kv.add(
+        new Kv("general.file_type", TYPE_UINT32, f16 ? FILE_TYPE_MOSTLY_F16 : FILE_TYPE_ALL_F32));
     kv.add(new Kv("general.alignment", TYPE_UINT32, ALIGNMENT));
     kv.add(new Kv("gpt2.context_length", TYPE_UINT32, c.contextLength()));
     kv.add(new Kv("gpt2.embedding_length", TYPE_UINT32, c.width()));
@@ -128,14 +145,23 @@ public final class GgufWriter {
           for (int d = t.shape().length - 1; d >= 0; d--) {
             s.u64(t.shape()[d]); // ggml: innermost dimension first
           }
-          s.u32(GGML_F32);
+          boolean half = f16 && t.shape().length == 2;
+          s.u32(half ? GGML_F16 : GGML_F32);
           s.u64(offset);
-          offset = align(offset + 4L * t.data().length);
+          offset = align(offset + (half ? 2L : 4L) * t.data().length);
         }
         s.pad();
         for (Out t : tensors) {
-          ByteBuffer b = ByteBuffer.allocate(4 * t.data().length).order(ByteOrder.LITTLE_ENDIAN);
-          b.asFloatBuffer().put(t.data());
+          boolean half = f16 && t.shape().length == 2;
+          ByteBuffer b =
+              ByteBuffer.allocate((half ? 2 : 4) * t.data().length).order(ByteOrder.LITTLE_ENDIAN);
+          if (half) {
+            for (float v : t.data()) {
+              b.putShort(Half.fromFloat(v));
+            }
+          } else {
+            b.asFloatBuffer().put(t.data());
+          }
           s.bytes(b.array());
           s.pad();
         }

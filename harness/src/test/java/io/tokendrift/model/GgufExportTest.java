@@ -134,4 +134,37 @@ class GgufExportTest {
       default -> throw new AssertionError("value type " + type);
     };
   }
+
+  @Test
+  void halvesRoundToNearestEvenAndAnF16FileKeepsVectorsInFloat32() throws Exception {
+    // Every binary16 value comes back exactly (exhaustive over the 63,488 finite halves).
+    for (int h = 0; h < 0x10000; h++) {
+      float f = Half.toFloat((short) h);
+      if (Float.isFinite(f)) {
+        assertThat(Half.fromFloat(f) & 0xFFFF).as("half 0x%04x", h).isEqualTo(h);
+      }
+    }
+    // Between two halves: to the nearer, and on a tie to the even one (1 + 2^-11 is halfway
+    // between 1 and 1 + 2^-10).
+    assertThat(Half.fromFloat(1f + 0x1p-11f) & 0xFFFF).isEqualTo(0x3C00);
+    assertThat(Half.fromFloat(1f + 3 * 0x1p-11f) & 0xFFFF).isEqualTo(0x3C02);
+    assertThat(Half.fromFloat(1f + 0x1p-11f + 0x1p-20f) & 0xFFFF).isEqualTo(0x3C01);
+    assertThat(Half.fromFloat(70000f) & 0xFFFF).isEqualTo(0x7C00); // beyond 65504: infinity
+    assertThat(Half.fromFloat(0x1p-25f) & 0xFFFF).isZero(); // half the smallest subnormal: even 0
+
+    ModelDir model = BundledModel.open();
+    Path f32 = dir.resolve("a.gguf");
+    Path f16 = dir.resolve("b.gguf");
+    GgufWriter.write(model, f32, Map.of());
+    GgufWriter.write(model, f16, Map.of(), true);
+    long matrices = 0;
+    for (var e : Gpt2Weights.expectedShapes(model.gpt2())) {
+      if (e.getValue().length == 2) {
+        matrices += Tensor.elementCount(e.getValue());
+      }
+    }
+    matrices += (long) model.gpt2().vocabSize() * model.gpt2().width(); // output.weight
+    // Two bytes saved per matrix element, give or take the alignment padding.
+    assertThat(Files.size(f32) - Files.size(f16)).isBetween(2 * matrices - 4096, 2 * matrices);
+  }
 }
