@@ -88,9 +88,14 @@ class LlamaCppTest {
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
       process.destroy();
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      try {
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
         process.destroyForcibly();
       }
     }
