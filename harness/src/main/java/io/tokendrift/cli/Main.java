@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       CheckCommand.class,
       ServeCommand.class,
       ExportCommand.class,
+      ForkChildCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

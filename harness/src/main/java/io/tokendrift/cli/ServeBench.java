@@ -50,7 +50,8 @@ final class ServeBench {
                       clients * requests,
                       65_536,
                       null,
-                      invariant));
+                      invariant,
+                      false));
           try {
             LoadBenchmark.run(s.port(), 4, 2, 16, prompts); // warm-up
             LoadBenchmark.Result r = LoadBenchmark.run(s.port(), clients, requests, 16, prompts);

@@ -305,7 +305,7 @@ final class ForkedExecutor implements RunLoop.Executor<Plan.Pass> {
     }
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add(ForkedMain.class.getName());
+    cmd.addAll(ForkedMain.ENTRY);
     cmd.add(job.toString());
     return cmd;
   }

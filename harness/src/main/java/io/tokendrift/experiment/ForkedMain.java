@@ -14,16 +14,18 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * A forked child's entry point ({@link ForkedExecutor} starts it, as JMH starts its {@code
- * ForkedMain}): reads its job, plans the spec it names (refusing one that changed since the parent
- * started), then runs each forward-pass group the parent sends through a {@link LocalExecutor} in
- * this process — whose environment the parent set — and answers with its records ({@link
- * ForkLink}). Exit 0 when its input ends, 3 when the job cannot be done (one typed failure line
- * said why).
+ * ForkedMain}), started through the CLI's hidden {@code fork-child} command (only the CLI ends a
+ * JVM with an exit code): reads its job, plans the spec it names (refusing one that changed since
+ * the parent started), then runs each forward-pass group the parent sends through a {@link
+ * LocalExecutor} in this process — whose environment the parent set — and answers with its records
+ * ({@link ForkLink}). Exit 0 when its input ends, 3 when the job cannot be done (one typed failure
+ * line said why).
  */
 public final class ForkedMain {
   /**
@@ -35,14 +37,24 @@ public final class ForkedMain {
 
   private ForkedMain() {}
 
-  public static void main(String[] args) {
+  /**
+   * How a parent starts a child: the CLI's entry point and its hidden command, which calls {@link
+   * #run} and exits with its code. Named, not imported: experiment sits below cli.
+   */
+  static final List<String> ENTRY = List.of("io.tokendrift.cli.Main", "fork-child");
+
+  /**
+   * Runs the job in {@code jobFile}; returns the child's exit code: 0 when its input ended, 3 when
+   * the job could not be done (a typed failure line said why).
+   */
+  public static int run(Path jobFile) {
     // Standard output carries the link only: anything else printing to it goes to stderr.
     PrintStream link =
         new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
     System.setOut(System.err);
     int code = 0;
     try {
-      ForkLink.Job job = ForkLink.Job.parse(Files.readString(Path.of(args[0])));
+      ForkLink.Job job = ForkLink.Job.parse(Files.readString(jobFile));
       ExperimentSpec spec = job.read();
       Plan plan = new Plan(spec);
       ProcessInfo me = new ProcessInfo(job.env(), ProcessHandle.current().pid(), settableVars());
@@ -82,7 +94,7 @@ public final class ForkedMain {
       send(link, ForkLink.FAILURE + ForkLink.Failure.of(e).json());
       code = 3;
     }
-    System.exit(code);
+    return code;
   }
 
   private static void send(PrintStream link, String line) {

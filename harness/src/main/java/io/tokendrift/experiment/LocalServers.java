@@ -60,7 +60,8 @@ final class LocalServers implements AutoCloseable {
                     4096,
                     1 << 20,
                     key,
-                    batchInvariant));
+                    batchInvariant,
+                    false));
         r = new Running(s, engine, tok);
       } catch (RuntimeException e) {
         if (engine != null) {

@@ -178,11 +178,6 @@ public final class Plan implements Planned {
   }
 
   @Override
-  public int unitsIn(int index, int count) {
-    return shard(index, count).size();
-  }
-
-  @Override
   public String unitNoun() {
     return "forward batches";
   }

@@ -14,9 +14,6 @@ public sealed interface Planned permits Plan, ProviderPlan {
   /** Runs shard {@code index} of {@code count} records. */
   long runsIn(int index, int count);
 
-  /** Units shard {@code index} of {@code count} executes. */
-  int unitsIn(int index, int count);
-
   /** What a unit is, in the plural, for a summary line (e.g. {@code forward batches}). */
   String unitNoun();
 

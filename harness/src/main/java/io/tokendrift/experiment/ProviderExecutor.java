@@ -44,6 +44,10 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
   private final EngineProvider engineKind;
   private final LocalServers servers;
   private final String modelHash;
+
+  /** The engine's top_logprobs, read once (its options do not change during a run). */
+  private final int topLogprobs;
+
   private final Map<String, RemoteEngine> engines = new HashMap<>();
   private final Map<String, String> settings;
   private final ExecutorService pool;
@@ -61,6 +65,7 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     this.spec = plan.spec();
     this.engineKind = Engines.check(spec.engine());
     RemoteSettings rs = spec.remoteSettings();
+    this.topLogprobs = rs.topLogprobs();
     ModelDir dir = rs.local() ? spec.modelDir() : null;
     this.modelHash = rs.local() ? dir.hash() : remoteHash(spec.engine());
     this.servers = rs.local() ? new LocalServers(dir, rs.maxBatch(), rs.apiKeyEnv()) : null;
@@ -197,7 +202,7 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     CountDownLatch go = new CountDownLatch(1);
     List<Future<RemoteReply>> futures = new ArrayList<>();
     for (String text : texts) {
-      RemoteRequest req = request(spec, w, text);
+      RemoteRequest req = request(spec, topLogprobs, w, text);
       futures.add(
           pool.submit(
               () -> {
@@ -223,10 +228,14 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     return out;
   }
 
-  static RemoteRequest request(ExperimentSpec spec, ProviderPlan.Wave w, String text) {
+  /**
+   * The request of one prompt of a wave.
+   *
+   * @param top alternatives per token asked for when the point asks for logprobs
+   */
+  static RemoteRequest request(ExperimentSpec spec, int top, ProviderPlan.Wave w, String text) {
     ExperimentSpec.Decoding d = spec.decoding();
     ProviderPoint p = w.point();
-    int top = spec.remoteSettings().topLogprobs();
     return new RemoteRequest(
         text,
         p.chat(),

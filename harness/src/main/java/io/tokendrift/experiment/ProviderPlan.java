@@ -97,11 +97,6 @@ public final class ProviderPlan implements Planned {
   }
 
   @Override
-  public int unitsIn(int index, int count) {
-    return shard(index, count).size();
-  }
-
-  @Override
   public String unitNoun() {
     return "waves of concurrent requests";
   }

@@ -21,9 +21,6 @@ final class RunLoop {
 
   /** One planned unit of work: the runs it records. */
   interface Unit {
-    /** Position in the plan (shards take every n-th). */
-    int index();
-
     /** The ids of the runs it records, in record order. */
     List<String> runIds();
 

@@ -51,8 +51,9 @@ record Request(
           "stream");
 
   /**
-   * Fields of OpenAI's API this server does not implement, accepted only at the value that changes
-   * nothing (what a client library sends by default); any other value is refused, never ignored.
+   * Fields of OpenAI's API this server does not apply (it samples without penalties, biases or
+   * best-of), accepted only at the value that changes nothing (what a client library sends by
+   * default); any other value is refused, never ignored.
    */
   private static final java.util.Map<String, java.util.function.Predicate<JsonNode>> NEUTRAL =
       java.util.Map.of(
@@ -101,8 +102,9 @@ record Request(
               f,
               "'"
                   + f
-                  + "' is not implemented by this server; only its default value is accepted (a"
-                  + " different one would be ignored, changing what you measure)");
+                  + "' is not applied by this server (it samples without penalties, biases or"
+                  + " best-of); only its neutral value is accepted (another would be ignored,"
+                  + " changing what you measure)");
         }
         continue;
       }

@@ -39,6 +39,7 @@ public final class Server implements AutoCloseable {
    * @param maxBodyBytes largest request body (then 413)
    * @param apiKey the key clients must send as a bearer token, or null for none
    * @param batchInvariant each request decoded alone: its logits do not depend on the load
+   * @param allowUnknownFields skip request fields it does not know instead of a 400 naming them
    */
   public record Options(
       String host,
@@ -49,21 +50,7 @@ public final class Server implements AutoCloseable {
       int maxBodyBytes,
       String apiKey,
       boolean batchInvariant,
-      boolean allowUnknownFields) {
-
-    /** Strict about request fields: an unknown one is a 400 naming it. */
-    public Options(
-        String host,
-        int port,
-        String modelId,
-        int maxBatch,
-        int queueLimit,
-        int maxBodyBytes,
-        String apiKey,
-        boolean batchInvariant) {
-      this(host, port, modelId, maxBatch, queueLimit, maxBodyBytes, apiKey, batchInvariant, false);
-    }
-  }
+      boolean allowUnknownFields) {}
 
   private final Options o;
   private final TextTokenizer tok;

@@ -53,9 +53,9 @@ public record ExperimentSpec(
     io.tokendrift.engine.EngineProvider p = io.tokendrift.engine.Engines.check(e);
     p.checkOptions(e);
     if (remote()) {
-      String tooMany = tooManyInFlight(provider, p.remoteSettings(e).maxConcurrency());
+      Refusal tooMany = tooManyInFlight(provider, p.remoteSettings(e).maxConcurrency());
       if (tooMany != null) {
-        throw new IllegalArgumentException(tooMany);
+        throw new IllegalArgumentException(tooMany.field() + ": " + tooMany.message());
       }
       if (p.remoteSettings(e).local() != remoteSettings().local()) {
         throw new IllegalArgumentException(
@@ -116,19 +116,26 @@ public record ExperimentSpec(
   }
 
   /**
-   * The one rule of {@code max_concurrency}: why a concurrency value of the axes is more than the
-   * engine allows ({@code axes.concurrency[i]: ...}), or null when none is.
+   * A refusal of one field of a spec.
+   *
+   * @param field where, e.g. {@code axes.concurrency[1]}
+   * @param message what is wrong and what is allowed
    */
-  static String tooManyInFlight(ProviderAxes p, int most) {
+  record Refusal(String field, String message) {}
+
+  /**
+   * The one rule of {@code max_concurrency}: a concurrency value of the axes more than the engine
+   * allows, or null when none is.
+   */
+  static Refusal tooManyInFlight(ProviderAxes p, int most) {
     for (int i = 0; i < p.concurrency().size(); i++) {
       if (p.concurrency().get(i) > most) {
-        return "axes.concurrency["
-            + i
-            + "]: "
-            + p.concurrency().get(i)
-            + " requests in flight is more than engine.max_concurrency ("
-            + most
-            + "); raise max_concurrency if the provider allows it";
+        return new Refusal(
+            "axes.concurrency[" + i + "]",
+            p.concurrency().get(i)
+                + " requests in flight is more than engine.max_concurrency ("
+                + most
+                + "); raise max_concurrency if the provider allows it");
       }
     }
     return null;

@@ -43,7 +43,8 @@ final class LocatedTree {
       // It is there but cannot be read (permissions, I/O): the environment, not the input.
       throw new java.io.UncheckedIOException(file + ": cannot read: " + e.getMessage(), e);
     }
-    io.tokendrift.trace.FileKind kind = io.tokendrift.trace.FileKind.of(file);
+    io.tokendrift.trace.FileKind kind =
+        io.tokendrift.trace.FileKind.ofText(text.substring(0, Math.min(text.length(), 8192)));
     if (kind == io.tokendrift.trace.FileKind.TRACE
         || kind == io.tokendrift.trace.FileKind.ANALYSIS) {
       throw new SpecException(kind.explain(file, "spec"));

@@ -138,12 +138,11 @@ final class SpecReader {
           "record.top_k",
           "a provider records the top logprobs it gives: set engine.top_logprobs (2 to 20)");
     }
-    String tooMany =
+    ExperimentSpec.Refusal tooMany =
         ExperimentSpec.tooManyInFlight(
             p, Engines.provider(engine.kind()).remoteSettings(engine).maxConcurrency());
     if (tooMany != null) {
-      int colon = tooMany.indexOf(": ");
-      throw f.error(tooMany.substring(0, colon), tooMany.substring(colon + 2));
+      throw f.error(tooMany.field(), tooMany.message());
     }
     if (d.topK() != 0) {
       throw f.error(

@@ -56,6 +56,11 @@ public enum FileKind {
     } catch (IOException | RuntimeException e) {
       return OTHER;
     }
+    return ofText(head);
+  }
+
+  /** What a file whose text (or its first 8 KB) is {@code head} is. */
+  public static FileKind ofText(String head) {
     String first = head.stripLeading();
     if (first.startsWith("{\"type\":\"header\"")
         && first.contains("\"schema\":\"tokendrift.trace/")) {

@@ -49,7 +49,10 @@ class ServeConformanceTest {
     local = Engines.open(EngineSpec.DEFAULT, dir, EngineOptions.DEFAULTS.withBatchInvariant(true));
     server =
         new Server(
-            local, dir, tok, new Server.Options("127.0.0.1", 0, MODEL, 8, 64, 65_536, null, true));
+            local,
+            dir,
+            tok,
+            new Server.Options("127.0.0.1", 0, MODEL, 8, 64, 65_536, null, true, false));
     Map<String, String> o = new TreeMap<>();
     o.put("base_url", "http://127.0.0.1:" + server.port() + "/v1");
     o.put("model", MODEL);

@@ -71,7 +71,8 @@ class ServeFaultsTest {
               base.engine(),
               io.tokendrift.model.BundledModel.open(),
               base.tok(),
-              new Server.Options("127.0.0.1", 0, "tokendrift-tiny", 1, 1, 65_536, null, false));
+              new Server.Options(
+                  "127.0.0.1", 0, "tokendrift-tiny", 1, 1, 65_536, null, false, false));
       try {
         String slow = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 200, \"temperature\": 0}";
         List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
@@ -230,7 +231,15 @@ class ServeFaultsTest {
                       io.tokendrift.model.BundledModel.open(),
                       r.tok(),
                       new Server.Options(
-                          "127.0.0.1", taken, "tokendrift-tiny", 8, 64, 65_536, null, false)))
+                          "127.0.0.1",
+                          taken,
+                          "tokendrift-tiny",
+                          8,
+                          64,
+                          65_536,
+                          null,
+                          false,
+                          false)))
           .isInstanceOf(io.tokendrift.engine.EnvironmentException.class)
           .hasMessage(
               "127.0.0.1:"

@@ -57,7 +57,7 @@ class ServeTest {
               engine,
               dir,
               tok,
-              new Server.Options("127.0.0.1", 0, MODEL, 8, 64, 65_536, key, invariant));
+              new Server.Options("127.0.0.1", 0, MODEL, 8, 64, 65_536, key, invariant, false));
       OpenAIClient c =
           OpenAIOkHttpClient.builder()
               .baseUrl("http://127.0.0.1:" + s.port() + "/v1")

@@ -162,7 +162,7 @@ public final class OpenAiEngine implements RemoteEngine {
       } catch (RuntimeException e) {
         // The request could not even be built or sent (e.g. a header the JDK refuses): no retry.
         return RemoteReply.failed(
-            "request not sent: " + scrub(e.getClass().getSimpleName() + ": " + e.getMessage()),
+            "request not sent: " + scrub(io.tokendrift.engine.Failures.describe(e)),
             0,
             attempt,
             (System.nanoTime() - ta) / 1e6);
