@@ -3,11 +3,19 @@
 // slots, up to --parallel requests decode at once as sequences of one context, which llama.cpp
 // evaluates together in shared batches.
 //
-//   node server.mjs --model FILE.gguf [--port 0] [--parallel 1] [--threads 2] [--context 256] [--leak]
+//   node server.mjs --model FILE.gguf [--port 0] [--parallel 1] [--threads 2] [--context 256]
+//                   [--cache-type f16|f32] [--leak]
+//
+// --cache-type: the KV cache's element type, llama-server's --cache-type-k/-v; F16 is llama.cpp's
+// default (its rounding moves log-probabilities by ~1e-3 on the bundled model), F32 keeps them
+// within ~1e-5 of a float64 forward pass.
 //
 // Prints "listening on http://127.0.0.1:PORT/v1" once ready. POST /v1/completions takes prompt,
-// max_tokens, temperature, top_p, seed, logprobs (top-N alternatives, as OpenAI's legacy API), stop;
-// GET /v1/models. As llama-server's slots: --parallel sequences made once, each request takes a free
+// max_tokens, temperature, top_p, seed, logprobs (top-N alternatives, as OpenAI's legacy API), stop,
+// and llama-server's cache_prompt (default false here): true keeps the slot's KV cache for the
+// prefix the new prompt shares with what the slot last held and evaluates only the rest, as
+// llama-server does; usage.prompt_tokens_details.cached_tokens says how many were reused (OpenAI's
+// field). GET /v1/models. As llama-server's slots: --parallel sequences made once, each request takes a free
 // one and waits until its history is cleared (awaited) before its prompt is evaluated.
 //
 // Why awaited, and made once: an earlier version took a new sequence per request and disposed it
@@ -30,6 +38,9 @@ const context = await model.createContext({
   contextSize: Number(args.context ?? 256) * parallel,
   sequences: parallel,
   threads: Number(args.threads ?? 2),
+  flashAttention: args["flash-attn"] === "on" ? true : args["flash-attn"] === "off" ? false : "auto",
+  experimentalKvCacheKeyType: String(args["cache-type"] ?? "f16").toUpperCase(),
+  experimentalKvCacheValueType: String(args["cache-type"] ?? "f16").toUpperCase(),
 });
 const id = String(args.model).split("/").pop();
 const leak = "leak" in args;
@@ -63,13 +74,24 @@ async function complete(body) {
   const tokens = model.tokenize(prompt, false);
   const sequence = await slot();
   try {
-    if (!leak) await sequence.clearHistory();
+    let cached = 0;
+    if (leak) {
+      // the negative control: the slot's history stays, the prompt is appended to it
+    } else if (body.cache_prompt === true) {
+      // The longest prefix shared with the slot's KV cache is kept; at least one prompt token is
+      // evaluated again, for its logits.
+      const have = sequence.contextTokens;
+      while (cached < have.length && cached < tokens.length - 1 && have[cached] === tokens[cached]) cached++;
+      if (cached < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{start: cached, end: sequence.nextTokenIndex}]);
+    } else {
+      await sequence.clearHistory();
+    }
     const out = [];
     const lp = {tokens: [], token_logprobs: [], top_logprobs: [], text_offset: []};
     let text = "";
     let finish = "length";
     const options = {temperature, topP: Number(body.top_p ?? 1), seed: body.seed == null ? undefined : Number(body.seed)};
-    for await (const r of sequence.evaluateWithMetadata(tokens, {probabilities: topN >= 0}, options)) {
+    for await (const r of sequence.evaluateWithMetadata(tokens.slice(cached), {probabilities: topN >= 0}, options)) {
       if (model.isEogToken(r.token)) {
         finish = "stop";
         break;
@@ -98,7 +120,12 @@ async function complete(body) {
       model: id,
       system_fingerprint: "llama.cpp-" + llama.buildType + "-parallel" + parallel + (leak ? "-leak" : ""),
       choices: [{index: 0, text, logprobs: topN >= 0 ? lp : null, finish_reason: finish}],
-      usage: {prompt_tokens: tokens.length, completion_tokens: out.length, total_tokens: tokens.length + out.length},
+      usage: {
+        prompt_tokens: tokens.length,
+        completion_tokens: out.length,
+        total_tokens: tokens.length + out.length,
+        prompt_tokens_details: {cached_tokens: cached},
+      },
     };
   } finally {
     release(sequence);

@@ -91,6 +91,7 @@ public final class AnalysisJson {
         "not available: margins and drift are in logprob units, from the provider's top "
             + p.maxTop
             + " logprobs per token (stored as float32)");
+    n.put("top_logprobs", p.maxTop);
     ObjectNode f = n.putObject("fingerprints");
     p.fingerprints.forEach(f::put);
     ObjectNode m = n.putObject("models");
@@ -105,6 +106,13 @@ public final class AnalysisJson {
     u.put("compared", p.unknownCompared);
     u.put("diverged", p.unknownDiverged);
     n.put("runs_retried", p.retried);
+    ObjectNode rk = n.putObject("retries");
+    p.retries.forEach(rk::put);
+    n.put("runs_below_concurrency", p.belowConcurrency);
+    n.put("steps_with_equal_alternatives", p.equalTexts);
+    ObjectNode cache = n.putObject("prompt_cache");
+    cache.put("runs", p.cachedRuns);
+    cache.put("max_cached_tokens", p.maxCached);
     n.put("runs_text_only", p.textOnly);
   }
 

@@ -190,6 +190,7 @@ public final class Analyzer {
           }
           if (rec.status() == RunRecord.Status.OK
               && rec.repeat() == 0
+              && !lostConcurrency(rec)
               && PointKey.of(rec.point()).equals(reference)) {
             refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
           }
@@ -285,6 +286,11 @@ public final class Analyzer {
     return true;
   }
 
+  /** Whether a provider's run was sent with fewer requests in flight than its point's. */
+  static boolean lostConcurrency(RunRecord rec) {
+    return rec.provider() != null && rec.provider().lostConcurrency(rec.batchRows());
+  }
+
   /** Compares; the verdict for divergent runs is settled once the floors are known. */
   private static RunResult first(RunRecord rec, RunRecord ref, PointKey reference) {
     PointKey point = PointKey.of(rec.point());
@@ -299,6 +305,11 @@ public final class Analyzer {
     if (rec.status() != RunRecord.Status.OK) {
       Verdict v = rec.status() == RunRecord.Status.FAILED ? Verdict.FAILED : Verdict.SKIPPED;
       return RunResult.of(rec, point, sampled, null, v, Double.NaN);
+    }
+    if (lostConcurrency(rec)) {
+      // Its retry was sent after its wave's company had gone: a run of a lower concurrency than
+      // its point says, so it cannot speak for that point (the provider summary counts it).
+      return RunResult.of(rec, point, sampled, null, Verdict.SKIPPED, Double.NaN);
     }
     if (ref == null) {
       return RunResult.of(rec, point, sampled, null, Verdict.NO_REFERENCE, Double.NaN);

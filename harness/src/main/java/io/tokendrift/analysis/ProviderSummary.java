@@ -20,6 +20,11 @@ public final class ProviderSummary {
   long unknownCompared;
   long unknownDiverged;
   long retried;
+  final Map<String, Long> retries = new TreeMap<>();
+  long belowConcurrency;
+  long equalTexts;
+  long cachedRuns;
+  long maxCached;
   long textOnly;
   long maxTop;
 
@@ -30,8 +35,23 @@ public final class ProviderSummary {
   }
 
   void add(RunRecord rec, RunRecord ref, Analyzer.RunResult result) {
-    if (rec.provider() == null || rec.status() != RunRecord.Status.OK) {
+    if (rec.provider() == null) {
       return;
+    }
+    // Why requests were sent again, failed runs' included (their retries are a part of the why).
+    rec.provider().retries().forEach(t -> retries.merge(t.kind(), 1L, Long::sum));
+    if (rec.status() != RunRecord.Status.OK) {
+      return;
+    }
+    if (Analyzer.lostConcurrency(rec)) {
+      belowConcurrency++;
+    }
+    if (rec.provider().cachedTokens() > 0) {
+      cachedRuns++;
+      maxCached = Math.max(maxCached, rec.provider().cachedTokens());
+    }
+    if (rec.steps() != null && rec.steps().hasTexts()) {
+      equalTexts += stepsWithEqualAlternatives(rec);
     }
     fingerprints.merge(fingerprint(rec), 1L, Long::sum);
     models.merge(rec.provider().model() == null ? "(none)" : rec.provider().model(), 1L, Long::sum);
@@ -56,6 +76,23 @@ public final class ProviderSummary {
       acrossCompared++;
       acrossDiverged += diverged ? 1 : 0;
     }
+  }
+
+  /** Steps where two of the provider's alternatives have the same text (different ids). */
+  static int stepsWithEqualAlternatives(RunRecord rec) {
+    var s = rec.steps();
+    int n = 0;
+    for (int i = 0; i < s.size(); i++) {
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (int j = 0; j < s.k(); j++) {
+        String t = s.topText(i, j);
+        if (t != null && !seen.add(t)) {
+          n++;
+          break;
+        }
+      }
+    }
+    return n;
   }
 
   /** Runs answered by each fingerprint. */

@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
     footer = {"", "Example:", "  tokendrift export --format gguf --out tiny.gguf"},
     mixinStandardHelpOptions = true,
     description =
-        "Write the bundled model (or a GPT-2 folder) as a GGUF file that llama.cpp loads (float32, or binary16 matrices with --type f16): test your llama.cpp, Ollama or LM Studio with the calibrated model. The bundled model's planted micro-ties (prompts, steps, float64 margins) travel in the file's metadata under tokendrift.near_ties.")
+        "Write the bundled model (or a GPT-2, Llama, Mistral, Qwen2 or Qwen3 folder with a byte-level BPE tokenizer) as a GGUF file that llama.cpp loads (float32, or binary16 matrices with --type f16): test your llama.cpp, Ollama or LM Studio with the calibrated model. The bundled model's planted micro-ties (prompts, steps, float64 margins) travel in the file's metadata under tokendrift.near_ties.")
 final class ExportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -37,7 +37,7 @@ final class ExportCommand implements Callable<Integer> {
   @Option(
       names = "--model",
       paramLabel = "bundled|DIR",
-      description = "A GPT-2 model folder (default: bundled).")
+      description = "A GPT-2 or Llama-family model folder (default: bundled).")
   Path model;
 
   @Option(
@@ -79,10 +79,11 @@ final class ExportCommand implements Callable<Integer> {
         .getOut()
         .printf(
             Locale.ROOT,
-            "wrote %s (%,d bytes, GGUF v3, %s, architecture gpt2)%n",
+            "wrote %s (%,d bytes, GGUF v3, %s, architecture %s)%n",
             out.toAbsolutePath(),
             Files.size(out),
-            type.equals("f16") ? "binary16 matrices" : "float32");
+            type.equals("f16") ? "binary16 matrices" : "float32",
+            GgufWriter.architecture(dir.config()));
     return Main.OK;
   }
 }

@@ -34,6 +34,9 @@ final class ProviderCommands {
             : "",
         s.decoding().temperature(),
         s.decoding().maxTokens());
+    s.provider()
+        .requests()
+        .forEach((name, json) -> o.printf(Locale.ROOT, "request %s adds %s%n", name, json));
     List<ProviderPoint> points = s.provider().points();
     o.printf(Locale.ROOT, "points: %d%n", points.size());
     for (ProviderPoint p : points) {

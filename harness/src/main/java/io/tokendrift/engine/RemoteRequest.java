@@ -13,6 +13,8 @@ import java.util.List;
  * @param seed the sampling seed, or null to send none
  * @param topLogprobs alternatives per token to ask for, or -1 to ask for no logprobs
  * @param stop stop sequences (may be empty)
+ * @param extraFields further JSON fields sent as they are (a JSON object's text, e.g. {@code
+ *     {"cache_prompt":true}}), or null for none: a spec's {@code axes.request} set
  */
 public record RemoteRequest(
     String prompt,
@@ -22,7 +24,21 @@ public record RemoteRequest(
     double topP,
     Long seed,
     int topLogprobs,
-    List<String> stop) {
+    List<String> stop,
+    String extraFields) {
+  /** A request with no extra fields. */
+  public RemoteRequest(
+      String prompt,
+      boolean chat,
+      int maxTokens,
+      double temperature,
+      double topP,
+      Long seed,
+      int topLogprobs,
+      List<String> stop) {
+    this(prompt, chat, maxTokens, temperature, topP, seed, topLogprobs, stop, null);
+  }
+
   public RemoteRequest {
     stop = List.copyOf(stop);
     if (maxTokens < 1) {

@@ -82,6 +82,8 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         m.put("openai.base_url", "local (tokendrift serve started by the run)");
         m.putAll(servers.fingerprints());
       }
+      // What each request set sends: the trace says what its points' names stood for.
+      spec.provider().requests().forEach((name, json) -> m.put("request." + name, json));
       this.settings = m;
     } catch (RuntimeException e) {
       closeEngines(e);
@@ -123,9 +125,11 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         }
       }
       boolean first = !answered;
-      List<RemoteReply> replies = wave(engine(w.point().batchInvariant()), w, pending);
+      List<RemoteReply> all = wave(engine(w.point().batchInvariant()), w, pending);
+      int[] inFlight = inFlight(all);
+      List<RemoteReply> replies = all.subList(0, pending.size());
       for (int i = 0; i < pending.size(); i++) {
-        out.accept(record(pending.get(i), w, i, replies.get(i)));
+        out.accept(record(pending.get(i), w, i, replies.get(i), inFlight[i]));
       }
       answered |= replies.stream().anyMatch(r -> r.httpStatus() != 0);
       if (first && !answered) {
@@ -212,20 +216,39 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     }
     go.countDown();
     List<RemoteReply> out = new ArrayList<>();
-    for (int i = 0; i < futures.size(); i++) {
+    for (Future<RemoteReply> f : futures) {
       try {
-        RemoteReply r = futures.get(i).get();
-        if (i < pending.size()) {
-          out.add(r);
-        }
+        out.add(f.get());
       } catch (ExecutionException e) {
-        Throwable c = e.getCause();
-        if (i < pending.size()) {
-          out.add(RemoteReply.failed(io.tokendrift.engine.Failures.describe(c), 0, 1, 0));
-        }
+        out.add(RemoteReply.failed(io.tokendrift.engine.Failures.describe(e.getCause()), 0, 1, 0));
       }
     }
     return out;
+  }
+
+  /**
+   * For each request of a wave, how many of the wave's requests (itself included) had their last
+   * attempt in flight at some moment of its own last attempt: the concurrency it was really sent
+   * at. A request that was retried after the others had finished ran alone. Requests whose times
+   * are unknown count as not overlapping; -1 for one whose own times are unknown.
+   */
+  static int[] inFlight(List<RemoteReply> wave) {
+    int[] n = new int[wave.size()];
+    for (int i = 0; i < n.length; i++) {
+      RemoteReply a = wave.get(i);
+      if (a.sentNanos() == 0) {
+        n[i] = -1;
+        continue;
+      }
+      for (RemoteReply b : wave) {
+        if (b.sentNanos() != 0
+            && b.sentNanos() <= a.doneNanos()
+            && a.sentNanos() <= b.doneNanos()) {
+          n[i]++;
+        }
+      }
+    }
+    return n;
   }
 
   /**
@@ -244,12 +267,18 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         d.topP(),
         p.seedSent() ? w.seed() : null,
         p.logprobs() ? top : -1,
-        d.stop());
+        d.stop(),
+        p.request() == null ? null : spec.provider().requests().get(p.request()));
   }
 
   /** The trace record of one run from its reply. */
-  static RunRecord record(ProviderPlan.Run run, ProviderPlan.Wave w, int slot, RemoteReply r) {
+  static RunRecord record(
+      ProviderPlan.Run run, ProviderPlan.Wave w, int slot, RemoteReply r, int inFlight) {
     boolean lp = w.point().logprobs();
+    List<ProviderCall.Retry> retries =
+        r.retries().stream()
+            .map(t -> new ProviderCall.Retry(t.status(), t.kind(), t.reason(), t.waitMs()))
+            .toList();
     ProviderCall call =
         new ProviderCall(
             r.responseId(),
@@ -258,10 +287,13 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
             r.finishReason(),
             r.promptTokens(),
             r.completionTokens(),
+            r.cachedTokens(),
             r.latencyMs(),
             r.httpStatus(),
             r.attempts(),
-            lp);
+            lp,
+            retries,
+            inFlight);
     if (!r.ok()) {
       return RunRecord.of(run.id(), RunRecord.Status.FAILED)
           .prompt(run.prompt().id(), run.prompt().text())

@@ -16,13 +16,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Writes a GPT-2 model folder as GGUF (version 3, float32 or binary16 matrices), the file llama.cpp
- * and everything built on it (llama-server, Ollama, LM Studio) loads: architecture {@code gpt2},
+ * Writes a model folder as GGUF (version 3, float32 or binary16 matrices), the file llama.cpp and
+ * everything built on it (llama-server, Ollama, LM Studio) loads. GPT-2: architecture {@code gpt2},
  * llama.cpp's tensor names, Hugging Face's Conv1D weights ([in, out]) transposed to [out, in] as
  * llama.cpp's GPT-2 converter does, {@code attn.bias} (the causal mask buffer) left out, an untied
- * LM head as {@code output.weight}, and the byte-level BPE tokenizer ({@code tokenizer.ggml.model =
- * gpt2}, {@code pre = gpt-2}). Extra string metadata (the bundled model's planted micro-ties)
- * travels under {@code tokendrift.*} keys.
+ * LM head as {@code output.weight}. Llama family: see {@link #architecture} and the q/k row order
+ * ({@code llama}). Both with a byte-level BPE tokenizer ({@code tokenizer.ggml.model = gpt2},
+ * {@code pre} naming its split). Extra string metadata (the bundled model's planted micro-ties)
+ * travels under {@code tokendrift.*} keys. Tensors are read (and converted) one at a time as they
+ * are written.
  *
  * <p>Format: little-endian; header (magic {@code GGUF}, version, tensor count, key-value count),
  * the key-value pairs, the tensor infos (name, dimensions innermost first, type, offset), padding
@@ -53,7 +55,16 @@ public final class GgufWriter {
 
   private record Kv(String key, int type, Object value) {}
 
-  private record Out(String name, long[] shape, float[] data) {}
+  /** A tensor to write: its shape now, its data when its turn comes. */
+  private record Out(String name, long[] shape, java.util.function.Supplier<float[]> data) {
+    long count() {
+      long n = 1;
+      for (long d : shape) {
+        n *= d;
+      }
+      return n;
+    }
+  }
 
   private GgufWriter() {}
 
@@ -74,12 +85,39 @@ public final class GgufWriter {
    */
   public static void write(ModelDir dir, Path out, Map<String, String> extra, boolean f16)
       throws IOException {
-    if (!(dir.config() instanceof Gpt2Config c)) {
+    List<Kv> kv = new ArrayList<>();
+    List<Out> tensors = new ArrayList<>();
+    if (dir.config() instanceof Gpt2Config c) {
+      gpt2(dir, c, kv, tensors, f16);
+    } else if (dir.config() instanceof LlamaConfig c) {
+      llama(dir, c, kv, tensors, f16);
+    } else {
       throw new ModelFormatException(
           dir.dir()
-              + ": GGUF export writes GPT-2 folders (model_type gpt2); this one is "
+              + ": GGUF export writes GPT-2 and Llama-family folders; this one is "
               + dir.config().modelType());
     }
+    extra.forEach((k, v) -> kv.add(new Kv(k, TYPE_STRING, v)));
+    emit(out, kv, tensors, f16);
+  }
+
+  /**
+   * llama.cpp's architecture for a model config: {@code gpt2}; {@code llama} for Llama and Mistral
+   * (as its converter writes Mistral); {@code qwen2}, {@code qwen3}.
+   */
+  public static String architecture(ModelConfig config) {
+    if (config instanceof LlamaConfig c) {
+      return switch (c.family()) {
+        case LLAMA, MISTRAL -> "llama";
+        case QWEN2 -> "qwen2";
+        case QWEN3 -> "qwen3";
+      };
+    }
+    return "gpt2";
+  }
+
+  private static void gpt2(ModelDir dir, Gpt2Config c, List<Kv> kv, List<Out> tensors, boolean f16)
+      throws IOException {
     if (!c.tanhGelu()) {
       throw new ModelFormatException(
           dir.dir()
@@ -87,7 +125,6 @@ public final class GgufWriter {
               + " form (gelu_new), so the file would not be this model");
     }
     Gpt2Weights w = dir.weights();
-    List<Kv> kv = new ArrayList<>();
     kv.add(new Kv("general.architecture", TYPE_STRING, "gpt2"));
     kv.add(new Kv("general.name", TYPE_STRING, String.valueOf(dir.dir().getFileName())));
     kv.add(
@@ -99,10 +136,15 @@ public final class GgufWriter {
     kv.add(new Kv("gpt2.block_count", TYPE_UINT32, c.layers()));
     kv.add(new Kv("gpt2.attention.head_count", TYPE_UINT32, c.heads()));
     kv.add(new Kv("gpt2.attention.layer_norm_epsilon", TYPE_FLOAT32, (float) c.layerNormEpsilon()));
-    tokenizer(dir.dir().resolve(ModelDir.TOKENIZER), c, kv);
-    extra.forEach((k, v) -> kv.add(new Kv(k, TYPE_STRING, v)));
+    tokenizer(dir.dir().resolve(ModelDir.TOKENIZER), c.vocabSize(), "gpt-2", kv);
+    if (c.eosTokenId() >= 0) {
+      kv.add(new Kv("tokenizer.ggml.bos_token_id", TYPE_UINT32, c.eosTokenId()));
+      kv.add(new Kv("tokenizer.ggml.eos_token_id", TYPE_UINT32, c.eosTokenId()));
+    }
+    // GPT-2 prompts start with their own text: no BOS or EOS added, as Hugging Face does.
+    kv.add(new Kv("tokenizer.ggml.add_bos_token", TYPE_BOOL, false));
+    kv.add(new Kv("tokenizer.ggml.add_eos_token", TYPE_BOOL, false));
 
-    List<Out> tensors = new ArrayList<>();
     tensors.add(plain("token_embd.weight", w.get("wte.weight")));
     tensors.add(plain("position_embd.weight", w.get("wpe.weight")));
     for (int i = 0; i < c.layers(); i++) {
@@ -124,7 +166,165 @@ public final class GgufWriter {
     tensors.add(plain("output_norm.weight", w.get("ln_f.weight")));
     tensors.add(plain("output_norm.bias", w.get("ln_f.bias")));
     tensors.add(plain("output.weight", w.lmHead()));
+  }
 
+  /**
+   * A Llama-family folder as llama.cpp's converter writes it: {@code llama} (Llama and Mistral),
+   * {@code qwen2} or {@code qwen3} architecture; for {@code llama}, the q and k rows of every head
+   * permuted from Hugging Face's rotate-half layout to the interleaved pairs llama.cpp's LLAMA
+   * graph rotates ({@code LlamaModel.permute}); Qwen's graphs rotate halves (NEOX) and take them as
+   * they are. Llama 3.1's RoPE scaling travels as {@code rope_freqs.weight}, the divisor of each
+   * frequency. The LM head is always written ({@code output.weight}, a copy of the embedding when
+   * tied). Tensors are read one at a time from the checkpoint as they are written.
+   */
+  private static void llama(
+      ModelDir dir, LlamaConfig c, List<Kv> kv, List<Out> tensors, boolean f16) throws IOException {
+    LlamaWeights w = dir.llamaWeights();
+    String arch = architecture(c);
+    boolean permute = arch.equals("llama");
+    kv.add(new Kv("general.architecture", TYPE_STRING, arch));
+    kv.add(new Kv("general.name", TYPE_STRING, String.valueOf(dir.dir().getFileName())));
+    kv.add(
+        new Kv("general.file_type", TYPE_UINT32, f16 ? FILE_TYPE_MOSTLY_F16 : FILE_TYPE_ALL_F32));
+    kv.add(new Kv("general.alignment", TYPE_UINT32, ALIGNMENT));
+    kv.add(new Kv(arch + ".vocab_size", TYPE_UINT32, c.vocabSize()));
+    kv.add(new Kv(arch + ".context_length", TYPE_UINT32, c.maxPositionEmbeddings()));
+    kv.add(new Kv(arch + ".embedding_length", TYPE_UINT32, c.hiddenSize()));
+    kv.add(new Kv(arch + ".feed_forward_length", TYPE_UINT32, c.intermediateSize()));
+    kv.add(new Kv(arch + ".block_count", TYPE_UINT32, c.layers()));
+    kv.add(new Kv(arch + ".attention.head_count", TYPE_UINT32, c.heads()));
+    kv.add(new Kv(arch + ".attention.head_count_kv", TYPE_UINT32, c.kvHeads()));
+    kv.add(new Kv(arch + ".attention.key_length", TYPE_UINT32, c.headDim()));
+    kv.add(new Kv(arch + ".attention.value_length", TYPE_UINT32, c.headDim()));
+    kv.add(new Kv(arch + ".rope.dimension_count", TYPE_UINT32, c.headDim()));
+    kv.add(new Kv(arch + ".rope.freq_base", TYPE_FLOAT32, (float) c.ropeTheta()));
+    kv.add(
+        new Kv(arch + ".attention.layer_norm_rms_epsilon", TYPE_FLOAT32, (float) c.rmsNormEps()));
+    Path tok = dir.dir().resolve(ModelDir.TOKENIZER);
+    tokenizer(tok, c.vocabSize(), preTokenizer(tok), kv);
+    int bos = Tokenizers.bosToPrepend(dir);
+    if (c.bosTokenId() >= 0 || bos >= 0) {
+      kv.add(new Kv("tokenizer.ggml.bos_token_id", TYPE_UINT32, bos >= 0 ? bos : c.bosTokenId()));
+    }
+    if (!c.eosTokenIds().isEmpty()) {
+      kv.add(new Kv("tokenizer.ggml.eos_token_id", TYPE_UINT32, c.eosTokenIds().get(0)));
+    }
+    kv.add(new Kv("tokenizer.ggml.add_bos_token", TYPE_BOOL, bos >= 0));
+    kv.add(new Kv("tokenizer.ggml.add_eos_token", TYPE_BOOL, false));
+
+    Map<String, long[]> shapes = new java.util.HashMap<>();
+    LlamaWeights.expectedShapes(c).forEach(e -> shapes.put(e.getKey(), e.getValue()));
+    long[] head = {c.vocabSize(), c.hiddenSize()};
+    tensors.add(new Out("token_embd.weight", head, () -> w.embedding().data()));
+    if (c.ropeScaling() != null) {
+      tensors.add(ropeFactors(c));
+    }
+    int d = c.headDim();
+    for (int i = 0; i < c.layers(); i++) {
+      String b = "blk." + i + ".";
+      int layer = i;
+      java.util.function.BiFunction<String, String, Out> hf =
+          (to, from) -> {
+            String name = LlamaWeights.layer(layer, from);
+            return new Out(b + to, shapes.get(name), () -> w.get(name).data());
+          };
+      tensors.add(hf.apply("attn_norm.weight", "input_layernorm.weight"));
+      String[][] qkv = {{"q", "attn_q"}, {"k", "attn_k"}, {"v", "attn_v"}};
+      for (String[] p : qkv) {
+        int heads = p[0].equals("q") ? c.heads() : c.kvHeads();
+        boolean reorder = permute && !p[0].equals("v");
+        String src = "self_attn." + p[0] + "_proj.";
+        tensors.add(rows(hf.apply(p[1] + ".weight", src + "weight"), reorder, heads, d));
+        if (c.qkvBias()) {
+          tensors.add(rows(hf.apply(p[1] + ".bias", src + "bias"), reorder, heads, d));
+        }
+      }
+      tensors.add(hf.apply("attn_output.weight", "self_attn.o_proj.weight"));
+      if (c.outputBias()) {
+        tensors.add(hf.apply("attn_output.bias", "self_attn.o_proj.bias"));
+      }
+      if (c.qkNorm()) {
+        tensors.add(hf.apply("attn_q_norm.weight", "self_attn.q_norm.weight"));
+        tensors.add(hf.apply("attn_k_norm.weight", "self_attn.k_norm.weight"));
+      }
+      tensors.add(hf.apply("ffn_norm.weight", "post_attention_layernorm.weight"));
+      for (String[] f : new String[][] {{"gate", "gate"}, {"up", "up"}, {"down", "down"}}) {
+        tensors.add(hf.apply("ffn_" + f[0] + ".weight", "mlp." + f[1] + "_proj.weight"));
+        if (c.mlpBias()) {
+          tensors.add(hf.apply("ffn_" + f[0] + ".bias", "mlp." + f[1] + "_proj.bias"));
+        }
+      }
+    }
+    tensors.add(
+        new Out(
+            "output_norm.weight", shapes.get("norm.weight"), () -> w.get("norm.weight").data()));
+    tensors.add(new Out("output.weight", head, () -> w.lmHead().data()));
+  }
+
+  /**
+   * {@code rope_freqs.weight}: what llama.cpp divides each RoPE frequency by, for Llama 3.1's
+   * scaling (1 for the high frequencies, the factor for the low, interpolated between), as its
+   * converter computes them.
+   */
+  private static Out ropeFactors(LlamaConfig c) {
+    LlamaConfig.Llama3Scaling s = c.ropeScaling();
+    int half = c.headDim() / 2;
+    float[] f = new float[half];
+    double low = s.originalMaxPositionEmbeddings() / s.lowFreqFactor();
+    double high = s.originalMaxPositionEmbeddings() / s.highFreqFactor();
+    for (int i = 0; i < half; i++) {
+      double freq = 1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim());
+      double wavelen = 2 * Math.PI / freq;
+      if (wavelen < high) {
+        f[i] = 1;
+      } else if (wavelen > low) {
+        f[i] = (float) s.factor();
+      } else {
+        double smooth =
+            (s.originalMaxPositionEmbeddings() / wavelen - s.lowFreqFactor())
+                / (s.highFreqFactor() - s.lowFreqFactor());
+        f[i] = (float) (1 / ((1 - smooth) / s.factor() + smooth));
+      }
+    }
+    return new Out("rope_freqs.weight", new long[] {half}, () -> f);
+  }
+
+  /**
+   * A q or k projection (weight [heads·d, in] or bias [heads·d]) with each head's rows in
+   * llama.cpp's order when {@code permute}: row {@code a·d/2 + j} of a head (half a, pair j) goes
+   * to {@code 2j + a}, the interleaved pairs its rotary embedding rotates.
+   */
+  private static Out rows(Out t, boolean permute, int heads, int d) {
+    if (!permute) {
+      return t;
+    }
+    return new Out(
+        t.name(),
+        t.shape(),
+        () -> {
+          float[] x = t.data().get();
+          int rows = (int) t.shape()[0];
+          int width = t.shape().length == 2 ? (int) t.shape()[1] : 1;
+          if (rows != heads * d) {
+            throw new ModelFormatException(
+                t.name() + ": " + rows + " rows, not heads × head_dim = " + heads * d);
+          }
+          float[] out = new float[x.length];
+          for (int h = 0; h < heads; h++) {
+            for (int a = 0; a < 2; a++) {
+              for (int j = 0; j < d / 2; j++) {
+                int from = h * d + a * (d / 2) + j;
+                int to = h * d + 2 * j + a;
+                System.arraycopy(x, from * width, out, to * width, width);
+              }
+            }
+          }
+          return out;
+        });
+  }
+
+  private static void emit(Path out, List<Kv> kv, List<Out> tensors, boolean f16)
+      throws IOException {
     Path tmp = Files.createTempFile(out.toAbsolutePath().getParent(), ".gguf-", ".part");
     try {
       try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
@@ -148,19 +348,24 @@ public final class GgufWriter {
           boolean half = f16 && t.shape().length == 2;
           s.u32(half ? GGML_F16 : GGML_F32);
           s.u64(offset);
-          offset = align(offset + (half ? 2L : 4L) * t.data().length);
+          offset = align(offset + (half ? 2L : 4L) * t.count());
         }
         s.pad();
         for (Out t : tensors) {
           boolean half = f16 && t.shape().length == 2;
+          float[] data = t.data().get();
+          if (data.length != t.count()) {
+            throw new ModelFormatException(
+                t.name() + ": " + data.length + " values, its shape holds " + t.count());
+          }
           ByteBuffer b =
-              ByteBuffer.allocate((half ? 2 : 4) * t.data().length).order(ByteOrder.LITTLE_ENDIAN);
+              ByteBuffer.allocate((half ? 2 : 4) * data.length).order(ByteOrder.LITTLE_ENDIAN);
           if (half) {
-            for (float v : t.data()) {
+            for (float v : data) {
               b.putShort(Half.fromFloat(v));
             }
           } else {
-            b.asFloatBuffer().put(t.data());
+            b.asFloatBuffer().put(data);
           }
           s.bytes(b.array());
           s.pad();
@@ -179,14 +384,27 @@ public final class GgufWriter {
     }
   }
 
-  /** The byte-level BPE tokenizer: tokens by id, their types, the merges, the special ids. */
-  private static void tokenizer(Path file, Gpt2Config c, List<Kv> kv) throws IOException {
+  /**
+   * The byte-level BPE tokenizer: tokens by id (ids the file leaves out, as a vocabulary padded to
+   * a round size, become {@code [PADn]} of type unused, as llama.cpp's converter writes them),
+   * their types, the merges.
+   *
+   * @param pre llama.cpp's name of the pre-tokenizer's split ({@link #preTokenizer})
+   */
+  private static void tokenizer(Path file, int vocabSize, String pre, List<Kv> kv)
+      throws IOException {
     JsonNode root = new ObjectMapper().readTree(file.toFile());
     JsonNode model = root.path("model");
-    if (!"BPE".equals(model.path("type").asText())) {
-      throw new ModelFormatException(file + ": GGUF export writes byte-level BPE tokenizers");
+    if (!"BPE".equals(model.path("type").asText()) || model.path("byte_fallback").asBoolean()) {
+      throw new ModelFormatException(
+          file
+              + ": GGUF export writes byte-level BPE tokenizers (GPT-2, Llama 3, Qwen); this one"
+              + " is "
+              + (model.path("byte_fallback").asBoolean()
+                  ? "a SentencePiece-style BPE with byte fallback (Llama 2, Mistral v0.1)"
+                  : "of type '" + model.path("type").asText() + "'"));
     }
-    String[] tokens = new String[c.vocabSize()];
+    String[] tokens = new String[vocabSize];
     model
         .path("vocab")
         .fields()
@@ -195,13 +413,12 @@ public final class GgufWriter {
     java.util.Arrays.fill(types, 1); // normal
     for (JsonNode a : root.path("added_tokens")) {
       put(tokens, a.path("id").asInt(), a.path("content").asText(), file);
-      if (a.path("special").asBoolean()) {
-        types[a.path("id").asInt()] = 3; // control
-      }
+      types[a.path("id").asInt()] = a.path("special").asBoolean() ? 3 : 4; // control, user-defined
     }
     for (int i = 0; i < tokens.length; i++) {
       if (tokens[i] == null) {
-        throw new ModelFormatException(file + ": no token has id " + i);
+        tokens[i] = "[PAD" + i + "]";
+        types[i] = 5; // unused
       }
     }
     List<String> merges = new ArrayList<>();
@@ -209,17 +426,55 @@ public final class GgufWriter {
       merges.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
     }
     kv.add(new Kv("tokenizer.ggml.model", TYPE_STRING, "gpt2"));
-    kv.add(new Kv("tokenizer.ggml.pre", TYPE_STRING, "gpt-2"));
+    kv.add(new Kv("tokenizer.ggml.pre", TYPE_STRING, pre));
     kv.add(new Kv("tokenizer.ggml.tokens", TYPE_ARRAY, List.of(tokens)));
     kv.add(new Kv("tokenizer.ggml.token_type", TYPE_ARRAY, types));
     kv.add(new Kv("tokenizer.ggml.merges", TYPE_ARRAY, merges));
-    if (c.eosTokenId() >= 0) {
-      kv.add(new Kv("tokenizer.ggml.bos_token_id", TYPE_UINT32, c.eosTokenId()));
-      kv.add(new Kv("tokenizer.ggml.eos_token_id", TYPE_UINT32, c.eosTokenId()));
+  }
+
+  /** Llama 3's split before byte-level BPE (tokenizer.json's Split pattern). */
+  static final String LLAMA3_SPLIT =
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+  /** Qwen2's (and Qwen3's): Llama 3's with single digits. */
+  static final String QWEN2_SPLIT =
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+  /**
+   * llama.cpp's name for the way {@code tokenizer.json} splits text before BPE ({@code
+   * tokenizer.ggml.pre}): {@code gpt-2} for a bare ByteLevel pre-tokenizer (GPT-2's own regex),
+   * {@code llama-bpe} for Llama 3's Split pattern, {@code qwen2} for Qwen's; any other is refused,
+   * since llama.cpp would split it differently and tokenize prompts otherwise.
+   */
+  static String preTokenizer(Path file) throws IOException {
+    JsonNode pre = new ObjectMapper().readTree(file.toFile()).path("pre_tokenizer");
+    if ("ByteLevel".equals(pre.path("type").asText()) && pre.path("use_regex").asBoolean(true)) {
+      return "gpt-2";
     }
-    // GPT-2 prompts start with their own text: no BOS or EOS added, as Hugging Face does.
-    kv.add(new Kv("tokenizer.ggml.add_bos_token", TYPE_BOOL, false));
-    kv.add(new Kv("tokenizer.ggml.add_eos_token", TYPE_BOOL, false));
+    if ("Sequence".equals(pre.path("type").asText())) {
+      for (JsonNode p : pre.path("pretokenizers")) {
+        if ("Split".equals(p.path("type").asText())) {
+          String regex = p.path("pattern").path("Regex").asText();
+          if (regex.equals(LLAMA3_SPLIT)) {
+            return "llama-bpe";
+          }
+          if (regex.equals(QWEN2_SPLIT)) {
+            return "qwen2";
+          }
+          throw new ModelFormatException(
+              file
+                  + ": pre_tokenizer splits by the pattern "
+                  + regex
+                  + "; GGUF export knows GPT-2's, Llama 3's and Qwen2's (llama.cpp would split"
+                  + " another pattern differently)");
+        }
+      }
+    }
+    throw new ModelFormatException(
+        file
+            + ": pre_tokenizer of type '"
+            + pre.path("type").asText()
+            + "'; GGUF export knows GPT-2's ByteLevel, and Llama 3's and Qwen2's Split patterns");
   }
 
   private static void put(String[] tokens, int id, String text, Path file) {
@@ -264,20 +519,25 @@ public final class GgufWriter {
   }
 
   private static Out plain(String name, Tensor t) {
-    return new Out(name, t.shape(), t.data());
+    return new Out(name, t.shape(), t::data);
   }
 
   /** A Conv1D weight [in, out] as the Linear weight [out, in] llama.cpp's graph multiplies with. */
   private static Out transposed(String name, Tensor t) {
     int in = (int) t.shape()[0];
     int out = (int) t.shape()[1];
-    float[] d = new float[in * out];
-    for (int i = 0; i < in; i++) {
-      for (int o = 0; o < out; o++) {
-        d[o * in + i] = t.data()[i * out + o];
-      }
-    }
-    return new Out(name, new long[] {out, in}, d);
+    return new Out(
+        name,
+        new long[] {out, in},
+        () -> {
+          float[] d = new float[in * out];
+          for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+              d[o * in + i] = t.data()[i * out + o];
+            }
+          }
+          return d;
+        });
   }
 
   static long align(long n) {

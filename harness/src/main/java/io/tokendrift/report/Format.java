@@ -35,6 +35,26 @@ final class Format {
         : String.format(java.util.Locale.ROOT, "%.4f", v.asDouble());
   }
 
+  /**
+   * What an analysis's drifts are differences of: logits, or log-probabilities for an HTTP provider
+   * (which gives no logits).
+   */
+  static String unit(JsonNode a) {
+    return a.hasNonNull("provider") ? "logprob" : "logit";
+  }
+
+  /**
+   * A drift of one of the reference's top tokens. Missing means the token was not among this run's
+   * alternatives: a provider lists only its top N, so it says so in words.
+   */
+  static String drift(JsonNode a, JsonNode v) {
+    if ((v == null || v.isNull()) && a.hasNonNull("provider")) {
+      long n = a.get("provider").path("top_logprobs").asLong();
+      return n > 0 ? "(left this run's top " + n + ")" : "(not among this run's alternatives)";
+    }
+    return num(v);
+  }
+
   /** "k/n = r% [low%, high%]". */
   static String proportion(JsonNode p) {
     if (p.get("n").asInt() == 0) {

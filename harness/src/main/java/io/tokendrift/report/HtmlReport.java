@@ -143,7 +143,9 @@ public final class HtmlReport {
     b.append(
         "<p class=\"muted\">Tokens are shaded by the reference's top-1/top-2 margin (darker ="
             + " closer to a tie); dashed: near-tie; yellow: the first divergence. Hover a reference"
-            + " token for its margin and top alternatives with their logits.</p>\n");
+            + " token for its margin and top alternatives with their "
+            + Format.unit(a)
+            + "s.</p>\n");
     double nearTie = a.get("settings").get("near_tie_nats").asDouble();
     int shown = 0;
     for (JsonNode d : a.get("divergences")) {

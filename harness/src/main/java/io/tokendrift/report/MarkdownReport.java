@@ -128,7 +128,7 @@ public final class MarkdownReport {
       b.append(
           String.format(
               Locale.ROOT,
-              "%d. **%s** — prompt `%s`, %s, step %d: margin %s, threshold %s, Δlogit of the"
+              "%d. **%s** — prompt `%s`, %s, step %d: margin %s, threshold %s, Δ%s of the"
                   + " reference's top-1 / top-2 %s / %s%s%n",
               shown,
               d.get("verdict").asText(),
@@ -137,8 +137,9 @@ public final class MarkdownReport {
               d.get("div_index").asInt(),
               Format.num(d.get("ref_margin")),
               Format.num(d.get("threshold")),
-              Format.num(d.get("drift_top1")),
-              Format.num(d.get("drift_top2")),
+              Format.unit(a),
+              Format.drift(a, d.get("drift_top1")),
+              Format.drift(a, d.get("drift_top2")),
               planted(a, d)));
       context(b, d);
     }

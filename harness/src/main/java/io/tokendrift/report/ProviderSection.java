@@ -35,7 +35,43 @@ final class ProviderSection {
     }
     long retried = p.path("runs_retried").asLong();
     if (retried > 0) {
-      b.append(' ').append(retried).append(" run(s) needed a retry.");
+      b.append(' ').append(retried).append(" run(s) needed a retry");
+      StringBuilder kinds = new StringBuilder();
+      p.path("retries")
+          .fields()
+          .forEachRemaining(
+              e ->
+                  kinds
+                      .append(kinds.length() == 0 ? "" : ", ")
+                      .append(e.getValue().asLong())
+                      .append(" × ")
+                      .append(e.getKey()));
+      b.append(kinds.length() == 0 ? "." : " (attempts sent again: " + kinds + ").");
+    }
+    long below = p.path("runs_below_concurrency").asLong();
+    if (below > 0) {
+      b.append(' ')
+          .append(below)
+          .append(
+              " run(s) lost their wave's company through retries: their last attempt was in"
+                  + " flight with fewer requests than their point's concurrency, so they are left"
+                  + " out of the comparison (counted as skipped).");
+    }
+    long cached = p.path("prompt_cache").path("runs").asLong();
+    if (cached > 0) {
+      b.append(' ')
+          .append(cached)
+          .append(" run(s) had part of their prompt served from the provider's cache (up to ")
+          .append(p.path("prompt_cache").path("max_cached_tokens").asLong())
+          .append(" tokens, usage.prompt_tokens_details.cached_tokens).");
+    }
+    long equal = p.path("steps_with_equal_alternatives").asLong();
+    if (equal > 0) {
+      b.append(' ')
+          .append(equal)
+          .append(
+              " step(s) listed two alternatives with the same text (different tokens that decode"
+                  + " alike); both are kept, in the provider's order, and share one id.");
     }
     long text = p.path("runs_text_only").asLong();
     if (text > 0) {

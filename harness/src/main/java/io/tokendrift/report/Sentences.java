@@ -35,7 +35,9 @@ public final class Sentences {
     String tail =
         floors.length() == 0
             ? ""
-            : " Noise floor by condition (99th percentile |Δlogit|, upper 95% bound): "
+            : " Noise floor by condition (99th percentile |Δ"
+                + unit(a)
+                + "|, upper 95% bound): "
                 + floors
                 + ".";
     long skipped = a.count(Verdict.SKIPPED);
@@ -45,8 +47,9 @@ public final class Sentences {
             ? ""
             : String.format(
                 Locale.ROOT,
-                " %d run(s) skipped (a device the spec marks optional is not here, or a point its"
-                    + " engine cannot run) and %d failed;"
+                " %d run(s) skipped (a device the spec marks optional is not here, a point its"
+                    + " engine cannot run, or a provider's run that lost its concurrency) and %d"
+                    + " failed;"
                     + " the trace holds the reasons.",
                 skipped,
                 failed);
@@ -98,9 +101,10 @@ public final class Sentences {
     if (diverged == 0) {
       return String.format(
           Locale.ROOT,
-          "All %d compared runs matched their reference token for token; the largest logit drift"
+          "All %d compared runs matched their reference token for token; the largest %s drift"
               + " was %s.",
           cmp.size(),
+          unit(a),
           fmt(cmp.stream().mapToDouble(r -> r.comparison().maxDrift()).max().orElse(0)));
     }
     String by =
@@ -115,8 +119,9 @@ public final class Sentences {
         unexplained == 0
             ? "all at near-ties within the noise floor of their condition"
             : explained == 0
-                ? "none explained by numerical noise (the logits moved more than the conditions"
-                    + " move them)"
+                ? "none explained by numerical noise (the "
+                    + unit(a)
+                    + "s moved more than the conditions move them)"
                 : explained
                     + " at near-ties within the noise floor, "
                     + unexplained
@@ -130,6 +135,14 @@ public final class Sentences {
         kind,
         by,
         fmt(Stats.quantile(a.divIndices(), 0.5)));
+  }
+
+  /**
+   * What the analysis's drifts are differences of: logits for a local engine, log-probabilities for
+   * an HTTP provider (which gives no logits).
+   */
+  static String unit(Analysis a) {
+    return a.provider() == null ? "logit" : "logprob";
   }
 
   /** Within each experiment and across them, in one paragraph. */

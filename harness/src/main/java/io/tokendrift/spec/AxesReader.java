@@ -27,7 +27,8 @@ final class AxesReader {
           "logprobs",
           "seed",
           "api",
-          "interval_seconds");
+          "interval_seconds",
+          "request");
   private static final Set<String> DEVICE = SpecFields.keys("values", "optional");
   private static final Set<String> BATCH = SpecFields.keys("sizes", "positions");
 
@@ -278,7 +279,92 @@ final class AxesReader {
       throw f.error(at + ".interval_seconds", "must be in [0, 86400] seconds");
     }
     return new ProviderAxes(
-        apis, local ? a.batchInvariant() : List.of(), conc, lp, sent, interval, null);
+        apis,
+        local ? a.batchInvariant() : List.of(),
+        conc,
+        lp,
+        sent,
+        interval,
+        requests(n.get("request"), at + ".request"),
+        null);
+  }
+
+  /** Fields of a request that tokendrift sets itself (from decoding: and the other axes). */
+  static final List<String> OWN_FIELDS =
+      List.of(
+          "model",
+          "prompt",
+          "messages",
+          "max_tokens",
+          "temperature",
+          "top_p",
+          "n",
+          "stream",
+          "seed",
+          "stop",
+          "logprobs",
+          "top_logprobs");
+
+  private static final java.util.regex.Pattern REQUEST_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+
+  /**
+   * {@code axes.request}: a mapping of names to mappings of extra JSON fields, e.g. {@code
+   * {cache_on: {cache_prompt: true}, cache_off: {cache_prompt: false}}}. Each set's fields as a
+   * JSON object with sorted keys.
+   */
+  private java.util.Map<String, String> requests(JsonNode n, String at) {
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+    if (n == null) {
+      return out;
+    }
+    if (!n.isObject() || n.isEmpty()) {
+      throw f.error(
+          at,
+          "must be a mapping of names to sets of extra request fields, e.g. {cache_on:"
+              + " {cache_prompt: true}, cache_off: {cache_prompt: false}}");
+    }
+    var it = n.fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      String p = at + "." + e.getKey();
+      if (!REQUEST_NAME.matcher(e.getKey()).matches()) {
+        throw f.error(
+            p,
+            "is not a usable name; letters, digits, '_', '.', '-' (at most 64, a letter or digit"
+                + " first)");
+      }
+      if (!e.getValue().isObject()) {
+        throw f.error(p, "must be a mapping of JSON fields to send ({} sends none)");
+      }
+      var fields = e.getValue().fieldNames();
+      while (fields.hasNext()) {
+        String k = fields.next();
+        if (OWN_FIELDS.contains(k)) {
+          throw f.error(
+              p + "." + k,
+              "is a field tokendrift sets itself (from decoding: and the other axes); the"
+                  + " request sets may add only others: "
+                  + String.join(", ", OWN_FIELDS)
+                  + " are taken");
+        }
+      }
+      out.put(e.getKey(), canonical(e.getValue()));
+    }
+    return out;
+  }
+
+  /** JSON text of an object with its keys sorted at every level. */
+  static String canonical(JsonNode n) {
+    try {
+      com.fasterxml.jackson.databind.ObjectMapper m =
+          com.fasterxml.jackson.databind.json.JsonMapper.builder()
+              .enable(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+              .build();
+      return m.writeValueAsString(m.treeToValue(n, Object.class));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private List<Boolean> bools(JsonNode bi, String at, List<Boolean> def) {

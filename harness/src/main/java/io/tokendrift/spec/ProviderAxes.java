@@ -14,6 +14,9 @@ import java.util.List;
  * @param seedSent whether the seed is sent
  * @param intervalSeconds repeat r starts no earlier than r × this after the first request (spreads
  *     repeats over time to catch a backend that changes); 0 for back to back
+ * @param requests {@code axes.request}: named sets of extra JSON fields sent with every request,
+ *     name → the fields as a JSON object (keys sorted), in the spec's order; empty when the spec
+ *     has none (then points carry no request axis)
  * @param reference the reference point's values
  */
 public record ProviderAxes(
@@ -23,11 +26,12 @@ public record ProviderAxes(
     List<Boolean> logprobs,
     List<Boolean> seedSent,
     double intervalSeconds,
+    java.util.Map<String, String> requests,
     ProviderPoint reference) {
 
   /** The spec keys of these axes under {@code axes:}. */
   static final List<String> KEYS =
-      List.of("concurrency", "logprobs", "seed", "api", "interval_seconds");
+      List.of("concurrency", "logprobs", "seed", "api", "interval_seconds", "request");
 
   public ProviderAxes {
     apis = List.copyOf(apis);
@@ -35,6 +39,7 @@ public record ProviderAxes(
     concurrency = List.copyOf(concurrency);
     logprobs = List.copyOf(logprobs);
     seedSent = List.copyOf(seedSent);
+    requests = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(requests));
   }
 
   /** Every point, in a fixed order, as the trace records them. */
@@ -46,7 +51,12 @@ public record ProviderAxes(
         for (int c : concurrency) {
           for (boolean lp : logprobs) {
             for (boolean s : seedSent) {
-              out.add(new ProviderPoint(api, inv, c, lp, s));
+              if (requests.isEmpty()) {
+                out.add(new ProviderPoint(api, inv, c, lp, s, null));
+              }
+              for (String req : requests.keySet()) {
+                out.add(new ProviderPoint(api, inv, c, lp, s, req));
+              }
             }
           }
         }
@@ -62,11 +72,12 @@ public record ProviderAxes(
         serverInvariant.isEmpty() ? null : serverInvariant.get(0),
         concurrency.get(0),
         logprobs.contains(true),
-        seedSent.get(0));
+        seedSent.get(0),
+        requests.isEmpty() ? null : requests.keySet().iterator().next());
   }
 
   ProviderAxes withReference(ProviderPoint ref) {
     return new ProviderAxes(
-        apis, serverInvariant, concurrency, logprobs, seedSent, intervalSeconds, ref);
+        apis, serverInvariant, concurrency, logprobs, seedSent, intervalSeconds, requests, ref);
   }
 }

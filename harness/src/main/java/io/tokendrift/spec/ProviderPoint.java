@@ -13,9 +13,16 @@ import java.util.Map;
  * @param concurrency requests in flight together
  * @param logprobs whether logprobs are asked for
  * @param seedSent whether the seed is sent
+ * @param request the name of the set of extra request fields ({@code axes.request}), or null when
+ *     the spec has none
  */
 public record ProviderPoint(
-    String api, Boolean batchInvariant, int concurrency, boolean logprobs, boolean seedSent) {
+    String api,
+    Boolean batchInvariant,
+    int concurrency,
+    boolean logprobs,
+    boolean seedSent,
+    String request) {
 
   /** Whether requests go to the chat API. */
   public boolean chat() {
@@ -32,6 +39,9 @@ public record ProviderPoint(
     m.put("concurrency", Integer.toString(concurrency));
     m.put("logprobs", Boolean.toString(logprobs));
     m.put("seed", seedSent ? "sent" : "omitted");
+    if (request != null) {
+      m.put("request", request);
+    }
     return m;
   }
 

@@ -42,6 +42,10 @@ public final class SpecHash {
           .append(",interval=")
           .append(p.intervalSeconds())
           .append('\n');
+      if (!p.requests().isEmpty()) {
+        // Only a spec with request sets adds this line: the hashes of specs without keep theirs.
+        b.append("request=").append(p.requests()).append('\n');
+      }
     }
     b.append("reference=").append(s.referenceKey()).append('\n');
     b.append("record=").append(s.record()).append('\n');

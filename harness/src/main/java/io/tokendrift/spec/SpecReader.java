@@ -170,7 +170,7 @@ final class SpecReader {
   }
 
   private static final Set<String> PROVIDER_REFERENCE =
-      SpecFields.keys("api", "batch_invariant", "concurrency", "logprobs", "seed");
+      SpecFields.keys("api", "batch_invariant", "concurrency", "logprobs", "seed", "request");
 
   /** The reference point of a provider spec: given values over the defaults, in the grid. */
   private ProviderPoint providerReference(JsonNode n, ProviderAxes p) {
@@ -189,6 +189,9 @@ final class SpecReader {
       if (e.getKey().equals("batch_invariant") && !ref.containsKey("batch_invariant")) {
         throw f.error(
             at + ".batch_invariant", "applies only to base_url: local (the server it starts)");
+      }
+      if (e.getKey().equals("request") && !ref.containsKey("request")) {
+        throw f.error(at + ".request", "names a set of axes.request, and the spec has none");
       }
       ref.put(e.getKey(), e.getValue().asText());
     }

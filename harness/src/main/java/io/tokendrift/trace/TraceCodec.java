@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -105,10 +107,26 @@ final class TraceCodec {
       o.put("finish_reason", pc.finishReason());
       o.put("prompt_tokens", pc.promptTokens());
       o.put("completion_tokens", pc.completionTokens());
+      if (pc.cachedTokens() >= 0) {
+        o.put("cached_tokens", pc.cachedTokens());
+      }
       o.put("latency_ms", Math.round(pc.latencyMs() * 1000) / 1000.0);
       o.put("http_status", pc.httpStatus());
       o.put("attempts", pc.attempts());
       o.put("logprobs", pc.logprobs());
+      if (!pc.retries().isEmpty()) {
+        ArrayNode rs = o.putArray("retries");
+        for (ProviderCall.Retry t : pc.retries()) {
+          ObjectNode x = rs.addObject();
+          x.put("status", t.status());
+          x.put("kind", t.kind());
+          x.put("reason", t.reason());
+          x.put("wait_ms", t.waitMs());
+        }
+      }
+      if (pc.inFlight() >= 0) {
+        o.put("in_flight", pc.inFlight());
+      }
     }
     ProcessInfo pi = r.process();
     if (pi != null) {
@@ -118,6 +136,30 @@ final class TraceCodec {
       putMap(o, "vars", pi.vars());
     }
     return write(n);
+  }
+
+  private static List<ProviderCall.Retry> retries(JsonNode n, String where) {
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw new TraceFormatException(where + " is not a list");
+    }
+    List<ProviderCall.Retry> out = new ArrayList<>();
+    for (int i = 0; i < n.size(); i++) {
+      JsonNode t = n.get(i);
+      if (!t.isObject() || !t.path("kind").isTextual()) {
+        throw new TraceFormatException(
+            where + "[" + i + "] must be an object with status, kind, reason and wait_ms");
+      }
+      out.add(
+          new ProviderCall.Retry(
+              t.path("status").asInt(0),
+              t.get("kind").asText(),
+              t.path("reason").asText(""),
+              t.path("wait_ms").asLong(0)));
+    }
+    return out;
   }
 
   private static void ints(ArrayNode a, int[] v) {
@@ -217,10 +259,13 @@ final class TraceCodec {
               textOrNull(pc.get("finish_reason")),
               pc.path("prompt_tokens").asInt(-1),
               pc.path("completion_tokens").asInt(-1),
+              pc.path("cached_tokens").asInt(-1),
               pc.path("latency_ms").asDouble(),
               pc.path("http_status").asInt(0),
               pc.path("attempts").asInt(1),
-              pc.path("logprobs").asBoolean(true));
+              pc.path("logprobs").asBoolean(true),
+              retries(pc.get("retries"), where + ": provider.retries"),
+              pc.path("in_flight").asInt(-1));
     }
     ProcessInfo process = null;
     JsonNode pn = n.get("process");

@@ -62,17 +62,35 @@ class LlamaCppTest {
   /** A started ci/llamacpp/server.mjs; its base URL. */
   record Server(Process process, String baseUrl) implements AutoCloseable {
     static Server start(int parallel, boolean leak) throws Exception {
+      return start(gguf, parallel, leak);
+    }
+
+    static Server start(Path model, int parallel, boolean leak) throws Exception {
+      return start(model, parallel, leak, "f16", "auto");
+    }
+
+    /**
+     * With llama.cpp's KV-cache type ({@code f16}, its default, or {@code f32}) and flash attention
+     * ({@code auto}, its default, {@code on} or {@code off}).
+     */
+    static Server start(
+        Path model, int parallel, boolean leak, String cacheType, String flashAttention)
+        throws Exception {
       List<String> cmd =
           new ArrayList<>(
               List.of(
                   "node",
                   SERVER.resolve("server.mjs").toString(),
                   "--model",
-                  gguf.toString(),
+                  model.toString(),
                   "--port",
                   "0",
                   "--parallel",
-                  Integer.toString(parallel)));
+                  Integer.toString(parallel),
+                  "--cache-type",
+                  cacheType,
+                  "--flash-attn",
+                  flashAttention));
       if (leak) {
         cmd.add("--leak");
       }
@@ -186,5 +204,162 @@ class LlamaCppTest {
         Analyzer.analyze(List.of(dir.resolve("leak.jsonl")), Analyzer.Options.defaults(List.of()));
     // Repeats see the previous requests' tokens: not noise at a near-tie, a real change.
     assertThat(a.count(Analyzer.Verdict.UNEXPLAINED)).isPositive();
+  }
+
+  @Test
+  void promptCachingIsARequestAxisRecordedPerRunAndChangesNothingBeyondNoise() throws Exception {
+    // llama-server's cache_prompt, sent through axes.request: with it the slot keeps the prefix
+    // the next prompt shares ("The") and evaluates only the rest. A cache kept right changes at
+    // most bits of the reused prefix, never the meaning: no unexplained divergence.
+    String axes =
+        "axes:\n  concurrency: [1]\n  repeats: 2\n  request:\n"
+            + "    no_cache: {cache_prompt: false}\n    cache: {cache_prompt: true}\n";
+    List<RunRecord> runs;
+    try (Server s = Server.start(1, false)) {
+      runs = run("cache", provider("cache", s.baseUrl(), axes));
+    }
+    assertThat(runs).hasSize(32).allMatch(r -> r.status() == RunRecord.Status.OK);
+    assertThat(runs).extracting(r -> r.point().get("request")).containsOnly("no_cache", "cache");
+    // The server said how many prompt tokens it took from its cache (OpenAI's cached_tokens).
+    assertThat(runs)
+        .filteredOn(r -> r.point().get("request").equals("no_cache"))
+        .allMatch(r -> r.provider().cachedTokens() == 0);
+    assertThat(runs)
+        .filteredOn(r -> r.point().get("request").equals("cache"))
+        .anyMatch(r -> r.provider().cachedTokens() > 0);
+    try (TraceReader r = TraceReader.open(dir.resolve("cache.jsonl"))) {
+      assertThat(r.header().manifest())
+          .containsEntry("request.cache", "{\"cache_prompt\":true}")
+          .containsEntry("request.no_cache", "{\"cache_prompt\":false}");
+    }
+    Analysis a =
+        Analyzer.analyze(List.of(dir.resolve("cache.jsonl")), Analyzer.Options.defaults(List.of()));
+    assertThat(a.count(Analyzer.Verdict.REFERENCE)).isEqualTo(8);
+    assertThat(a.count(Analyzer.Verdict.UNEXPLAINED)).isZero();
+    assertThat(a.count(Analyzer.Verdict.IDENTICAL) + a.count(Analyzer.Verdict.EXPLAINED))
+        .isEqualTo(24);
+    assertThat(
+            io.tokendrift.report.MarkdownReport.render(
+                new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(io.tokendrift.analysis.AnalysisJson.write(a, ""))))
+        .containsPattern(
+            "\\d+ run\\(s\\) had part of their prompt served from the provider's cache");
+  }
+
+  @Test
+  void underLoadEveryRunOfAWaveIsInFlightTogetherAndAloneEveryRepeatAgrees() throws Exception {
+    // Concurrency [1, 8] through the openai engine, as experiments/llamacpp.yaml (smaller): one at
+    // a time the server is deterministic; eight at a time the runs really were sent together (the
+    // trace records in_flight), and what diverges is judged. Unexplained divergences at 8 are
+    // node-llama-cpp's multi-sequence probabilities path (ci/llamacpp/repro.mjs): intermittent,
+    // so not counted here; at 1 there is nothing to explain.
+    List<RunRecord> runs;
+    try (Server s = Server.start(8, false)) {
+      runs =
+          run("load", provider("load", s.baseUrl(), "axes: {concurrency: [1, 8], repeats: 2}\n"));
+    }
+    assertThat(runs).hasSize(32).allMatch(r -> r.status() == RunRecord.Status.OK);
+    assertThat(runs)
+        .filteredOn(r -> r.point().get("concurrency").equals("8"))
+        .allMatch(r -> r.provider().inFlight() == 8, "sent with all 8 of its wave in flight");
+    Analysis a =
+        Analyzer.analyze(List.of(dir.resolve("load.jsonl")), Analyzer.Options.defaults(List.of()));
+    List<Analyzer.RunResult> alone =
+        a.runs().stream()
+            .filter(r -> r.point().values().get("concurrency").equals("1"))
+            .filter(r -> r.verdict() != Analyzer.Verdict.REFERENCE)
+            .toList();
+    assertThat(alone).hasSize(8).allMatch(r -> r.verdict() == Analyzer.Verdict.IDENTICAL);
+    long atEight =
+        a.runs().stream().filter(r -> r.point().values().get("concurrency").equals("8")).count();
+    assertThat(atEight).isEqualTo(16);
+    System.out.printf(
+        "llama.cpp at concurrency 8: %d explained, %d unexplained of 16%n",
+        a.count(Analyzer.Verdict.EXPLAINED), a.count(Analyzer.Verdict.UNEXPLAINED));
+  }
+
+  @Test
+  void everyLlamaFamilyPresetExportedToGgufDecodesAsTheFloat64Reference() throws Exception {
+    // The Llama-family export: for each preset (GQA and MHA Llama, Llama 3.1 RoPE scaling with
+    // biases everywhere, Mistral, Qwen2's q/k/v biases, Qwen3's q/k norms and head_dim 16), a
+    // seeded random checkpoint with the bundled tokenizer, exported, loaded by llama.cpp, and
+    // each step's log-probability compared with an independent float64 forward pass
+    // (Float64Llama, transformers' modeling code) along llama.cpp's own greedy path, with llama.cpp
+    // computing in float32 throughout (--cache-type f32 --flash-attn off).
+    // A wrong q/k permutation, RoPE factor, bias or norm moves them by O(1).
+    String[] prompts = {"The capital of France is", "She poured a cup of", "Temperature scales"};
+    StringBuilder table = new StringBuilder();
+    for (io.tokendrift.model.LlamaConfig c : io.tokendrift.model.LlamaCheckpoints.ALL) {
+      String name = c.modelType() + "-" + c.heads() + "x" + c.kvHeads() + "-" + c.headDim();
+      Path folder = dir.resolve("llama-" + table.length() + "-" + c.modelType());
+      io.tokendrift.model.LlamaCheckpoints.write(folder, c, 11);
+      io.tokendrift.model.LlamaCheckpoints.copyBundledTokenizer(folder, c);
+      io.tokendrift.model.ModelDir md = io.tokendrift.model.ModelDir.open(folder);
+      Path file = dir.resolve(folder.getFileName() + ".gguf");
+      GgufWriter.write(md, file, Map.of());
+      io.tokendrift.model.Float64Llama truth =
+          new io.tokendrift.model.Float64Llama(md.llamaWeights().loaded());
+      double worst = 0;
+      int steps = 0;
+      try (Server s = Server.start(file, 1, false, "f32", "off");
+          io.tokendrift.engine.RemoteEngine e =
+              io.tokendrift.engine.Engines.check(engine(s.baseUrl()))
+                  .openRemote(engine(s.baseUrl()));
+          TextTokenizer tok = md.tokenizer()) {
+        Map<String, List<Integer>> byText = new java.util.HashMap<>();
+        for (int i = 0; i < c.vocabSize(); i++) {
+          byText.computeIfAbsent(tok.decode(new int[] {i}), x -> new ArrayList<>()).add(i);
+        }
+        for (String prompt : prompts) {
+          io.tokendrift.engine.RemoteReply r =
+              e.complete(
+                  new io.tokendrift.engine.RemoteRequest(
+                      prompt, false, 6, 0, 1, null, 5, List.of()));
+          assertThat(r.ok()).as(name + ": " + r.error()).isTrue();
+          io.tokendrift.model.Float64Llama.Decoder d = truth.decoder();
+          double[] logits = d.appendAll(tok.encode(prompt));
+          for (io.tokendrift.engine.RemoteToken t : r.tokens()) {
+            List<Integer> ids = byText.getOrDefault(t.text(), List.of());
+            assertThat(ids)
+                .as(name + ": token text '" + t.text() + "' not in the vocabulary")
+                .isNotEmpty();
+            if (ids.size() > 1) {
+              break; // a byte of a character ("\ufffd" alone): which id, the API does not say
+            }
+            int id = ids.get(0);
+            double lse = logSumExp(logits);
+            worst = Math.max(worst, Math.abs((logits[id] - lse) - t.logprob()));
+            steps++;
+            logits = d.append(id);
+          }
+        }
+      }
+      table.append(
+          String.format("%s: %d steps, max |Δlogprob| vs float64 %.2e%n", name, steps, worst));
+      // Measured 1.6e-6 … 4.7e-6 (float32 arithmetic throughout: KV cache f32, flash attention
+      // off). llama.cpp's defaults move them by ~1e-3: an f16 KV cache, and flash attention on
+      // CPU. A q/k permutation left out moved them by 5.9; a wrong token id by 3.8.
+      assertThat(worst).as(name + ": largest |Δlogprob| against float64").isLessThan(1e-4);
+      assertThat(steps).as(name + ": steps compared").isGreaterThanOrEqualTo(6);
+    }
+    System.out.print("llama.cpp vs float64, Llama family:\n" + table);
+  }
+
+  private static io.tokendrift.engine.EngineSpec engine(String baseUrl) {
+    return new io.tokendrift.engine.EngineSpec(
+        "openai",
+        Map.of("base_url", baseUrl, "model", "m", "api", "completions", "top_logprobs", "5"));
+  }
+
+  private static double logSumExp(double[] x) {
+    double m = Double.NEGATIVE_INFINITY;
+    for (double v : x) {
+      m = Math.max(m, v);
+    }
+    double s = 0;
+    for (double v : x) {
+      s += Math.exp(v - m);
+    }
+    return m + Math.log(s);
   }
 }

@@ -1,6 +1,8 @@
 package io.tokendrift.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -133,6 +135,137 @@ class GgufExportTest {
       case 10 -> b.getLong();
       default -> throw new AssertionError("value type " + type);
     };
+  }
+
+  /** A GGUF file read back: its metadata and its tensors' infos, and where their data starts. */
+  record Read(ByteBuffer b, Map<String, Object> kv, Map<String, Info> infos, long start) {}
+
+  static Read read(Path f) throws Exception {
+    ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(f)).order(ByteOrder.LITTLE_ENDIAN);
+    b.position(8);
+    long tensors = b.getLong();
+    long kvs = b.getLong();
+    Map<String, Object> kv = new LinkedHashMap<>();
+    for (long i = 0; i < kvs; i++) {
+      String key = string(b);
+      kv.put(key, value(b, b.getInt()));
+    }
+    Map<String, Info> infos = new LinkedHashMap<>();
+    for (long i = 0; i < tensors; i++) {
+      String name = string(b);
+      int n = b.getInt();
+      long[] ne = new long[n];
+      for (int d = 0; d < n; d++) {
+        ne[d] = b.getLong();
+      }
+      infos.put(name, new Info(ne, b.getInt(), b.getLong()));
+    }
+    long start = (b.position() + 31) / 32 * 32;
+    return new Read(b, kv, infos, start);
+  }
+
+  @Test
+  void aLlamaFolderReadsBackWithQkRowsInLlamaCppsOrderAndItsRopeFactors() throws Exception {
+    LlamaConfig c = LlamaCheckpoints.LLAMA3_SCALED; // 4 heads, 2 kv heads, head_dim 8, biases
+    Path folder = LlamaCheckpoints.write(dir.resolve("l3"), c, 5);
+    LlamaCheckpoints.copyBundledTokenizer(folder, c);
+    ModelDir model = ModelDir.open(folder);
+    Path f = dir.resolve("l3.gguf");
+    GgufWriter.write(model, f, Map.of());
+    Read r = read(f);
+    assertThat(r.kv())
+        .containsEntry("general.architecture", "llama")
+        .containsEntry("llama.block_count", (long) c.layers())
+        .containsEntry("llama.attention.head_count", 4L)
+        .containsEntry("llama.attention.head_count_kv", 2L)
+        .containsEntry("llama.rope.dimension_count", 8L)
+        .containsEntry("llama.rope.freq_base", (float) c.ropeTheta())
+        .containsEntry("tokenizer.ggml.pre", "gpt-2");
+    LlamaWeights w = model.llamaWeights();
+    int d = c.headDim();
+    int h = c.hiddenSize();
+    // attn_k [kv·d, H]: row 2j + a of head g is Hugging Face's row a·d/2 + j (rotate-half layout
+    // to llama.cpp's interleaved pairs), checked at every row of layer 1.
+    float[] hfK = w.get(LlamaWeights.layer(1, "self_attn.k_proj.weight")).data();
+    float[] k = floats(r.b(), r.start(), r.infos().get("blk.1.attn_k.weight"), 2 * d * h);
+    float[] hfKb = w.get(LlamaWeights.layer(1, "self_attn.k_proj.bias")).data();
+    float[] kb = floats(r.b(), r.start(), r.infos().get("blk.1.attn_k.bias"), 2 * d);
+    for (int g = 0; g < 2; g++) {
+      for (int a = 0; a < 2; a++) {
+        for (int j = 0; j < d / 2; j++) {
+          int to = g * d + 2 * j + a;
+          int from = g * d + a * d / 2 + j;
+          for (int i = 0; i < h; i++) {
+            assertThat(k[to * h + i]).isEqualTo(hfK[from * h + i]);
+          }
+          assertThat(kb[to]).isEqualTo(hfKb[from]);
+        }
+      }
+    }
+    // v is not rotated: as it is.
+    assertThat(floats(r.b(), r.start(), r.infos().get("blk.0.attn_v.weight"), 2 * d * h))
+        .containsExactly(w.get(LlamaWeights.layer(0, "self_attn.v_proj.weight")).data());
+    // rope_freqs: what llama.cpp divides each frequency by, i.e. unscaled / scaled (the scaled ones
+    // as transformers computes them, from LlamaConfig): 1, interpolated, the factor 8.
+    float[] factors = floats(r.b(), r.start(), r.infos().get("rope_freqs.weight"), d / 2);
+    float[] scaled = c.ropeInverseFrequencies();
+    for (int i = 0; i < d / 2; i++) {
+      double unscaled = 1 / Math.pow(c.ropeTheta(), 2.0 * i / d);
+      assertThat((double) factors[i]).isCloseTo(unscaled / scaled[i], within(1e-5 * factors[i]));
+    }
+    assertThat(factors[0]).isEqualTo(1f);
+    assertThat(factors[d / 2 - 1]).isEqualTo(8f);
+    assertThat(r.infos()).containsKeys("blk.0.ffn_gate.bias", "blk.0.attn_output.bias");
+
+    // Qwen2 rotates halves (NEOX) in llama.cpp: its q rows stay as they are.
+    LlamaConfig q = LlamaCheckpoints.QWEN2;
+    Path qf = LlamaCheckpoints.write(dir.resolve("q2"), q, 6);
+    LlamaCheckpoints.copyBundledTokenizer(qf, q);
+    ModelDir qm = ModelDir.open(qf);
+    GgufWriter.write(qm, dir.resolve("q2.gguf"), Map.of());
+    Read qr = read(dir.resolve("q2.gguf"));
+    assertThat(qr.kv()).containsEntry("general.architecture", "qwen2");
+    assertThat(
+            floats(
+                qr.b(),
+                qr.start(),
+                qr.infos().get("blk.0.attn_q.weight"),
+                q.heads() * q.headDim() * q.hiddenSize()))
+        .containsExactly(
+            qm.llamaWeights().get(LlamaWeights.layer(0, "self_attn.q_proj.weight")).data());
+    // A tied head is written out (llama.cpp needs no fallback).
+    assertThat(qr.infos().get("output.weight").ne()).containsExactly(q.hiddenSize(), q.vocabSize());
+  }
+
+  @Test
+  void tokenizersLlamaCppWouldSplitOtherwiseAreRefused() throws Exception {
+    LlamaConfig c = LlamaCheckpoints.LLAMA_GQA;
+    Path folder = LlamaCheckpoints.write(dir.resolve("sp"), c, 5);
+    LlamaCheckpoints.copyBundledTokenizer(folder, c);
+    Path tok = folder.resolve("tokenizer.json");
+    com.fasterxml.jackson.databind.ObjectMapper m =
+        new com.fasterxml.jackson.databind.ObjectMapper();
+    com.fasterxml.jackson.databind.node.ObjectNode root =
+        (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(tok.toFile());
+    ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("model")).put("byte_fallback", true);
+    m.writeValue(tok.toFile(), root);
+    assertThatThrownBy(
+            () -> GgufWriter.write(ModelDir.open(folder), dir.resolve("x.gguf"), Map.of()))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining("SentencePiece-style BPE with byte fallback");
+    ((com.fasterxml.jackson.databind.node.ObjectNode) root.get("model"))
+        .put("byte_fallback", false);
+    root.set(
+        "pre_tokenizer",
+        m.readTree(
+            "{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\","
+                + "\"pattern\":{\"Regex\":\"\\\\d+\"},\"behavior\":\"Isolated\"}]}"));
+    m.writeValue(tok.toFile(), root);
+    assertThatThrownBy(
+            () -> GgufWriter.write(ModelDir.open(folder), dir.resolve("x.gguf"), Map.of()))
+        .hasMessageContaining("pre_tokenizer splits by the pattern \\d+")
+        .hasMessageContaining("GPT-2's, Llama 3's and Qwen2's");
+    assertThat(dir.resolve("x.gguf")).doesNotExist();
   }
 
   @Test

@@ -47,4 +47,23 @@ class MarkdownReportTest {
         .isLessThanOrEqualTo(MarkdownReport.LIMIT);
     assertThat(md).endsWith("*(report cut at 64 KB; the full data is in analysis.json)*\n");
   }
+
+  @Test
+  void aProvidersDriftsAreLogprobsAndATokenThatLeftTheTopNIsSaidInWords() throws Exception {
+    ObjectNode a = (ObjectNode) ReportFixtures.analysis(dir);
+    String local = MarkdownReport.render(a);
+    assertThat(local).contains("Δlogit of the reference's top-1 / top-2");
+    ObjectNode p = a.putObject("provider");
+    p.put("logits", "not available: margins and drift are in logprob units");
+    p.put("top_logprobs", 5);
+    p.putObject("fingerprints").put("fp_1", 3);
+    p.putObject("within_fingerprint").put("compared", 2).put("diverged", 1);
+    p.putObject("across_fingerprints").put("compared", 0).put("diverged", 0);
+    ObjectNode d = (ObjectNode) a.get("divergences").get(0);
+    d.putNull("drift_top1");
+    String md = MarkdownReport.render(new ObjectMapper().readTree(a.toString()));
+    assertThat(md)
+        .contains("Δlogprob of the reference's top-1 / top-2 (left this run's top 5) / ")
+        .doesNotContain("Δlogit of the reference's");
+  }
 }

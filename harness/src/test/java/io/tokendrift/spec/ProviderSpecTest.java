@@ -37,6 +37,53 @@ class ProviderSpecTest {
   }
 
   @Test
+  void requestSetsAreAnAxisWithTheirFieldsCanonicalAndTheirOwnReference() throws Exception {
+    ExperimentSpec s =
+        ExperimentSpec.read(
+            SpecFiles.write(
+                dir,
+                "name: p\n"
+                    + ENGINE
+                    + "prompts: [\"a\"]\n"
+                    + "axes:\n  concurrency: [1, 8]\n  request:\n"
+                    + "    cache: {cache_prompt: true, n_probs: 5}\n"
+                    + "    nested: {options: {num_ctx: 512, a: [1, 2]}}\n"
+                    + "    plain: {}\n"
+                    + "reference: {request: plain}\n"));
+    assertThat(s.provider().points()).hasSize(6);
+    // Keys sorted at every level: the manifest and the spec hash do not depend on YAML order.
+    assertThat(s.provider().requests())
+        .containsExactly(
+            java.util.Map.entry("cache", "{\"cache_prompt\":true,\"n_probs\":5}"),
+            java.util.Map.entry("nested", "{\"options\":{\"a\":[1,2],\"num_ctx\":512}}"),
+            java.util.Map.entry("plain", "{}"));
+    assertThat(s.referenceKey())
+        .isEqualTo("api=chat,concurrency=1,logprobs=true,seed=sent,request=plain");
+    // A spec without request sets keeps its points (and so its run ids and hash) as before.
+    ExperimentSpec without =
+        ExperimentSpec.read(
+            SpecFiles.write(
+                dir, "name: p\n" + ENGINE + "prompts: [\"a\"]\naxes: {concurrency: [1]}\n"));
+    assertThat(without.provider().points().get(0).values()).doesNotContainKey("request");
+  }
+
+  @Test
+  void requestSetsThatCannotBeSentAreRefusedWithTheirLocation() throws Exception {
+    String head = "name: p\n" + ENGINE + "prompts: [\"a\"]\naxes:\n  request:\n";
+    assertThat(refusal(head + "    hot: {temperature: 0.5}\n"))
+        .startsWith("SPEC:6:11: axes.request.hot.temperature: is a field tokendrift sets itself");
+    assertThat(refusal(head + "    hot: 3\n"))
+        .contains("axes.request.hot: must be a mapping of JSON fields to send ({} sends none)");
+    assertThat(refusal(head + "    \"a b\": {}\n")).contains("is not a usable name");
+    assertThat(refusal("name: p\n" + ENGINE + "prompts: [\"a\"]\naxes:\n  request: []\n"))
+        .contains("axes.request: must be a mapping of names to sets of extra request fields");
+    assertThat(refusal("name: p\n" + ENGINE + "prompts: [\"a\"]\nreference: {request: x}\n"))
+        .contains("reference.request: names a set of axes.request, and the spec has none");
+    assertThat(refusal("name: p\nprompts: [\"a\"]\naxes:\n  request: {a: {}}\n"))
+        .contains("axes.request: applies to an HTTP provider");
+  }
+
+  @Test
   void axesAProviderCannotVaryAreRefused() throws Exception {
     assertThat(
             refusal(

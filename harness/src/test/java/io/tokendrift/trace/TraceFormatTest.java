@@ -187,7 +187,21 @@ class TraceFormatTest {
             new int[] {io.tokendrift.engine.RemoteToken.idOf(" blue"), 5})
         .batch(12.5, 8, 3)
         .steps(s)
-        .provider(new ProviderCall("cmpl-1", "tiny", "fp_abc", "length", 4, 2, 12.5, 200, 2, true))
+        .provider(
+            new ProviderCall(
+                "cmpl-1",
+                "tiny",
+                "fp_abc",
+                "length",
+                4,
+                2,
+                3,
+                12.5,
+                200,
+                2,
+                true,
+                List.of(new ProviderCall.Retry(429, "HTTP 429", "HTTP 429: slow down", 250)),
+                3))
         .build();
   }
 
@@ -227,6 +241,27 @@ class TraceFormatTest {
       assertThat(a.provider()).isNull();
       assertThat(r.next().id()).isEqualTo("golden-sampled");
       assertThat(r.hasNext()).isFalse();
+    }
+  }
+
+  @Test
+  void providerRunsRecordedBeforeRetriesAndInFlightStillRead() throws IOException {
+    // The golden trace as it was before provider.retries, in_flight and cached_tokens existed.
+    Path f = dir.resolve("v2-old.jsonl");
+    try (var in =
+        TraceFormatTest.class.getResourceAsStream("/golden/trace-v2-without-retries.jsonl")) {
+      Files.write(f, in.readAllBytes());
+    }
+    try (TraceReader r = TraceReader.open(f)) {
+      r.next();
+      r.next();
+      ProviderCall p = r.next().provider();
+      assertThat(p.attempts()).isEqualTo(2);
+      assertThat(p.retries()).isEmpty();
+      assertThat(p.inFlight()).isEqualTo(-1);
+      assertThat(p.cachedTokens()).isEqualTo(-1);
+      // Unknown in-flight counts never exclude a run.
+      assertThat(p.lostConcurrency(8)).isFalse();
     }
   }
 

@@ -123,61 +123,85 @@ public final class OpenAiEngine implements RemoteEngine {
     String url = o.baseUrl() + (r.chat() ? "/chat/completions" : "/completions");
     long t0 = System.nanoTime();
     int attempt = 0;
-    String last = "no attempt";
-    int lastStatus = 0;
+    java.util.List<RemoteReply.Retry> retries = new java.util.ArrayList<>();
     while (true) {
       attempt++;
       long retryAfter = -1;
+      String last;
+      String kind;
+      int lastStatus;
       rate.acquire();
       inFlight.acquire();
       long ta = System.nanoTime();
       try {
         HttpResponse<String> resp = send(url, body);
         lastStatus = resp.statusCode();
-        double ms = (System.nanoTime() - ta) / 1e6;
+        long tb = System.nanoTime();
+        double ms = (tb - ta) / 1e6;
         if (lastStatus == 200) {
           try {
-            return Replies.parse(JSON.readTree(resp.body()), r, lastStatus, attempt, ms);
+            String text = resp.body();
+            return Replies.parse(
+                    JSON.readTree(text),
+                    () -> JSON.getFactory().createParser(text),
+                    r,
+                    lastStatus,
+                    attempt,
+                    ms)
+                .after(retries, ta, tb);
           } catch (IOException e) {
             // Malformed or cut-off JSON: a proxy or a dropped stream; worth another try.
+            kind = "malformed reply";
             last = "HTTP 200 with malformed JSON: " + scrub(firstLine(e.getMessage()));
           } catch (Replies.BadReply e) {
             // Well-formed but not a completion: asking again would get the same answer.
             return RemoteReply.failed(
-                "HTTP 200 but not a completion: " + scrub(e.getMessage()), lastStatus, attempt, ms);
+                    "HTTP 200 but not a completion: " + scrub(e.getMessage()),
+                    lastStatus,
+                    attempt,
+                    ms)
+                .after(retries, ta, tb);
           }
         } else {
+          kind = "HTTP " + lastStatus;
           last = "HTTP " + lastStatus + ": " + scrub(Replies.message(resp.body()));
           if (!retryable(lastStatus)) {
-            return RemoteReply.failed(last, lastStatus, attempt, ms);
+            return RemoteReply.failed(last, lastStatus, attempt, ms).after(retries, ta, tb);
           }
           retryAfter = retryAfter(resp);
         }
       } catch (TimeoutException e) {
         lastStatus = 0;
+        kind = "timeout";
         last = "no reply within " + o.timeout().toMillis() / 1000.0 + " s (timeout_seconds)";
       } catch (IOException e) {
         lastStatus = 0;
+        kind = "connection";
         last = "connection to " + OpenAiOptions.redacted(url) + " failed: " + scrub(describe(e));
       } catch (RuntimeException e) {
         // The request could not even be built or sent (e.g. a header the JDK refuses): no retry.
+        long tb = System.nanoTime();
         return RemoteReply.failed(
-            "request not sent: " + scrub(io.tokendrift.engine.Failures.describe(e)),
-            0,
-            attempt,
-            (System.nanoTime() - ta) / 1e6);
+                "request not sent: " + scrub(io.tokendrift.engine.Failures.describe(e)),
+                0,
+                attempt,
+                (tb - ta) / 1e6)
+            .after(retries, ta, tb);
       } finally {
         inFlight.release();
       }
+      long tb = System.nanoTime();
       if (attempt > o.maxRetries()) {
         return RemoteReply.failed(
-            last + " (after " + attempt + " attempt" + (attempt == 1 ? "" : "s") + ")",
-            lastStatus,
-            attempt,
-            (System.nanoTime() - t0) / 1e6);
+                last + " (after " + attempt + " attempt" + (attempt == 1 ? "" : "s") + ")",
+                lastStatus,
+                attempt,
+                (tb - t0) / 1e6)
+            .after(retries, ta, tb);
       }
       long wait =
           retryAfter >= 0 ? Math.min(retryAfter, MAX_RETRY_AFTER_MS) : backoff.delay(attempt);
+      retries.add(new RemoteReply.Retry(lastStatus, kind, last, wait));
       Thread.sleep(wait);
     }
   }
@@ -247,6 +271,21 @@ public final class OpenAiEngine implements RemoteEngine {
         n.put("top_logprobs", r.topLogprobs());
       } else {
         n.put("logprobs", r.topLogprobs());
+      }
+    }
+    if (r.extraFields() != null) {
+      try {
+        var extra = JSON.readTree(r.extraFields()).fields();
+        while (extra.hasNext()) {
+          var e = extra.next();
+          if (n.has(e.getKey())) {
+            throw new IllegalArgumentException(
+                "extra request field '" + e.getKey() + "' would replace one tokendrift sets");
+          }
+          n.set(e.getKey(), e.getValue());
+        }
+      } catch (IOException e) {
+        throw new IllegalArgumentException("extra request fields are not a JSON object", e);
       }
     }
     try {

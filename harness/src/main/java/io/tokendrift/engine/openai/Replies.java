@@ -1,5 +1,6 @@
 package io.tokendrift.engine.openai;
 
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.engine.RemoteReply;
 import io.tokendrift.engine.RemoteRequest;
@@ -20,7 +21,19 @@ final class Replies {
     }
   }
 
-  static RemoteReply parse(JsonNode n, RemoteRequest r, int status, int attempts, double ms)
+  /**
+   * Reads a reply.
+   *
+   * @param n the reply as a tree
+   * @param parser reads the body again as a stream, for what a tree loses (duplicate keys)
+   */
+  static RemoteReply parse(
+      JsonNode n,
+      java.util.concurrent.Callable<com.fasterxml.jackson.core.JsonParser> parser,
+      RemoteRequest r,
+      int status,
+      int attempts,
+      double ms)
       throws BadReply {
     JsonNode choices = n.path("choices");
     if (!choices.isArray() || choices.isEmpty()) {
@@ -53,7 +66,7 @@ final class Replies {
             "logprobs were asked for but choices[0].logprobs is missing (does the provider"
                 + " support them? set the logprobs axis to [false])");
       }
-      tokens = r.chat() ? chatTokens(lp) : completionTokens(lp);
+      tokens = r.chat() ? chatTokens(lp) : completionTokens(lp, legacyTops(parser));
     }
     JsonNode usage = n.path("usage");
     return new RemoteReply(
@@ -69,7 +82,11 @@ final class Replies {
         textOrNull(n.path("system_fingerprint")),
         usage.path("prompt_tokens").asInt(-1),
         usage.path("completion_tokens").asInt(-1),
-        tokens);
+        usage.path("prompt_tokens_details").path("cached_tokens").asInt(-1),
+        tokens,
+        java.util.List.of(),
+        0,
+        0);
   }
 
   private static List<RemoteToken> chatTokens(JsonNode lp) throws BadReply {
@@ -99,7 +116,64 @@ final class Replies {
     return out;
   }
 
-  private static List<RemoteToken> completionTokens(JsonNode lp) throws BadReply {
+  /**
+   * The legacy completions API's {@code choices[0].logprobs.top_logprobs}, read as a stream: each
+   * step is an object keyed by token text, and two alternatives with the same text (different ids
+   * that decode alike) are two keys of that object — a tree keeps only the last of them. Null when
+   * the reply has no such list.
+   */
+  static List<List<Map.Entry<String, Double>>> legacyTops(
+      java.util.concurrent.Callable<com.fasterxml.jackson.core.JsonParser> open) throws BadReply {
+    try (com.fasterxml.jackson.core.JsonParser p = open.call()) {
+      if (p.nextToken() != JsonToken.START_OBJECT || !into(p, "choices", JsonToken.START_ARRAY)) {
+        return null;
+      }
+      if (p.nextToken() != JsonToken.START_OBJECT
+          || !into(p, "logprobs", JsonToken.START_OBJECT)
+          || !into(p, "top_logprobs", JsonToken.START_ARRAY)) {
+        return null;
+      }
+      List<List<Map.Entry<String, Double>>> out = new ArrayList<>();
+      while (p.nextToken() != JsonToken.END_ARRAY) {
+        List<Map.Entry<String, Double>> step = new ArrayList<>();
+        if (p.currentToken() == JsonToken.START_OBJECT) {
+          while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String k = p.getCurrentName();
+            p.nextToken();
+            step.add(Map.entry(k, p.getValueAsDouble(Double.NaN)));
+            p.skipChildren();
+          }
+        } else {
+          p.skipChildren();
+        }
+        out.add(step);
+      }
+      return out;
+    } catch (Exception e) {
+      throw new BadReply("choices[0].logprobs.top_logprobs could not be read: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Moves the parser, inside an object, to the value of {@code field} when it starts with {@code
+   * start}, skipping the fields before it; false when the object has no such field.
+   */
+  private static boolean into(
+      com.fasterxml.jackson.core.JsonParser p, String field, JsonToken start)
+      throws java.io.IOException {
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.getCurrentName();
+      JsonToken t = p.nextToken();
+      if (name.equals(field)) {
+        return t == start;
+      }
+      p.skipChildren();
+    }
+    return false;
+  }
+
+  private static List<RemoteToken> completionTokens(
+      JsonNode lp, List<List<Map.Entry<String, Double>>> streamed) throws BadReply {
     JsonNode toks = lp.path("tokens");
     JsonNode vals = lp.path("token_logprobs");
     JsonNode tops = lp.path("top_logprobs");
@@ -112,7 +186,12 @@ final class Replies {
       List<String> texts = new ArrayList<>();
       List<Double> values = new ArrayList<>();
       JsonNode top = tops.path(i);
-      if (top.isObject()) {
+      if (streamed != null && i < streamed.size()) {
+        for (Map.Entry<String, Double> e : streamed.get(i)) {
+          texts.add(e.getKey());
+          values.add(e.getValue());
+        }
+      } else if (top.isObject()) {
         Iterator<Map.Entry<String, JsonNode>> it = top.fields();
         while (it.hasNext()) {
           Map.Entry<String, JsonNode> e = it.next();

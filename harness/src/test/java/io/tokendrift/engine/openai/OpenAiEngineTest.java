@@ -176,6 +176,27 @@ class OpenAiEngineTest {
     assertThat(r.attempts()).isEqualTo(2);
     // The backoff alone would wait at most 40 ms: the second attempt honoured Retry-After: 1.
     assertThat(waited).isGreaterThanOrEqualTo(0.95);
+    // The retry's reason travels with the reply (the trace records it).
+    assertThat(r.retries())
+        .containsExactly(new RemoteReply.Retry(429, "HTTP 429", "HTTP 429: slow down", 1000));
+    assertThat(r.sentNanos()).isPositive();
+    assertThat(r.doneNanos()).isGreaterThanOrEqualTo(r.sentNanos());
+  }
+
+  @Test
+  void legacyAlternativesWithTheSameTextAreBothKept() throws Exception {
+    // Two token ids that decode to " the": the completions API keys alternatives by text, so the
+    // step's object holds the key twice. A tree would keep the last; both must survive.
+    String dup =
+        "{\"id\":\"cmpl-8\",\"model\":\"m\",\"choices\":[{\"text\":\" the\","
+            + "\"finish_reason\":\"length\",\"logprobs\":{\"tokens\":[\" the\"],"
+            + "\"token_logprobs\":[-0.7],\"top_logprobs\":[{\" the\":-0.7,\" a\":-1.9,"
+            + "\" the\":-2.3}]}}]}";
+    String url = serve(x -> x.reply(200, dup));
+    RemoteReply r = engine(url).complete(request(false));
+    assertThat(r.ok()).as(r.error()).isTrue();
+    assertThat(r.tokens().get(0).topTexts()).containsExactly(" the", " a", " the");
+    assertThat(r.tokens().get(0).topLogprobs()).containsExactly(-0.7, -1.9, -2.3);
   }
 
   @Test
@@ -216,6 +237,10 @@ class OpenAiEngineTest {
     assertThat(r.httpStatus()).isZero();
     assertThat(r.attempts()).isEqualTo(2);
     assertThat(r.error()).isEqualTo("no reply within 0.3 s (timeout_seconds) (after 2 attempts)");
+    assertThat(r.retries()).hasSize(1);
+    assertThat(r.retries().get(0).kind()).isEqualTo("timeout");
+    assertThat(r.retries().get(0).status()).isZero();
+    assertThat(r.retries().get(0).reason()).isEqualTo("no reply within 0.3 s (timeout_seconds)");
   }
 
   @Test
@@ -224,6 +249,7 @@ class OpenAiEngineTest {
     RemoteReply r = engine(url).complete(request(false));
     assertThat(r.ok()).isTrue();
     assertThat(r.attempts()).isEqualTo(2);
+    assertThat(r.retries()).extracting(RemoteReply.Retry::kind).containsExactly("malformed reply");
   }
 
   @Test
