@@ -39,6 +39,7 @@ public final class Analysis {
   private final Map<Integer, String> providerTexts;
   private final ProviderSummary providerSummary;
   private final EnvSummary envSummary;
+  private final List<GroupSummary> groups;
   private final IntFunction<String> tokenText;
 
   /** Traces whose last record was cut off (a crash mid-write), as {@code file:line}: ignored. */
@@ -64,8 +65,10 @@ public final class Analysis {
       List<String> torn,
       Map<Integer, String> providerTexts,
       ProviderSummary providerSummary,
-      EnvSummary envSummary) {
+      EnvSummary envSummary,
+      List<GroupSummary> groups) {
     this.torn = List.copyOf(torn);
+    this.groups = List.copyOf(groups);
     this.header = header;
     this.reference = reference;
     this.refs = refs;
@@ -96,6 +99,7 @@ public final class Analysis {
     this.providerTexts = a.providerTexts;
     this.providerSummary = a.providerSummary;
     this.envSummary = a.envSummary;
+    this.groups = a.groups;
     this.tokenText = tokenText;
   }
 
@@ -105,6 +109,7 @@ public final class Analysis {
    * @param providerTexts the token texts a provider's trace carries (ids are hashes of the texts)
    * @param provider what the provider's runs say beyond their tokens, or null for a local engine
    * @param envs each environment against its own reference, or null without an env axis
+   * @param groups each varied mode axis's groups against their own references
    */
   static Analysis build(
       TraceHeader header,
@@ -116,7 +121,8 @@ public final class Analysis {
       List<String> torn,
       Map<Integer, String> providerTexts,
       ProviderSummary provider,
-      EnvSummary envs) {
+      EnvSummary envs,
+      List<GroupSummary> groups) {
     // A fixed order: by point (as the trace lists axes), prompt, seed, repeat.
     List<RunResult> sorted = new ArrayList<>(results);
     sorted.sort(
@@ -125,7 +131,17 @@ public final class Analysis {
             .thenComparingLong(RunResult::seed)
             .thenComparingInt(RunResult::repeat));
     return new Analysis(
-        header, reference, refs, sorted, o, temperature, torn, providerTexts, provider, envs);
+        header,
+        reference,
+        refs,
+        sorted,
+        o,
+        temperature,
+        torn,
+        providerTexts,
+        provider,
+        envs,
+        groups);
   }
 
   /**
@@ -143,6 +159,14 @@ public final class Analysis {
       return t;
     }
     return tokenText == null ? "#" + id : tokenText.apply(id);
+  }
+
+  /**
+   * Each mode axis the experiment varied (batch_invariant, env, engine, precision, kv_cache), its
+   * values as groups with references of their own; empty when it varied none.
+   */
+  public List<GroupSummary> groups() {
+    return groups;
   }
 
   /** Each environment against its own reference, or null when the spec has no env axis. */

@@ -53,6 +53,9 @@ public final class AnalysisJson {
     if (a.provider() != null) {
       provider(root.putObject("provider"), a.provider());
     }
+    if (!a.groups().isEmpty()) {
+      groups(root.putArray("groups"), a.groups());
+    }
     if (a.environments() != null) {
       environments(root.putObject("environments"), a.environments());
     }
@@ -64,6 +67,33 @@ public final class AnalysisJson {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
+    }
+  }
+
+  private static void groups(ArrayNode n, List<GroupSummary> groups) {
+    for (GroupSummary g : groups) {
+      ObjectNode o = n.addObject();
+      o.put("axis", g.axis());
+      o.put(
+          "reference",
+          "each run against the run of the same prompt and seed in its own group at "
+              + g.otherValues());
+      ArrayNode values = o.putArray("values");
+      for (GroupSummary.Value v : g.values()) {
+        ObjectNode x = values.addObject();
+        x.put("value", v.value());
+        x.put("verdict", v.verdict().label());
+        x.put("runs", v.runs());
+        x.put("points", v.points());
+        x.put("compared", v.compared());
+        x.put("same_tokens", v.sameTokens());
+        x.put("bit_identical", v.bitIdentical());
+        num(x, "max_drift", v.maxDrift());
+        x.put("prompts", v.prompts());
+        x.put("distinct_sequences_min", v.distinctMin());
+        x.put("distinct_sequences_max", v.distinctMax());
+        x.put("prompts_with_one_sequence", v.stablePrompts());
+      }
     }
   }
 

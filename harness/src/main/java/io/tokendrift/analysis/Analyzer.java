@@ -166,6 +166,7 @@ public final class Analyzer {
     // the run is its completed record.
     java.util.Set<String> completed = new java.util.HashSet<>();
     EnvSummary envs = null;
+    Map<String, GroupSummary> groups = Map.of();
     // Pass 1: the headers agree; keep the reference runs whole.
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
@@ -173,11 +174,12 @@ public final class Analyzer {
         if (header == null) {
           header = h;
           reference = PointKey.parse(h.reference());
-          envs = EnvSummary.of(reference);
+          groups = GroupSummary.of(reference);
+          envs = EnvSummary.of(groups.get("env"));
         }
-        // With an env axis every environment's reference runs keep their steps too.
-        Map<String, String> refValues =
-            envs == null ? reference.values() : envs.referenceWithoutEnv();
+        // Each mode axis's groups have references of their own: they keep their steps too.
+        Map<String, String> refValues = new java.util.TreeMap<>(reference.values());
+        groups.keySet().forEach(refValues::remove);
         r.decodeStepsOnly(n -> isReference(n, refValues));
         if (!h.specSha256().equals(header.specSha256())) {
           throw new IllegalArgumentException(
@@ -194,8 +196,8 @@ public final class Analyzer {
               && PointKey.of(rec.point()).equals(reference)) {
             refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
           }
-          if (envs != null) {
-            envs.offerReference(rec);
+          for (GroupSummary g : groups.values()) {
+            g.offerReference(rec);
           }
         }
       }
@@ -222,6 +224,9 @@ public final class Analyzer {
           if (envs != null) {
             envs.add(rec);
           }
+          for (GroupSummary g : groups.values()) {
+            g.add(rec);
+          }
           if (rec.provider() != null) {
             if (provider == null) {
               provider = new ProviderSummary();
@@ -244,7 +249,8 @@ public final class Analyzer {
         torn,
         providerTexts(refs.values()),
         provider,
-        envs);
+        envs,
+        groups.values().stream().filter(GroupSummary::varied).toList());
   }
 
   /**

@@ -40,6 +40,7 @@ public final class ProviderSummary {
     }
     // Why requests were sent again, failed runs' included (their retries are a part of the why).
     rec.provider().retries().forEach(t -> retries.merge(t.kind(), 1L, Long::sum));
+    retried += rec.provider().attempts() > 1 ? 1 : 0;
     if (rec.status() != RunRecord.Status.OK) {
       return;
     }
@@ -55,7 +56,6 @@ public final class ProviderSummary {
     }
     fingerprints.merge(fingerprint(rec), 1L, Long::sum);
     models.merge(rec.provider().model() == null ? "(none)" : rec.provider().model(), 1L, Long::sum);
-    retried += rec.provider().attempts() > 1 ? 1 : 0;
     textOnly += rec.textOnly() ? 1 : 0;
     if (rec.steps() != null && rec.steps().hasTexts()) {
       maxTop = Math.max(maxTop, rec.steps().k());

@@ -227,10 +227,11 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
   }
 
   /**
-   * For each request of a wave, how many of the wave's requests (itself included) had their last
-   * attempt in flight at some moment of its own last attempt: the concurrency it was really sent
-   * at. A request that was retried after the others had finished ran alone. Requests whose times
-   * are unknown count as not overlapping; -1 for one whose own times are unknown.
+   * For each request of a wave, the most of the wave's requests (itself included) whose last
+   * attempts were in flight at one moment of its own last attempt: the concurrency it was really
+   * sent at. A request retried after the others had their answers ran alone. Requests whose times
+   * are unknown (failed before sending) count as not in flight; -1 for one whose own times are
+   * unknown.
    */
   static int[] inFlight(List<RemoteReply> wave) {
     int[] n = new int[wave.size()];
@@ -240,12 +241,23 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         n[i] = -1;
         continue;
       }
+      // The count only rises when a request starts: the peak is at the run's own start or at
+      // another's start within its attempt.
+      List<Long> moments = new ArrayList<>();
+      moments.add(a.sentNanos());
       for (RemoteReply b : wave) {
-        if (b.sentNanos() != 0
-            && b.sentNanos() <= a.doneNanos()
-            && a.sentNanos() <= b.doneNanos()) {
-          n[i]++;
+        if (b.sentNanos() > a.sentNanos() && b.sentNanos() <= a.doneNanos()) {
+          moments.add(b.sentNanos());
         }
+      }
+      for (long t : moments) {
+        int at = 0;
+        for (RemoteReply b : wave) {
+          if (b.sentNanos() != 0 && b.sentNanos() <= t && t <= b.doneNanos()) {
+            at++;
+          }
+        }
+        n[i] = Math.max(n[i], at);
       }
     }
     return n;

@@ -182,6 +182,7 @@ public final class GgufWriter {
     LlamaWeights w = dir.llamaWeights();
     String arch = architecture(c);
     boolean permute = arch.equals("llama");
+    refuseWhatLlamaCppCannotLoad(dir, c, arch);
     kv.add(new Kv("general.architecture", TYPE_STRING, arch));
     kv.add(new Kv("general.name", TYPE_STRING, String.valueOf(dir.dir().getFileName())));
     kv.add(
@@ -259,6 +260,41 @@ public final class GgufWriter {
         new Out(
             "output_norm.weight", shapes.get("norm.weight"), () -> w.get("norm.weight").data()));
     tensors.add(new Out("output.weight", head, () -> w.lmHead().data()));
+  }
+
+  /**
+   * Refuses a config llama.cpp's graph for {@code arch} has no tensor or shape for: its loader
+   * would stop at "wrong number of tensors" or a shape mismatch, or compute another model.
+   */
+  private static void refuseWhatLlamaCppCannotLoad(ModelDir dir, LlamaConfig c, String arch) {
+    String at = dir.dir().resolve(ModelDir.CONFIG) + ": ";
+    if (c.ropeScaling() != null && !arch.equals("llama")) {
+      throw new ModelFormatException(
+          at
+              + "rope_scaling (llama3) on a "
+              + c.modelType()
+              + " model: llama.cpp's "
+              + arch
+              + " graph reads no rope_freqs, so the file would not be this model");
+    }
+    if (arch.equals("qwen3") && c.attentionBias()) {
+      throw new ModelFormatException(
+          at + "attention_bias on qwen3: llama.cpp's qwen3 graph has no q/k/v/o biases");
+    }
+    boolean square = (long) c.heads() * c.headDim() == c.hiddenSize();
+    if (!square && (arch.equals("qwen2") || c.qkvBias() || c.outputBias())) {
+      throw new ModelFormatException(
+          at
+              + "heads × head_dim ("
+              + (long) c.heads() * c.headDim()
+              + ") differs from hidden_size ("
+              + c.hiddenSize()
+              + "); llama.cpp's "
+              + arch
+              + " graph sizes "
+              + (arch.equals("qwen2") ? "q" : "the attention biases")
+              + " by hidden_size");
+    }
   }
 
   /**
@@ -358,16 +394,21 @@ public final class GgufWriter {
             throw new ModelFormatException(
                 t.name() + ": " + data.length + " values, its shape holds " + t.count());
           }
-          ByteBuffer b =
-              ByteBuffer.allocate((half ? 2 : 4) * data.length).order(ByteOrder.LITTLE_ENDIAN);
-          if (half) {
-            for (float v : data) {
-              b.putShort(Half.fromFloat(v));
+          // In chunks: a large embedding's bytes exceed one array (2^31 - 1).
+          int chunk = 1 << 20;
+          ByteBuffer b = ByteBuffer.allocate(4 * chunk).order(ByteOrder.LITTLE_ENDIAN);
+          for (int from = 0; from < data.length; from += chunk) {
+            int to = Math.min(data.length, from + chunk);
+            b.clear();
+            for (int i = from; i < to; i++) {
+              if (half) {
+                b.putShort(Half.fromFloat(data[i]));
+              } else {
+                b.putFloat(data[i]);
+              }
             }
-          } else {
-            b.asFloatBuffer().put(data);
+            s.bytes(java.util.Arrays.copyOf(b.array(), b.position()));
           }
-          s.bytes(b.array());
           s.pad();
         }
       }

@@ -44,15 +44,26 @@ final class Format {
   }
 
   /**
-   * A drift of one of the reference's top tokens. Missing means the token was not among this run's
-   * alternatives: a provider lists only its top N, so it says so in words.
+   * The drift of one of the reference's top tokens at a divergence ({@code field} of {@code d}).
+   * Missing, it says why in words: the run ended before that step, it was compared by text only (no
+   * logprobs), or the token was not among the run's alternatives — a provider lists only its top N.
    */
-  static String drift(JsonNode a, JsonNode v) {
-    if ((v == null || v.isNull()) && a.hasNonNull("provider")) {
+  static String drift(JsonNode a, JsonNode d, String field) {
+    JsonNode v = d.get(field);
+    if (v != null && !v.isNull()) {
+      return num(v);
+    }
+    if (d.path("prefix_only").asBoolean()) {
+      return "(past the shorter run's end)";
+    }
+    if (d.path("ref_margin").isNull() || d.path("ref_margin").isMissingNode()) {
+      return "(compared by text only)";
+    }
+    if (a.hasNonNull("provider")) {
       long n = a.get("provider").path("top_logprobs").asLong();
       return n > 0 ? "(left this run's top " + n + ")" : "(not among this run's alternatives)";
     }
-    return num(v);
+    return "(not in this run's recorded top-K)";
   }
 
   /** "k/n = r% [low%, high%]". */

@@ -37,6 +37,7 @@ public final class MarkdownReport {
     b.append("Reference point: `").append(a.get("reference").asText()).append("`\n\n");
     ProviderSection.markdown(b, a);
     axes(b, a);
+    GroupSection.markdown(b, a);
     EnvSection.markdown(b, a);
     PromptSection.markdown(b, a);
     divergences(b, a);
@@ -138,8 +139,8 @@ public final class MarkdownReport {
               Format.num(d.get("ref_margin")),
               Format.num(d.get("threshold")),
               Format.unit(a),
-              Format.drift(a, d.get("drift_top1")),
-              Format.drift(a, d.get("drift_top2")),
+              Format.drift(a, d, "drift_top1"),
+              Format.drift(a, d, "drift_top2"),
               planted(a, d)));
       context(b, d);
     }

@@ -53,9 +53,10 @@ final class ProviderSection {
       b.append(' ')
           .append(below)
           .append(
-              " run(s) lost their wave's company through retries: their last attempt was in"
-                  + " flight with fewer requests than their point's concurrency, so they are left"
-                  + " out of the comparison (counted as skipped).");
+              " run(s) were in flight with fewer requests than their point's concurrency (a retry"
+                  + " sent after the rest had their answers, a client-side rate limit, or replies"
+                  + " faster than the wave could be sent): they did not run at that concurrency, so"
+                  + " they are left out of the comparison (counted as skipped).");
     }
     long cached = p.path("prompt_cache").path("runs").asLong();
     if (cached > 0) {

@@ -116,7 +116,9 @@ class ProviderRetryTest {
     String report = Files.readString(out.resolve("report.md"));
     assertThat(report)
         .contains("1 run(s) needed a retry (attempts sent again: 1 × HTTP 503).")
-        .contains("2 run(s) lost their wave's company through retries");
+        .contains(
+            "2 run(s) were in flight with fewer requests than their point's concurrency (a retry"
+                + " sent after the rest had their answers");
   }
 
   private static RunRecord find(List<RunRecord> runs, String prompt, String concurrency) {

@@ -238,6 +238,39 @@ class GgufExportTest {
   }
 
   @Test
+  void configsLlamaCppsGraphCannotHoldAreRefusedNamingWhy() throws Exception {
+    LlamaConfig scaledQwen =
+        LlamaCheckpoints.config(
+            LlamaConfig.Family.QWEN2,
+            32,
+            4,
+            2,
+            8,
+            500_000,
+            new LlamaConfig.Llama3Scaling(8, 1, 4, 256),
+            true,
+            false,
+            false,
+            null);
+    Path a = LlamaCheckpoints.write(dir.resolve("sq"), scaledQwen, 1);
+    LlamaCheckpoints.copyBundledTokenizer(a, scaledQwen);
+    assertThatThrownBy(() -> GgufWriter.write(ModelDir.open(a), dir.resolve("a.gguf"), Map.of()))
+        .isInstanceOf(ModelFormatException.class)
+        .hasMessageContaining("rope_scaling (llama3) on a qwen2 model: llama.cpp's qwen2 graph");
+    // Qwen3's head_dim 16 x 4 heads = 64 is not hidden 32: fine for qwen3 (key_length says so),
+    // not for qwen2, whose q llama.cpp sizes by hidden_size.
+    LlamaConfig wideQwen2 =
+        LlamaCheckpoints.config(
+            LlamaConfig.Family.QWEN2, 32, 4, 2, 16, 1_000_000, null, true, false, false, null);
+    Path b = LlamaCheckpoints.write(dir.resolve("wq"), wideQwen2, 1);
+    LlamaCheckpoints.copyBundledTokenizer(b, wideQwen2);
+    assertThatThrownBy(() -> GgufWriter.write(ModelDir.open(b), dir.resolve("b.gguf"), Map.of()))
+        .hasMessageContaining("heads × head_dim (64) differs from hidden_size (32)");
+    assertThat(dir.resolve("a.gguf")).doesNotExist();
+    assertThat(dir.resolve("b.gguf")).doesNotExist();
+  }
+
+  @Test
   void tokenizersLlamaCppWouldSplitOtherwiseAreRefused() throws Exception {
     LlamaConfig c = LlamaCheckpoints.LLAMA_GQA;
     Path folder = LlamaCheckpoints.write(dir.resolve("sp"), c, 5);
@@ -266,6 +299,79 @@ class GgufExportTest {
         .hasMessageContaining("pre_tokenizer splits by the pattern \\d+")
         .hasMessageContaining("GPT-2's, Llama 3's and Qwen2's");
     assertThat(dir.resolve("x.gguf")).doesNotExist();
+  }
+
+  @Test
+  void llama3AndQwenSplitsAreNamedAsLlamaCppNamesThemAndAPaddedVocabularyIsFilled()
+      throws Exception {
+    // The Split patterns as Meta-Llama-3's and Qwen2.5's tokenizer.json spell them.
+    String llama3 =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+            + " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    String qwen2 = llama3.replace("\\p{N}{1,3}", "\\p{N}");
+    // Qwen2 with a vocabulary padded past its tokenizer's (1216 > 1213 + 1 added), as Qwen pads.
+    LlamaConfig c =
+        new LlamaConfig(
+            LlamaConfig.Family.QWEN2,
+            1216,
+            32,
+            64,
+            2,
+            4,
+            2,
+            8,
+            1e-6,
+            1_000_000,
+            null,
+            128,
+            true,
+            false,
+            false,
+            null,
+            -1,
+            List.of(LlamaCheckpoints.EOS));
+    for (String[] split : new String[][] {{llama3, "llama-bpe"}, {qwen2, "qwen2"}}) {
+      Path folder = LlamaCheckpoints.write(dir.resolve(split[1]), c, 5);
+      LlamaCheckpoints.copyBundledTokenizer(folder, c);
+      Path tok = folder.resolve("tokenizer.json");
+      com.fasterxml.jackson.databind.ObjectMapper m =
+          new com.fasterxml.jackson.databind.ObjectMapper();
+      com.fasterxml.jackson.databind.node.ObjectNode root =
+          (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(tok.toFile());
+      com.fasterxml.jackson.databind.node.ObjectNode pre = m.createObjectNode();
+      pre.put("type", "Sequence");
+      com.fasterxml.jackson.databind.node.ObjectNode sp = pre.putArray("pretokenizers").addObject();
+      sp.put("type", "Split");
+      sp.putObject("pattern").put("Regex", split[0]);
+      sp.put("behavior", "Isolated");
+      pre.withArray("pretokenizers").addObject().put("type", "ByteLevel");
+      root.set("pre_tokenizer", pre);
+      // One added token that is not special: llama.cpp's type 4 (user-defined).
+      com.fasterxml.jackson.databind.node.ObjectNode added =
+          ((com.fasterxml.jackson.databind.node.ArrayNode) root.get("added_tokens")).addObject();
+      added.put("id", 1213);
+      added.put("content", "<tool>");
+      added.put("special", false);
+      m.writeValue(tok.toFile(), root);
+      Path f = dir.resolve(split[1] + ".gguf");
+      GgufWriter.write(ModelDir.open(folder), f, Map.of());
+      Read r = read(f);
+      assertThat(r.kv()).containsEntry("tokenizer.ggml.pre", split[1]);
+      @SuppressWarnings("unchecked")
+      List<Object> tokens = (List<Object>) r.kv().get("tokenizer.ggml.tokens");
+      @SuppressWarnings("unchecked")
+      List<Object> types = (List<Object>) r.kv().get("tokenizer.ggml.token_type");
+      // The config's vocabulary (1216) is larger than the tokenizer's 1214: the
+      // ids no token has are [PADn], unused (5), as llama.cpp's converter writes them.
+      assertThat(tokens).hasSize(c.vocabSize());
+      assertThat(tokens.get(1213)).isEqualTo("<tool>");
+      assertThat(types.get(1213)).isEqualTo(4L);
+      assertThat(types.get(1212)).isEqualTo(3L); // <|endoftext|>, special: control
+      for (int i = 1214; i < c.vocabSize(); i++) {
+        assertThat(tokens.get(i)).isEqualTo("[PAD" + i + "]");
+        assertThat(types.get(i)).isEqualTo(5L);
+      }
+    }
   }
 
   @Test

@@ -139,9 +139,16 @@ final class Replies {
         if (p.currentToken() == JsonToken.START_OBJECT) {
           while (p.nextToken() == JsonToken.FIELD_NAME) {
             String k = p.getCurrentName();
-            p.nextToken();
-            step.add(Map.entry(k, p.getValueAsDouble(Double.NaN)));
-            p.skipChildren();
+            JsonToken v = p.nextToken();
+            if (v != JsonToken.VALUE_NUMBER_FLOAT && v != JsonToken.VALUE_NUMBER_INT) {
+              throw new BadReply(
+                  "choices[0].logprobs.top_logprobs["
+                      + out.size()
+                      + "]: the logprob of '"
+                      + k
+                      + "' is not a number");
+            }
+            step.add(Map.entry(k, p.getDoubleValue()));
           }
         } else {
           p.skipChildren();
@@ -149,6 +156,8 @@ final class Replies {
         out.add(step);
       }
       return out;
+    } catch (BadReply e) {
+      throw e;
     } catch (Exception e) {
       throw new BadReply("choices[0].logprobs.top_logprobs could not be read: " + e.getMessage());
     }

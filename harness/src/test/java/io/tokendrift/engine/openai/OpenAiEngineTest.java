@@ -184,14 +184,53 @@ class OpenAiEngineTest {
   }
 
   @Test
+  void extraRequestFieldsAreSentAsTheyAreAndMayNotReplaceOurs() throws Exception {
+    String url = serve(x -> x.reply(200, OK));
+    RemoteRequest r =
+        new RemoteRequest(
+            "The sky is",
+            false,
+            2,
+            0,
+            1,
+            7L,
+            2,
+            List.of(),
+            "{\"cache_prompt\":true,\"options\":{\"num_ctx\":512}}");
+    assertThat(engine(url).complete(r).ok()).isTrue();
+    JsonNode sent = bodies.peek();
+    assertThat(sent.get("cache_prompt").asBoolean()).isTrue();
+    assertThat(sent.at("/options/num_ctx").asInt()).isEqualTo(512);
+    assertThat(sent.get("temperature").asDouble()).isZero(); // ours are still there
+    RemoteRequest clash =
+        new RemoteRequest("x", false, 2, 0, 1, null, -1, List.of(), "{\"temperature\":1}");
+    assertThatThrownBy(() -> engine(url).complete(clash))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("extra request field 'temperature' would replace one tokendrift sets");
+  }
+
+  @Test
+  void aLegacyAlternativeWithoutANumberIsABadReplyNotATopChoice() throws Exception {
+    String bad =
+        "{\"id\":\"c\",\"choices\":[{\"text\":\" a\",\"logprobs\":{\"tokens\":[\" a\"],"
+            + "\"token_logprobs\":[-0.1],\"top_logprobs\":[{\" a\":-0.1,\" b\":null}]}}]}";
+    String url = serve(x -> x.reply(200, bad));
+    RemoteReply r = engine(url).complete(request(false));
+    assertThat(r.ok()).isFalse();
+    assertThat(r.attempts()).isEqualTo(1);
+    assertThat(r.error()).contains("top_logprobs[0]: the logprob of ' b' is not a number");
+  }
+
+  @Test
   void legacyAlternativesWithTheSameTextAreBothKept() throws Exception {
     // Two token ids that decode to " the": the completions API keys alternatives by text, so the
     // step's object holds the key twice. A tree would keep the last; both must survive.
+    // The usage before the choices, the logprobs before the text: a stream finds them anyway.
     String dup =
-        "{\"id\":\"cmpl-8\",\"model\":\"m\",\"choices\":[{\"text\":\" the\","
+        "{\"id\":\"cmpl-8\",\"usage\":{\"prompt_tokens\":3},\"model\":\"m\",\"choices\":[{"
             + "\"finish_reason\":\"length\",\"logprobs\":{\"tokens\":[\" the\"],"
             + "\"token_logprobs\":[-0.7],\"top_logprobs\":[{\" the\":-0.7,\" a\":-1.9,"
-            + "\" the\":-2.3}]}}]}";
+            + "\" the\":-2.3}]},\"text\":\" the\"}]}";
     String url = serve(x -> x.reply(200, dup));
     RemoteReply r = engine(url).complete(request(false));
     assertThat(r.ok()).as(r.error()).isTrue();
