@@ -169,6 +169,19 @@ public final class Analysis {
     return groups;
   }
 
+  /**
+   * Accuracy per condition and agreement of answers, for prompts with an expected answer; null when
+   * no prompt has one.
+   */
+  public Answers answers() {
+    return Answers.of(this);
+  }
+
+  /** The reference point. */
+  public PointKey referencePoint() {
+    return reference;
+  }
+
   /** Each environment against its own reference, or null when the spec has no env axis. */
   public EnvSummary environments() {
     return envSummary;

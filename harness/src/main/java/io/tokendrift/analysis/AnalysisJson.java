@@ -53,6 +53,10 @@ public final class AnalysisJson {
     if (a.provider() != null) {
       provider(root.putObject("provider"), a.provider());
     }
+    Answers answers = a.answers();
+    if (answers != null) {
+      answers(root.putObject("answers"), answers);
+    }
     if (!a.groups().isEmpty()) {
       groups(root.putArray("groups"), a.groups());
     }
@@ -68,6 +72,25 @@ public final class AnalysisJson {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static void answers(ObjectNode n, Answers x) {
+    n.put("prompts", x.prompts());
+    ArrayNode pts = n.putArray("points");
+    for (Answers.PointAnswers p : x.points()) {
+      ObjectNode o = pts.addObject();
+      o.put("point", p.point());
+      prop(o.putObject("correct"), p.correct());
+      num(o, "mean_length", p.meanLength());
+    }
+    num(n, "spread", x.spread());
+    num(n, "sd", x.sd());
+    n.put("best", x.best());
+    n.put("worst", x.worst());
+    prop(n.putObject("tara"), x.tara());
+    prop(n.putObject("tarr"), x.tarr());
+    n.put("repeats", x.repeats());
+    num(n, "length_spread", x.lengthSpread());
   }
 
   private static void groups(ArrayNode n, List<GroupSummary> groups) {

@@ -157,6 +157,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
         spec.decoding().asMap(),
         recording,
         shard,
-        Manifest.collect(engineSettings, spec.modelName(), modelHash, gpus));
+        Manifest.collect(engineSettings, spec.modelName(), modelHash, gpus),
+        spec.expectations());
   }
 }

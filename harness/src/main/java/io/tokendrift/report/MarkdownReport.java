@@ -37,6 +37,7 @@ public final class MarkdownReport {
     b.append("Reference point: `").append(a.get("reference").asText()).append("`\n\n");
     ProviderSection.markdown(b, a);
     axes(b, a);
+    AnswersSection.markdown(b, a);
     GroupSection.markdown(b, a);
     EnvSection.markdown(b, a);
     PromptSection.markdown(b, a);

@@ -53,7 +53,13 @@ public final class Sentences {
                     + " the trace holds the reasons.",
                 skipped,
                 failed);
-    return verdict(a) + GroupSection.sentences(a) + missing + incomplete(a) + micro(a) + tail;
+    return verdict(a)
+        + GroupSection.sentences(a)
+        + AnswersSection.sentence(a)
+        + missing
+        + incomplete(a)
+        + micro(a)
+        + tail;
   }
 
   /** Runs the grid asks for that the traces lack, and records cut off at their end. */

@@ -160,9 +160,22 @@ public record ExperimentSpec(
    * @param where where the spec gives it ({@code file:line:column: prompts[i]}), for refusals found
    *     later, e.g. a prompt longer than the model's context
    */
-  public record Prompt(String id, String text, String where) {
+  /**
+   * A prompt.
+   *
+   * @param id its id
+   * @param text the text the model reads
+   * @param where its spec location, for messages
+   * @param expect its expected answer ({@code expect:}), or null
+   */
+  public record Prompt(
+      String id, String text, String where, io.tokendrift.trace.Expectation expect) {
     public Prompt(String id, String text) {
       this(id, text, "prompt '" + id + "'");
+    }
+
+    public Prompt(String id, String text, String where) {
+      this(id, text, where, null);
     }
   }
 
@@ -363,6 +376,17 @@ public record ExperimentSpec(
   public long gridSize() {
     long points = remote() ? provider.points().size() : points().size();
     return points * prompts.size() * decoding.seeds().size() * axes.repeats();
+  }
+
+  /** Prompt id → expected answer ({@code Expectation.json()}), for prompts with {@code expect:}. */
+  public java.util.Map<String, String> expectations() {
+    java.util.Map<String, String> m = new java.util.TreeMap<>();
+    for (Prompt p : prompts) {
+      if (p.expect() != null) {
+        m.put(p.id(), p.expect().json());
+      }
+    }
+    return m;
   }
 
   /** Reads and checks a spec file. */

@@ -15,7 +15,9 @@ import java.util.Set;
  * with the model folder's chat template), or one per line of {@code prompts_file}.
  */
 final class PromptReader {
-  private static final Set<String> PROMPT = SpecFields.keys("id", "text", "messages");
+  private static final Set<String> PROMPT = SpecFields.keys("id", "text", "messages", "expect");
+  private static final Set<String> EXPECT =
+      SpecFields.keys("text", "regex", "choices", "answer", "extract");
 
   private final SpecFields f;
 
@@ -58,14 +60,16 @@ final class PromptReader {
                 new Prompt(
                     id,
                     chat(n.get("messages"), path + ".messages", model, remote),
-                    f.t.at(path + ".messages") + ": " + path + ".messages"));
+                    f.t.at(path + ".messages") + ": " + path + ".messages",
+                    expect(n.get("expect"), path + ".expect")));
             continue;
           }
           out.add(
               new Prompt(
                   id,
                   nonEmpty(f.string(n, path + ".text", null), path + ".text"),
-                  f.t.at(path + ".text") + ": " + path + ".text"));
+                  f.t.at(path + ".text") + ": " + path + ".text",
+                  expect(n.get("expect"), path + ".expect")));
         } else {
           throw f.error(path, "must be a string or a mapping {id, text}; got " + f.kind(n));
         }
@@ -104,6 +108,66 @@ final class PromptReader {
       }
     }
     return List.copyOf(out);
+  }
+
+  /**
+   * A prompt's expected answer: a string (the exact answer) or a mapping with one of {@code text},
+   * {@code regex}, {@code choices} (with {@code answer}), and optionally {@code extract}; null when
+   * absent.
+   */
+  private io.tokendrift.trace.Expectation expect(JsonNode n, String path) {
+    if (n == null) {
+      return null;
+    }
+    if (n.isTextual()) {
+      return new io.tokendrift.trace.Expectation(
+          nonEmpty(n.asText(), path), null, List.of(), null, null);
+    }
+    if (!n.isObject()) {
+      throw f.error(
+          path,
+          "must be the expected answer (a string) or a mapping with text, regex or choices (+"
+              + " answer), and optionally extract; got "
+              + f.kind(n));
+    }
+    f.checkKeys(n, path, EXPECT);
+    List<String> choices = new ArrayList<>();
+    JsonNode c = n.get("choices");
+    if (c != null) {
+      if (!c.isArray() || c.size() < 2) {
+        throw f.error(path + ".choices", "must be a list of at least two choices");
+      }
+      for (int i = 0; i < c.size(); i++) {
+        JsonNode v = c.get(i);
+        if (!v.isTextual() && !v.isNumber()) {
+          throw f.error(path + ".choices[" + i + "]", "must be a string; got " + f.kind(v));
+        }
+        choices.add(nonEmpty(v.asText(), path + ".choices[" + i + "]"));
+      }
+    }
+    String text = n.has("text") ? f.string(n, path + ".text", null) : null;
+    String regex = n.has("regex") ? f.string(n, path + ".regex", null) : null;
+    String answer =
+        n.has("answer") && n.get("answer").isNumber()
+            ? n.get("answer").asText()
+            : n.has("answer") ? f.string(n, path + ".answer", null) : null;
+    String extract = n.has("extract") ? f.string(n, path + ".extract", null) : null;
+    for (String[] r : new String[][] {{regex, ".regex"}, {extract, ".extract"}}) {
+      if (r[0] != null) {
+        try {
+          java.util.regex.Pattern.compile(r[0]);
+        } catch (java.util.regex.PatternSyntaxException e) {
+          throw f.error(
+              path + r[1],
+              "is not a regular expression: " + e.getDescription() + " near index " + e.getIndex());
+        }
+      }
+    }
+    try {
+      return new io.tokendrift.trace.Expectation(text, regex, choices, answer, extract);
+    } catch (IllegalArgumentException e) {
+      throw f.error(path, e.getMessage());
+    }
   }
 
   /**

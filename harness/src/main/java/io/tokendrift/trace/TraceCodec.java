@@ -33,6 +33,9 @@ final class TraceCodec {
     putMap(n, "decoding", h.decoding());
     putMap(n, "recording", h.recording());
     putMap(n, "manifest", h.manifest());
+    if (!h.expectations().isEmpty()) {
+      putMap(n, "expect", h.expectations());
+    }
     return write(n);
   }
 
@@ -204,7 +207,8 @@ final class TraceCodec {
         map(n, "decoding", where),
         map(n, "recording", where),
         text(n, "shard", where),
-        map(n, "manifest", where));
+        map(n, "manifest", where),
+        n.has("expect") ? map(n, "expect", where) : Map.of());
   }
 
   static RunRecord readRun(JsonNode n, String where) {

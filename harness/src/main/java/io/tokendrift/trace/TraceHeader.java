@@ -13,6 +13,8 @@ import java.util.Map;
  * @param recording top-K size and full-logits flag
  * @param shard "i/n", or "all"
  * @param manifest the environment: JVM, OS, CPU, libraries, threads, device, model hash, version
+ * @param expectations prompt id → its expected answer ({@link Expectation#json()}), for the prompts
+ *     that have one (empty: none; the line then holds no {@code expect} object)
  */
 public record TraceHeader(
     String experiment,
@@ -22,7 +24,8 @@ public record TraceHeader(
     Map<String, String> decoding,
     Map<String, String> recording,
     String shard,
-    Map<String, String> manifest) {
+    Map<String, String> manifest,
+    Map<String, String> expectations) {
   /**
    * Current schema. Version 2 adds, for runs of an HTTP provider, the {@code provider} object and
    * the steps' token texts; a local engine's records are as in version 1.
@@ -37,5 +40,28 @@ public record TraceHeader(
     decoding = Map.copyOf(decoding);
     recording = Map.copyOf(recording);
     manifest = Map.copyOf(manifest);
+    expectations = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(expectations));
+  }
+
+  /** A header whose prompts have no expected answers. */
+  public TraceHeader(
+      String experiment,
+      String specSha256,
+      long gridSize,
+      String reference,
+      Map<String, String> decoding,
+      Map<String, String> recording,
+      String shard,
+      Map<String, String> manifest) {
+    this(
+        experiment,
+        specSha256,
+        gridSize,
+        reference,
+        decoding,
+        recording,
+        shard,
+        manifest,
+        Map.of());
   }
 }

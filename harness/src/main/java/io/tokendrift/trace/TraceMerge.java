@@ -59,7 +59,8 @@ public final class TraceMerge {
             first.decoding(),
             first.recording(),
             "all",
-            first.manifest());
+            first.manifest(),
+            first.expectations());
     // Runs completed in some input: their failed records (retried by --resume) are dropped.
     Set<String> completed = new HashSet<>();
     for (Path p : inputs) {
