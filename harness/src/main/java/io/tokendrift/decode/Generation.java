@@ -76,11 +76,23 @@ public final class Generation {
 
   /** Chooses this step's token from {@code logits}, records it, and applies the stop conditions. */
   public Choice accept(float[] logits) {
+    return accept(logits, null);
+  }
+
+  /**
+   * As {@link #accept(float[])}, with the logits in float64 when the engine computes in it: a
+   * greedy step then takes the largest float64 logit (two that round to one float32 stay apart — a
+   * micro-tie's true order); a sampled step draws from {@code logits} as always.
+   */
+  public Choice accept(float[] logits, double[] exact) {
     if (done()) {
       throw new IllegalStateException("generation already stopped: " + stopReason);
     }
     int step = tokens.size();
-    Choice choice = Sampler.sample(logits, settings.sampling(), draws, step);
+    Choice choice =
+        exact != null && settings.sampling().greedy()
+            ? Choice.greedy(Logits.argmax(exact))
+            : Sampler.sample(logits, settings.sampling(), draws, step);
     tokens.add(choice.token());
     choices.add(choice);
     StopConditions stop = settings.stop();

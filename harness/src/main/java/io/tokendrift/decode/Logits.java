@@ -41,6 +41,17 @@ public final class Logits {
   }
 
   /** Index of the largest value; the lowest index wins a tie, as {@code torch.argmax}. */
+  /** The index of the largest value, the lowest on a tie (as {@code torch.argmax}). */
+  public static int argmax(double[] v) {
+    int best = 0;
+    for (int i = 1; i < v.length; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
   public static int argmax(float[] v) {
     int best = 0;
     for (int i = 1; i < v.length; i++) {

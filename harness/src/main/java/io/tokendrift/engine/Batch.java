@@ -17,6 +17,24 @@ public interface Batch extends AutoCloseable {
    */
   float[] logits(int row);
 
+  /**
+   * The logits of {@code row} in float64: exact for an engine that computes in float64 (then {@link
+   * #logits} holds them rounded to float32), else {@link #logits} widened.
+   */
+  default double[] logits64(int row) {
+    float[] f = logits(row);
+    double[] d = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = f[i];
+    }
+    return d;
+  }
+
+  /** Whether {@link #logits64} holds more than {@link #logits}: the engine computes in float64. */
+  default boolean exact() {
+    return false;
+  }
+
   /** Tokens held by {@code row} so far (its prompt plus appended tokens, without padding). */
   int length(int row);
 

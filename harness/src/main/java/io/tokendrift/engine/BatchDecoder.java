@@ -54,6 +54,7 @@ public final class BatchDecoder {
       int[] tokens = new int[rows];
       boolean[] active = new boolean[rows];
       float[][] seen = new float[rows][];
+      double[][] exact = new double[rows][];
       int[] steps = new int[rows];
       Choice[] choices = new Choice[rows];
       while (true) {
@@ -66,8 +67,9 @@ public final class BatchDecoder {
             continue;
           }
           float[] logits = batch.logits(r);
+          exact[r] = batch.exact() ? batch.logits64(r) : null;
           int step = g.step();
-          Choice c = g.accept(logits);
+          Choice c = g.accept(logits, exact[r]);
           seen[r] = logits;
           steps[r] = step;
           choices[r] = c;
@@ -78,7 +80,7 @@ public final class BatchDecoder {
           active[r] = !g.done();
           any |= active[r];
         }
-        observe(observers, seen, steps, choices);
+        observe(observers, seen, exact, steps, choices);
         if (!any) {
           break;
         }
@@ -120,7 +122,11 @@ public final class BatchDecoder {
   static final int PARALLEL_VOCAB = 8192;
 
   private static void observe(
-      List<StepObserver> observers, float[][] seen, int[] steps, Choice[] choices) {
+      List<StepObserver> observers,
+      float[][] seen,
+      double[][] exact,
+      int[] steps,
+      Choice[] choices) {
     int n = 0;
     int width = 0;
     for (float[] l : seen) {
@@ -130,7 +136,7 @@ public final class BatchDecoder {
     java.util.function.IntConsumer one =
         r -> {
           if (seen[r] != null) {
-            observers.get(r).onStep(steps[r], seen[r], choices[r]);
+            observers.get(r).onStep(steps[r], seen[r], exact[r], choices[r]);
           }
         };
     if (n <= 1 || width < PARALLEL_VOCAB) {

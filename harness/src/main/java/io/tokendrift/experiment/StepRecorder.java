@@ -33,7 +33,16 @@ final class StepRecorder implements StepObserver {
 
   @Override
   public void onStep(int step, float[] logits, Choice c) {
-    int[] ids = Logits.topIds(logits, k);
+    onStep(step, logits, null, c);
+  }
+
+  /**
+   * Records a step; with {@code exact} (a float64 engine's logits), its top-K are ranked by the
+   * float64 values and kept in float64 too, so a micro-tie's true order and margin survive.
+   */
+  @Override
+  public void onStep(int step, float[] logits, double[] exact, Choice c) {
+    int[] ids = exact != null ? top64(exact, k) : Logits.topIds(logits, k);
     float[] values = new float[ids.length];
     for (int j = 0; j < ids.length; j++) {
       values[j] = logits[ids[j]];
@@ -49,6 +58,38 @@ final class StepRecorder implements StepObserver {
         c.sampled() ? (float) c.drawMargin() : Float.NaN,
         digest(logits),
         steps.hasFullLogits() ? logits : null);
+    if (exact != null) {
+      double[] v = new double[ids.length];
+      for (int j = 0; j < ids.length; j++) {
+        v[j] = exact[ids[j]];
+      }
+      steps.setExact(steps.size() - 1, v);
+    }
+  }
+
+  /** The {@code k} largest of {@code v}, largest first, the lower id first on a tie. */
+  static int[] top64(double[] v, int k) {
+    int n = Math.min(k, v.length);
+    int[] best = new int[n];
+    int filled = 0;
+    for (int i = 0; i < v.length; i++) {
+      if (filled < n) {
+        int j = filled++;
+        while (j > 0 && v[best[j - 1]] < v[i]) {
+          best[j] = best[j - 1];
+          j--;
+        }
+        best[j] = i;
+      } else if (v[i] > v[best[n - 1]]) {
+        int j = n - 1;
+        while (j > 0 && v[best[j - 1]] < v[i]) {
+          best[j] = best[j - 1];
+          j--;
+        }
+        best[j] = i;
+      }
+    }
+    return best;
   }
 
   /** First 8 bytes (big-endian) of SHA-256 over the float32 little-endian bits. */

@@ -30,6 +30,8 @@ public final class Steps {
   private String[] texts; // null for a local engine's steps
   private String[] topTexts; // n * k, null pads
   private String[] bytes; // base64 of the chosen token's bytes, or null per step
+  // A float64 engine's top-K logits exact (n * k), null otherwise: the truth's margins and values.
+  private double[] topLogits64;
 
   /** An empty recording with top-{@code k} per step. */
   public Steps(int k, boolean fullLogits) {
@@ -96,6 +98,44 @@ public final class Steps {
       full[n] = fullVector.clone();
     }
     n++;
+  }
+
+  /**
+   * Sets step {@code i}'s top-K logits in float64 (a float64 engine's, exact; the float32 columns
+   * hold them rounded), in the order of its top ids.
+   */
+  public void setExact(int i, double[] values) {
+    check(i);
+    if (topLogits64 == null) {
+      topLogits64 = new double[chosenLogit.length * k];
+      Arrays.fill(topLogits64, Double.NaN);
+    }
+    if (topLogits64.length < chosenLogit.length * k) {
+      int old = topLogits64.length;
+      topLogits64 = Arrays.copyOf(topLogits64, chosenLogit.length * k);
+      Arrays.fill(topLogits64, old, topLogits64.length, Double.NaN);
+    }
+    for (int j = 0; j < k; j++) {
+      topLogits64[i * k + j] = j < values.length ? values[j] : Double.NaN;
+    }
+  }
+
+  /** Whether the steps carry float64 top-K logits (a float64 engine's run). */
+  public boolean hasExact() {
+    return topLogits64 != null;
+  }
+
+  /** The float64 logit of step {@code i}'s rank-{@code j} token, or NaN when not recorded. */
+  public double topLogit64(int i, int j) {
+    check(i);
+    return topLogits64 == null || i * k + j >= topLogits64.length
+        ? Double.NaN
+        : topLogits64[i * k + j];
+  }
+
+  /** Step {@code i}'s top-1 minus top-2 logit in float64, or NaN when not recorded. */
+  public double margin64(int i) {
+    return k < 2 ? Double.NaN : topLogit64(i, 0) - topLogit64(i, 1);
   }
 
   /**
@@ -376,6 +416,14 @@ public final class Steps {
   }
 
   // Package access for the codec.
+  double[] exactColumn() {
+    return topLogits64;
+  }
+
+  void exactColumn(double[] v) {
+    topLogits64 = v;
+  }
+
   float[] chosenColumn() {
     return chosenLogit;
   }

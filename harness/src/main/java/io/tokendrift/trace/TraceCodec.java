@@ -81,6 +81,9 @@ final class TraceCodec {
         st.put("draw_margin", Steps.floats(s.marginColumn(), c));
       }
       st.put("digest", Steps.longs(s.digestColumn(), c));
+      if (s.hasExact()) {
+        st.put("top_logits64", Steps.doubles(s.exactColumn(), c * s.k()));
+      }
       if (s.hasFullLogits()) {
         ArrayNode full = st.putArray("full_logits");
         for (int i = 0; i < c; i++) {
@@ -353,6 +356,9 @@ final class TraceCodec {
               margins,
               Steps.longs(text(s, "digest", where), n, "digest"),
               full);
+      if (s.has("top_logits64")) {
+        out.exactColumn(Steps.doubles(text(s, "top_logits64", where), n * k, "top_logits64"));
+      }
       if (s.has("texts")) {
         out.setTexts(
             strings(s.get("texts"), n, where + ".texts"),

@@ -12,6 +12,14 @@ import java.util.function.UnaryOperator;
 interface DecoderGraph extends AutoCloseable {
   DataType dtype();
 
+  /**
+   * The type masks, softmax and norms are computed in: float32 (fp16 neither overflows the mask nor
+   * loses the sum), or float64 for a float64 graph, which computes everything in float64.
+   */
+  default DataType accumulation() {
+    return dtype() == DataType.FLOAT64 ? DataType.FLOAT64 : DataType.FLOAT32;
+  }
+
   int layers();
 
   /** Query heads × head width: the attention output's width. */

@@ -26,6 +26,7 @@ final class DjlBatch implements Batch {
   private NDArray[] kCache; // per layer [B, H, total, D]
   private NDArray[] vCache;
   private float[][] logits;
+  private double[][] exact; // the float64 logits of a float64 graph, else null
 
   DjlBatch(DjlEngine engine, List<int[]> prompts) {
     this.e = engine;
@@ -63,6 +64,16 @@ final class DjlBatch implements Batch {
   @Override
   public int rows() {
     return rows;
+  }
+
+  @Override
+  public boolean exact() {
+    return exact != null;
+  }
+
+  @Override
+  public double[] logits64(int row) {
+    return exact != null ? exact[row].clone() : Batch.super.logits64(row);
   }
 
   @Override
@@ -149,11 +160,21 @@ final class DjlBatch implements Batch {
       NDArray x = e.graph.embed(ids, pos); // [B, T, C]
       x = e.graph.blocks(x, pos, mask, past > 0 ? kCache : null, vCache, newK, newV);
       NDArray last = e.graph.finalNorm(x.get(":, -1, :")); // [B, C]
-      float[] flat = e.lmHead.apply(last).toType(DataType.FLOAT32, false).toFloatArray(); // [B, V]
+      NDArray out = e.lmHead.apply(last); // [B, V]
       int vocab = e.config.vocabSize();
       logits = new float[rows][];
-      for (int b = 0; b < rows; b++) {
-        logits[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+      if (out.getDataType() == DataType.FLOAT64) {
+        double[] flat = out.toDoubleArray();
+        exact = new double[rows][];
+        for (int b = 0; b < rows; b++) {
+          exact[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+          logits[b] = Logits64.rounded(exact[b]);
+        }
+      } else {
+        float[] flat = out.toType(DataType.FLOAT32, false).toFloatArray();
+        for (int b = 0; b < rows; b++) {
+          logits[b] = Arrays.copyOfRange(flat, b * vocab, (b + 1) * vocab);
+        }
       }
       for (int l = 0; l < layers; l++) {
         NDScope.unregister(newK[l], newV[l]);

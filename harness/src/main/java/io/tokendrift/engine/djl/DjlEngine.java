@@ -81,7 +81,12 @@ public final class DjlEngine implements Engine {
     if (options.precision() == Precision.BF16) {
       throw new IllegalArgumentException(
           "precision 'bf16' is not supported by the DJL engine: DJL 0.36 aborts the JVM on"
-              + " BFLOAT16; allowed: fp32, fp16 (engine torch computes in bf16)");
+              + " BFLOAT16; allowed: fp32, fp16, fp64 (engine torch computes in bf16)");
+    }
+    if (options.precision() == Precision.FP64 && options.device().gpu()) {
+      throw new IllegalArgumentException(
+          "precision 'fp64' runs on the CPU: it is the truth the other points are measured"
+              + " against, not a GPU mode; use device cpu for the fp64 point");
     }
     this.config = config;
     this.options = options;
@@ -89,7 +94,12 @@ public final class DjlEngine implements Engine {
     Device device = device(options);
     this.manager = NDManager.newBaseManager(device);
     defaultThreads(); // remember the library's default before any engine changes it
-    this.dtype = options.precision() == Precision.FP16 ? DataType.FLOAT16 : DataType.FLOAT32;
+    this.dtype =
+        switch (options.precision()) {
+          case FP16 -> DataType.FLOAT16;
+          case FP64 -> DataType.FLOAT64;
+          default -> DataType.FLOAT32;
+        };
     applyThreads();
     try {
       graph = factory.build(manager, dtype);

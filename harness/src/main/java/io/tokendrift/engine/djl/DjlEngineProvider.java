@@ -32,6 +32,14 @@ public final class DjlEngineProvider implements EngineProvider {
   }
 
   @Override
+  public java.util.Set<io.tokendrift.engine.Precision> precisions() {
+    return java.util.EnumSet.of(
+        io.tokendrift.engine.Precision.FP32,
+        io.tokendrift.engine.Precision.FP16,
+        io.tokendrift.engine.Precision.FP64);
+  }
+
+  @Override
   public String precisionNote(io.tokendrift.engine.Precision p) {
     return p == io.tokendrift.engine.Precision.BF16 ? "bf16 aborts DJL 0.36's JVM" : "";
   }

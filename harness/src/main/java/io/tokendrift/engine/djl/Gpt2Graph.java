@@ -193,7 +193,9 @@ public final class Gpt2Graph implements DecoderGraph {
     long n = x.getShape().get(0);
     int h = config.heads();
     int d = config.headSize();
-    float scale = (float) Math.sqrt(d);
+    // sqrt(head size) as a float32 scalar, or in float64 for a float64 graph.
+    Number scale =
+        dtype == DataType.FLOAT64 ? (Number) Math.sqrt(d) : (Number) (float) Math.sqrt(d);
     Block blk = blocks.get(l);
     NDArray qkv = lin.apply(blk.attn(), layerNorm(x, blk.ln1w(), blk.ln1b()), y -> y); // [N, 3C]
     // Heads for all rows at once (a reshape and elementwise scaling: each row alone).
@@ -223,7 +225,9 @@ public final class Gpt2Graph implements DecoderGraph {
     int c = config.width();
     int h = config.heads();
     int d = config.headSize();
-    float scale = (float) Math.sqrt(d);
+    // sqrt(head size) as a float32 scalar, or in float64 for a float64 graph.
+    Number scale =
+        dtype == DataType.FLOAT64 ? (Number) Math.sqrt(d) : (Number) (float) Math.sqrt(d);
     for (int l = 0; l < config.layers(); l++) {
       Block blk = blocks.get(l);
       NDArray a = layerNorm(x, blk.ln1w(), blk.ln1b());
@@ -241,7 +245,7 @@ public final class Gpt2Graph implements DecoderGraph {
       }
       NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).div(scale); // [B, H, T, S]
       // Mask and softmax in float32 so fp16 runs neither overflow the mask nor lose the sum.
-      att = att.toType(DataType.FLOAT32, false).add(mask).softmax(-1).toType(dtype, false);
+      att = att.toType(accumulation(), false).add(mask).softmax(-1).toType(dtype, false);
       NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, c); // [B, T, C]
       x = x.add(blk.proj().apply(y));
       NDArray m = layerNorm(x, blk.ln2w(), blk.ln2b());
@@ -312,6 +316,13 @@ public final class Gpt2Graph implements DecoderGraph {
   }
 
   NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
+    if (dtype == DataType.FLOAT64) {
+      // DJL's layerNorm takes its epsilon as a float (1e-5f is 9.99999974737875e-6): in float64
+      // the epsilon stays the config's double, as a float64 forward pass has it.
+      NDArray centred = x.sub(x.mean(new int[] {-1}, true));
+      NDArray var = centred.mul(centred).mean(new int[] {-1}, true);
+      return centred.div(var.add(config.layerNormEpsilon()).sqrt()).mul(w).add(b);
+    }
     return LayerNorm.layerNorm(
             x, new Shape(config.width()), w, b, (float) config.layerNormEpsilon())
         .singletonOrThrow();
@@ -321,6 +332,11 @@ public final class Gpt2Graph implements DecoderGraph {
   NDArray gelu(NDArray x) {
     if (!config.tanhGelu()) {
       return Activation.gelu(x);
+    }
+    if (dtype == DataType.FLOAT64) {
+      // Every constant in float64 too: 0.044715f is 0.0447150021791458..., not 0.044715.
+      double k = Math.sqrt(2 / Math.PI);
+      return x.pow(3).mul(0.044715).add(x).mul(k).tanh().add(1.0).mul(x).mul(0.5);
     }
     float k = (float) Math.sqrt(2 / Math.PI);
     return x.pow(3).mul(0.044715f).add(x).mul(k).tanh().add(1f).mul(x).mul(0.5f);

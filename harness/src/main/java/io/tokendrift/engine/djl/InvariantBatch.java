@@ -55,6 +55,7 @@ final class InvariantBatch implements Batch {
   private int[] lengths;
   private final SlotCache cache;
   private float[][] logits;
+  private double[][] exact; // the float64 logits of a float64 graph, else null
 
   InvariantBatch(DjlEngine engine, List<int[]> prompts) {
     this.e = engine;
@@ -134,6 +135,16 @@ final class InvariantBatch implements Batch {
   public void release(int row) {
     cache.release(row);
     logits[row] = null;
+  }
+
+  @Override
+  public boolean exact() {
+    return exact != null;
+  }
+
+  @Override
+  public double[] logits64(int row) {
+    return exact != null ? exact[row].clone() : io.tokendrift.engine.Batch.super.logits64(row);
   }
 
   @Override
@@ -224,10 +235,22 @@ final class InvariantBatch implements Batch {
             g.finalNorm(
                 lastRows.length == 1 ? lastRows[0] : NDArrays.concat(new NDList(lastRows), 0));
       }
-      float[] flat = linear(g.lmHead(), last).toType(DataType.FLOAT32, false).toFloatArray();
+      NDArray out = linear(g.lmHead(), last);
       int vocab = e.config.vocabSize();
-      for (int i = 0; i < live.size(); i++) {
-        fresh[live.get(i)] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+      if (out.getDataType() == DataType.FLOAT64) {
+        double[] flat = out.toDoubleArray();
+        if (exact == null || exact.length < rows) {
+          exact = exact == null ? new double[rows][] : Arrays.copyOf(exact, rows);
+        }
+        for (int i = 0; i < live.size(); i++) {
+          exact[live.get(i)] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+          fresh[live.get(i)] = Logits64.rounded(exact[live.get(i)]);
+        }
+      } else {
+        float[] flat = out.toType(DataType.FLOAT32, false).toFloatArray();
+        for (int i = 0; i < live.size(); i++) {
+          fresh[live.get(i)] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+        }
       }
     }
     for (int b : live) {

@@ -43,7 +43,7 @@ final class LlamaGraph implements DecoderGraph {
   private final int heads;
   private final int kvHeads;
   private final int headDim;
-  private final float scaling;
+  private final Number scaling;
   private NDArray rotationFor; // the positions the cached rotation is for (identity)
   private NDArray[] rotation;
 
@@ -64,7 +64,11 @@ final class LlamaGraph implements DecoderGraph {
     this.heads = c.heads();
     this.kvHeads = c.kvHeads();
     this.headDim = c.headDim();
-    this.scaling = (float) (1 / Math.sqrt(headDim));
+    // head_dim^-0.5, as a float32 scalar, or in float64 for a float64 graph.
+    this.scaling =
+        dtype == DataType.FLOAT64
+            ? (Number) (1 / Math.sqrt(headDim))
+            : (float) (1 / Math.sqrt(headDim));
     this.invFreq = c.ropeInverseFrequencies();
     embed = array(w.embedding());
     for (int i = 0; i < c.layers(); i++) {
@@ -181,10 +185,14 @@ final class LlamaGraph implements DecoderGraph {
 
   /** RMSNorm over the last axis, in float32 as transformers computes it, then times the weight. */
   NDArray rms(NDArray x, NDArray weight) {
-    NDArray xf = dtype == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+    DataType acc = accumulation();
+    NDArray xf = dtype == acc ? x : x.toType(acc, false);
     NDArray var = xf.mul(xf).mean(new int[] {-1}, true);
-    NDArray y = xf.div(var.add((float) c.rmsNormEps()).sqrt());
-    if (dtype != DataType.FLOAT32) {
+    NDArray y =
+        xf.div(
+            (acc == DataType.FLOAT64 ? var.add(c.rmsNormEps()) : var.add((float) c.rmsNormEps()))
+                .sqrt());
+    if (dtype != acc) {
       y = y.toType(dtype, false);
     }
     return y.mul(weight);
@@ -198,6 +206,22 @@ final class LlamaGraph implements DecoderGraph {
   private NDArray[] rotation(NDArray positions, Shape shape) {
     long[] pos = positions.toLongArray();
     int half = headDim / 2;
+    if (dtype == DataType.FLOAT64) {
+      // The float32 inverse frequencies (transformers' buffer), then angles, cos and sin in
+      // float64.
+      double[] cos = new double[pos.length * headDim];
+      double[] sin = new double[pos.length * headDim];
+      for (int p = 0; p < pos.length; p++) {
+        for (int i = 0; i < half; i++) {
+          double angle = (double) pos[p] * (double) invFreq[i];
+          cos[p * headDim + i] = Math.cos(angle);
+          cos[p * headDim + half + i] = Math.cos(angle);
+          sin[p * headDim + i] = Math.sin(angle);
+          sin[p * headDim + half + i] = Math.sin(angle);
+        }
+      }
+      return new NDArray[] {manager.create(cos, shape), manager.create(sin, shape)};
+    }
     float[] cos = new float[pos.length * headDim];
     float[] sin = new float[pos.length * headDim];
     for (int p = 0; p < pos.length; p++) {
@@ -297,7 +321,7 @@ final class LlamaGraph implements DecoderGraph {
       NDArray att = qg.matMul(k.transpose(0, 1, 3, 2)).mul(scaling); // [B, KV, G·T, S]
       // Mask and softmax in float32, as transformers' eager attention does.
       att =
-          att.toType(DataType.FLOAT32, false)
+          att.toType(accumulation(), false)
               .reshape(b, kvHeads, groups, t, s)
               .add(mask.expandDims(2)) // [B, 1, 1, T, S]
               .softmax(-1)

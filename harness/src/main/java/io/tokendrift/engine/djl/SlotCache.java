@@ -199,12 +199,13 @@ final class SlotCache {
    */
   private NDArray padded(NDArray q, NDArray k, NDArray v, NDArray mask) {
     DataType dt = graph.dtype();
+    DataType acc = graph.accumulation();
     NDArray scores = q.mul(k.expandDims(2)).sum(new int[] {4}); // [B, KV, G, S]
-    if (dt != DataType.FLOAT32) {
-      scores = scores.toType(DataType.FLOAT32, false);
+    if (dt != acc) {
+      scores = scores.toType(acc, false);
     }
     NDArray p = scores.add(mask).softmax(-1);
-    if (dt != DataType.FLOAT32) {
+    if (dt != acc) {
       p = p.toType(dt, false);
     }
     return p.expandDims(4).mul(v.expandDims(2)).sum(new int[] {3}); // [B, KV, G, D]

@@ -33,7 +33,12 @@ public final class TorchEngineProvider implements EngineProvider {
 
   @Override
   public Set<Precision> precisions() {
-    return EnumSet.allOf(Precision.class);
+    return EnumSet.of(Precision.FP32, Precision.FP16, Precision.BF16);
+  }
+
+  @Override
+  public String precisionNote(Precision p) {
+    return p == Precision.FP64 ? "fp64 is the DJL engine's, on CPU (engine djl)" : "";
   }
 
   @Override
