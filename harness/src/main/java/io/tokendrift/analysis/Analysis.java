@@ -40,6 +40,7 @@ public final class Analysis {
   private final ProviderSummary providerSummary;
   private final EnvSummary envSummary;
   private final List<GroupSummary> groups;
+  private final Truth truth;
   private final IntFunction<String> tokenText;
 
   /** Traces whose last record was cut off (a crash mid-write), as {@code file:line}: ignored. */
@@ -66,9 +67,11 @@ public final class Analysis {
       Map<Integer, String> providerTexts,
       ProviderSummary providerSummary,
       EnvSummary envSummary,
-      List<GroupSummary> groups) {
+      List<GroupSummary> groups,
+      Truth truth) {
     this.torn = List.copyOf(torn);
     this.groups = List.copyOf(groups);
+    this.truth = truth;
     this.header = header;
     this.reference = reference;
     this.refs = refs;
@@ -100,6 +103,7 @@ public final class Analysis {
     this.providerSummary = a.providerSummary;
     this.envSummary = a.envSummary;
     this.groups = a.groups;
+    this.truth = a.truth;
     this.tokenText = tokenText;
   }
 
@@ -110,6 +114,7 @@ public final class Analysis {
    * @param provider what the provider's runs say beyond their tokens, or null for a local engine
    * @param envs each environment against its own reference, or null without an env axis
    * @param groups each varied mode axis's groups against their own references
+   * @param truth every run against float64, or null without an fp64 point
    */
   static Analysis build(
       TraceHeader header,
@@ -122,7 +127,8 @@ public final class Analysis {
       Map<Integer, String> providerTexts,
       ProviderSummary provider,
       EnvSummary envs,
-      List<GroupSummary> groups) {
+      List<GroupSummary> groups,
+      Truth truth) {
     // A fixed order: by point (as the trace lists axes), prompt, seed, repeat.
     List<RunResult> sorted = new ArrayList<>(results);
     sorted.sort(
@@ -141,7 +147,8 @@ public final class Analysis {
         providerTexts,
         provider,
         envs,
-        groups);
+        groups,
+        truth);
   }
 
   /**
@@ -153,7 +160,7 @@ public final class Analysis {
   }
 
   /** A token's text: the provider's (its traces carry them), the tokenizer's, or "#id". */
-  String text(int id) {
+  public String text(int id) {
     String t = providerTexts.get(id);
     if (t != null) {
       return t;
@@ -175,6 +182,11 @@ public final class Analysis {
    */
   public Answers answers() {
     return Answers.of(this);
+  }
+
+  /** Every run against float64, or null when the experiment has no fp64 point. */
+  public Truth truth() {
+    return truth;
   }
 
   /** The reference point. */

@@ -53,6 +53,9 @@ public final class AnalysisJson {
     if (a.provider() != null) {
       provider(root.putObject("provider"), a.provider());
     }
+    if (a.truth() != null) {
+      truth(root.putObject("truth"), a.truth(), a);
+    }
     Answers answers = a.answers();
     if (answers != null) {
       answers(root.putObject("answers"), answers);
@@ -66,12 +69,62 @@ public final class AnalysisJson {
     ArrayNode divergences = root.putArray("divergences");
     FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
     a.divergences()
-        .forEach(d -> divergence(divergences.addObject(), d, decoding, a.plantedAt(d.run())));
+        .forEach(
+            d -> {
+              ObjectNode o = divergences.addObject();
+              divergence(o, d, decoding, a.plantedAt(d.run()));
+              Truth.AtDivergence at = a.truth() == null ? null : a.truth().at(d.run().id());
+              if (at != null) {
+                ObjectNode t = o.putObject("truth");
+                t.put("side", at.side().label());
+                if (at.truthToken() >= 0) {
+                  t.put("token", at.truthToken());
+                  t.put("text", a.text(at.truthToken()));
+                }
+                num(t, "margin64", at.margin64());
+                if (at.truthLeftAt() >= 0) {
+                  t.put("left_reference_path_at", at.truthLeftAt());
+                }
+              }
+            });
     try {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  private static void truth(ObjectNode n, Truth t, Analysis a) {
+    n.put(
+        "reference",
+        "each run against the precision=fp64 run of the same prompt and seed at "
+            + t.otherValues());
+    ArrayNode pts = n.putArray("points");
+    for (Truth.PointError p : t.points()) {
+      ObjectNode o = pts.addObject();
+      o.put("point", p.point());
+      o.put("runs", p.runs());
+      num(o, "max_error", p.maxError());
+      num(o, "median_error", p.medianError());
+      num(o, "max_ulps", p.maxUlps());
+      o.put("on_true_path", p.onPath());
+    }
+    ObjectNode refs = n.putObject("reference_runs");
+    refs.put("compared", t.referencesCompared());
+    ArrayNode off = refs.putArray("left_true_path");
+    for (Truth.ReferenceCheck r : t.referencesOffPath()) {
+      ObjectNode o = off.addObject();
+      o.put("prompt_id", r.promptId());
+      o.put("seed", r.seed());
+      o.put("step", r.step());
+      o.put("truth_token", r.truthToken());
+      o.put("truth_text", r.truthToken() < 0 ? "" : a.text(r.truthToken()));
+      o.put("reference_token", r.refToken());
+      o.put("reference_text", r.refToken() < 0 ? "" : a.text(r.refToken()));
+      num(o, "margin64", r.margin64());
+    }
+    ObjectNode sides = n.putObject("divergences");
+    t.sides().forEach((s, c) -> sides.put(s.label(), c));
   }
 
   private static void answers(ObjectNode n, Answers x) {

@@ -167,6 +167,7 @@ public final class Analyzer {
     java.util.Set<String> completed = new java.util.HashSet<>();
     EnvSummary envs = null;
     Map<String, GroupSummary> groups = Map.of();
+    Truth truth = null;
     // Pass 1: the headers agree; keep the reference runs whole.
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
@@ -175,6 +176,7 @@ public final class Analyzer {
           header = h;
           reference = PointKey.parse(h.reference());
           groups = GroupSummary.of(reference);
+          truth = Truth.of(reference);
           envs = EnvSummary.of(groups.get("env"));
         }
         // Each mode axis's groups have references of their own: they keep their steps too.
@@ -198,6 +200,9 @@ public final class Analyzer {
           }
           for (GroupSummary g : groups.values()) {
             g.offerReference(rec);
+          }
+          if (truth != null) {
+            truth.offerReference(rec);
           }
         }
       }
@@ -227,6 +232,13 @@ public final class Analyzer {
           for (GroupSummary g : groups.values()) {
             g.add(rec);
           }
+          if (truth != null && truth.present()) {
+            truth.add(
+                rec,
+                ref,
+                result.comparison() == null ? -1 : result.comparison().divIndex(),
+                result.verdict() == Verdict.REFERENCE);
+          }
           if (rec.provider() != null) {
             if (provider == null) {
               provider = new ProviderSummary();
@@ -250,7 +262,8 @@ public final class Analyzer {
         providerTexts(refs.values()),
         provider,
         envs,
-        groups.values().stream().filter(GroupSummary::varied).toList());
+        groups.values().stream().filter(GroupSummary::varied).toList(),
+        truth != null && truth.present() ? truth : null);
   }
 
   /**

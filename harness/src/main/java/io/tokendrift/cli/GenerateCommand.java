@@ -119,7 +119,9 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--precision",
       defaultValue = "fp32",
-      description = "fp32 or fp16 (bf16 is refused).")
+      description =
+          "fp32, fp16 or fp64 (float64 throughout, on the CPU: the truth the others are measured"
+              + " against; bf16 is refused).")
   String precision;
 
   @Option(
@@ -156,11 +158,11 @@ final class GenerateCommand implements Callable<Integer> {
       int step,
       int token,
       String text,
-      float logit,
+      double logit,
       double probability,
       int runnerUp,
       String runnerUpText,
-      float runnerUpLogit,
+      double runnerUpLogit,
       double margin,
       double draw,
       double drawMargin) {}
@@ -222,7 +224,19 @@ final class GenerateCommand implements Callable<Integer> {
         prompts.add(ids);
         gens.add(new Generation(withEos, mine ? 0 : r + 1, tok::decode, System::nanoTime));
         observers.add(
-            mine ? (step, logits, c) -> table.add(row(tok, step, logits, c)) : StepObserver.NONE);
+            mine
+                ? new StepObserver() {
+                  @Override
+                  public void onStep(int step, float[] logits, Choice ch) {
+                    table.add(row(tok, step, logits, null, ch));
+                  }
+
+                  @Override
+                  public void onStep(int step, float[] logits, double[] exact, Choice ch) {
+                    table.add(row(tok, step, logits, exact, ch));
+                  }
+                }
+                : StepObserver.NONE);
       }
       Completion c = BatchDecoder.run(engine, prompts, gens, observers).get(batchPosition);
       PrintWriter out = spec.commandLine().getOut();
@@ -261,8 +275,33 @@ final class GenerateCommand implements Callable<Integer> {
     }
   }
 
-  private static Step row(TextTokenizer tok, int step, float[] logits, Choice c) {
+  /**
+   * One row of the step table; with {@code exact} (an fp64 engine's logits) the logits, runner-up
+   * and margin are float64's — a micro-tie's 1e-7 margin, which float32 rounds to 0.
+   */
+  private static Step row(TextTokenizer tok, int step, float[] logits, double[] exact, Choice c) {
     LogitStats s = LogitStats.of(logits);
+    if (exact != null) {
+      int second = -1;
+      for (int i = 0; i < exact.length; i++) {
+        if (i != c.token() && (second < 0 || exact[i] > exact[second])) {
+          second = i;
+        }
+      }
+      double p = c.sampled() ? c.probability() : s.probability(logits[c.token()]);
+      return new Step(
+          step,
+          c.token(),
+          tok.tokenText(c.token()),
+          exact[c.token()],
+          p,
+          second,
+          second < 0 ? "" : tok.tokenText(second),
+          second < 0 ? Double.NaN : exact[second],
+          second < 0 ? Double.NaN : exact[c.token()] - exact[second],
+          c.draw(),
+          c.drawMargin());
+    }
     float logit = logits[c.token()];
     double p = c.sampled() ? c.probability() : s.probability(logit);
     return new Step(
@@ -294,7 +333,7 @@ final class GenerateCommand implements Callable<Integer> {
     for (Step s : table) {
       out.printf(
           Locale.ROOT,
-          "%4d  %-16s %6d %9.4f %7.4f  %-16s %9.4f %9.4f%s%n",
+          "%4d  %-16s %6d %9.4f %7.4f  %-16s %9.4f %9s%s%n",
           s.step(),
           quote(s.text()),
           s.token(),
@@ -302,7 +341,10 @@ final class GenerateCommand implements Callable<Integer> {
           s.probability(),
           quote(s.runnerUpText()),
           s.runnerUpLogit(),
-          s.margin(),
+          // Below 1e-3 (a near-tie, a micro-tie's 1e-7 in fp64) in three significant digits.
+          s.margin() != 0 && Math.abs(s.margin()) < 1e-3
+              ? String.format(Locale.ROOT, "%.3g", s.margin())
+              : String.format(Locale.ROOT, "%.4f", s.margin()),
           s.margin() < nearTie ? "  near-tie" : "");
     }
   }

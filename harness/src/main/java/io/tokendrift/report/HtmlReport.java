@@ -64,6 +64,7 @@ public final class HtmlReport {
     HtmlCharts.render(b, a);
     ProviderSection.html(b, a);
     axes(b, a);
+    TruthSection.html(b, a);
     AnswersSection.html(b, a);
     GroupSection.html(b, a);
     EnvSection.html(b, a);

@@ -37,6 +37,7 @@ public final class MarkdownReport {
     b.append("Reference point: `").append(a.get("reference").asText()).append("`\n\n");
     ProviderSection.markdown(b, a);
     axes(b, a);
+    TruthSection.markdown(b, a);
     AnswersSection.markdown(b, a);
     GroupSection.markdown(b, a);
     EnvSection.markdown(b, a);
@@ -142,7 +143,7 @@ public final class MarkdownReport {
               Format.unit(a),
               Format.drift(a, d, "drift_top1"),
               Format.drift(a, d, "drift_top2"),
-              planted(a, d)));
+              planted(a, d) + truth(d)));
       context(b, d);
     }
     if (shown == 0) {
@@ -161,6 +162,24 @@ public final class MarkdownReport {
     }
     JsonNode known = a.path("near_ties").path("planted");
     return known.isArray() && known.size() > 0 ? ", unplanted" : "";
+  }
+
+  /** ", float64 takes the run's token `x`" and the like, or "" without a float64 point. */
+  static String truth(JsonNode d) {
+    JsonNode t = d.get("truth");
+    if (t == null) {
+      return "";
+    }
+    String side = t.get("side").asText();
+    return switch (side) {
+      case "run" -> ", float64 takes the run's token `" + code(t.path("text").asText()) + "`";
+      case "reference" ->
+          ", float64 takes the reference's token `" + code(t.path("text").asText()) + "`";
+      case "neither" -> ", float64 takes neither (`" + code(t.path("text").asText()) + "`)";
+      default ->
+          ", float64 had left the reference's path at step "
+              + t.path("left_reference_path_at").asInt();
+    };
   }
 
   /** The competing tokens and the tokens around the divergence (or the whole texts). */

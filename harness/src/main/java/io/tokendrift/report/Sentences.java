@@ -55,6 +55,7 @@ public final class Sentences {
                 failed);
     return verdict(a)
         + GroupSection.sentences(a)
+        + TruthSection.sentence(a)
         + AnswersSection.sentence(a)
         + missing
         + incomplete(a)

@@ -108,6 +108,43 @@ class GenerateCommandTest {
   }
 
   @Test
+  void fp64TakesTheTrueTokenAtEveryMicroTieOfItsPathWithTheFloat64Margin() throws Exception {
+    // The bundled model: float32 rounds the planted micro-ties' top two logits together (margin
+    // 0 or a float32-sized step, either token); float64 keeps them apart, by the margins the
+    // planting code computed in float64 (near_ties.json).
+    ExplainCommandTest.Result r =
+        run(
+            "generate",
+            "--prompt",
+            "At night the sky is",
+            "--precision",
+            "fp64",
+            "--max-tokens",
+            "22",
+            "--json");
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode j = new ObjectMapper().readTree(r.out());
+    assertThat(j.at("/engine/precision").asText()).isEqualTo("fp64");
+    int checked = 0;
+    for (io.tokendrift.model.NearTiesFile.MicroTie t :
+        io.tokendrift.model.NearTiesFile.readMicro(
+            io.tokendrift.model.BundledModel.dir()
+                .resolve(io.tokendrift.model.BundledModel.NEAR_TIES))) {
+      if (!t.prompt().equals("At night the sky is")) {
+        continue;
+      }
+      JsonNode step = j.get("steps").get(t.step());
+      assertThat(step.get("token").asInt()).as(t.id()).isEqualTo(t.top1());
+      assertThat(step.get("runner_up").asInt()).as(t.id()).isEqualTo(t.top2());
+      assertThat(step.get("margin").asDouble())
+          .as(t.id())
+          .isCloseTo(t.margin(), org.assertj.core.data.Offset.offset(1e-9));
+      checked++;
+    }
+    assertThat(checked).as("sky's micro-ties within 22 tokens").isGreaterThanOrEqualTo(5);
+  }
+
+  @Test
   void stepsTableFlagsNearTies() {
     ExplainCommandTest.Result r =
         run(
