@@ -31,9 +31,16 @@ public final class Check {
    * @param driftTolerance largest |Δlogit| on shared steps that passes; NaN = 10 × the baseline's
    *     noise floor, at least 1e-4
    * @param explainedBudget share of runs that may diverge at explained near-ties and still pass
+   * @param accuracyTolerance for prompts with an expected answer: the largest change of a
+   *     condition's accuracy (a share, 0.05 = 5 points) that passes; NaN = accuracy not checked
    */
-  public record Options(double driftTolerance, double explainedBudget) {
+  public record Options(double driftTolerance, double explainedBudget, double accuracyTolerance) {
     public static final Options DEFAULTS = new Options(Double.NaN, 0.1);
+
+    /** Options that do not check accuracy. */
+    public Options(double driftTolerance, double explainedBudget) {
+      this(driftTolerance, explainedBudget, Double.NaN);
+    }
   }
 
   /**
@@ -111,6 +118,8 @@ public final class Check {
    * @param tolerance the drift tolerance used
    * @param budget how many explained divergences may pass
    * @param pass the verdict
+   * @param accuracyChanges conditions whose accuracy moved beyond the accuracy tolerance, in words
+   *     (empty when accuracy was not checked or held)
    */
   public record Result(
       String experiment,
@@ -119,7 +128,20 @@ public final class Check {
       double floor,
       double tolerance,
       int budget,
-      boolean pass) {
+      boolean pass,
+      List<String> accuracyChanges) {
+
+    /** A result whose accuracy was not checked. */
+    public Result(
+        String experiment,
+        List<RunVerdict> runs,
+        Map<String, String[]> manifestChanges,
+        double floor,
+        double tolerance,
+        int budget,
+        boolean pass) {
+      this(experiment, runs, manifestChanges, floor, tolerance, budget, pass, List.of());
+    }
 
     public long count(Verdict verdict) {
       return runs.stream().filter(r -> r.verdict() == verdict).count();
@@ -181,23 +203,26 @@ public final class Check {
     /** Plain-words verdict line. */
     public String summary() {
       return String.format(
-          java.util.Locale.ROOT,
-          "%s: %s — %d runs: %d identical, %d explained divergence(s) (budget %d), %d unexplained,"
-              + " %d drift beyond %.3g, %d without a twin, %d failed. %s",
-          experiment,
-          pass ? "PASS" : "CHANGED",
-          runs.size(),
-          count(Verdict.IDENTICAL),
-          count(Verdict.EXPLAINED),
-          budget,
-          count(Verdict.UNEXPLAINED),
-          count(Verdict.DRIFT),
-          tolerance,
-          count(Verdict.NO_TWIN),
-          count(Verdict.FAILED),
-          manifestChanges.isEmpty()
-              ? "Environment unchanged."
-              : "Environment changed: " + String.join(", ", manifestChanges.keySet()) + ".");
+              java.util.Locale.ROOT,
+              "%s: %s — %d runs: %d identical, %d explained divergence(s) (budget %d), %d unexplained,"
+                  + " %d drift beyond %.3g, %d without a twin, %d failed. %s",
+              experiment,
+              pass ? "PASS" : "CHANGED",
+              runs.size(),
+              count(Verdict.IDENTICAL),
+              count(Verdict.EXPLAINED),
+              budget,
+              count(Verdict.UNEXPLAINED),
+              count(Verdict.DRIFT),
+              tolerance,
+              count(Verdict.NO_TWIN),
+              count(Verdict.FAILED),
+              manifestChanges.isEmpty()
+                  ? "Environment unchanged."
+                  : "Environment changed: " + String.join(", ", manifestChanges.keySet()) + ".")
+          + (accuracyChanges.isEmpty()
+              ? ""
+              : " Accuracy changed: " + String.join("; ", accuracyChanges) + ".");
     }
   }
 
@@ -245,7 +270,11 @@ public final class Check {
                 v.maxDrift()));
       }
     }
-    boolean pass = verdicts.stream().allMatch(RunVerdict::pass);
+    List<String> accuracy =
+        Double.isNaN(o.accuracyTolerance())
+            ? List.of()
+            : accuracyChanges(baseAnalysis, current, o.accuracyTolerance());
+    boolean pass = verdicts.stream().allMatch(RunVerdict::pass) && accuracy.isEmpty();
     return new Result(
         header.experiment(),
         verdicts,
@@ -253,7 +282,41 @@ public final class Check {
         floor,
         tolerance,
         budget,
-        pass);
+        pass,
+        accuracy);
+  }
+
+  /**
+   * The conditions whose accuracy (prompts with an expected answer) moved by more than {@code
+   * tolerance} between the baseline and the new trace, e.g. "batch_size=8: 80% -> 60% (tolerance
+   * 5%)"; a condition the baseline lacks is not compared.
+   */
+  static List<String> accuracyChanges(Analysis base, Path current, double tolerance) {
+    io.tokendrift.analysis.Answers before = base.answers();
+    io.tokendrift.analysis.Answers after =
+        Analyzer.analyze(List.of(current), Analyzer.Options.defaults(List.of())).answers();
+    if (before == null || after == null) {
+      return List.of();
+    }
+    Map<String, io.tokendrift.analysis.Stats.Proportion> was = new HashMap<>();
+    before.points().forEach(p -> was.put(p.point(), p.correct()));
+    List<String> out = new ArrayList<>();
+    for (io.tokendrift.analysis.Answers.PointAnswers p : after.points()) {
+      io.tokendrift.analysis.Stats.Proportion b = was.get(p.point());
+      if (b != null && Math.abs(p.correct().rate() - b.rate()) > tolerance + 1e-12) {
+        out.add(
+            String.format(
+                java.util.Locale.ROOT,
+                "%s: %d/%d -> %d/%d correct (tolerance %.3g)",
+                p.point(),
+                b.successes(),
+                b.trials(),
+                p.correct().successes(),
+                p.correct().trials(),
+                tolerance));
+      }
+    }
+    return out;
   }
 
   /** The baseline's reference runs (repeat 0 at its reference point) by prompt and seed. */

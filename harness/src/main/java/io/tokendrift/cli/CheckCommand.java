@@ -59,6 +59,15 @@ final class CheckCommand implements Callable<Integer> {
   Double tolerance;
 
   @Option(
+      names = "--accuracy-tolerance",
+      paramLabel = "SHARE",
+      description =
+          "For prompts with an expected answer (expect:): fail when a condition's accuracy moves"
+              + " by more than this share from the baseline's (0.05 = 5 points; default: not"
+              + " checked).")
+  Double accuracyTolerance;
+
+  @Option(
       names = "--force",
       description = "Replace an existing --trace file (never replaced otherwise).")
   boolean force;
@@ -83,6 +92,10 @@ final class CheckCommand implements Callable<Integer> {
     if (tolerance != null && !(tolerance >= 0 && tolerance < Double.POSITIVE_INFINITY)) {
       throw new UserInputException(
           "--drift-tolerance (" + tolerance + ") must be a finite number >= 0");
+    }
+    if (accuracyTolerance != null && !(accuracyTolerance >= 0 && accuracyTolerance <= 1)) {
+      throw new UserInputException(
+          "--accuracy-tolerance (" + accuracyTolerance + ") must be a share in [0, 1]");
     }
     Baseline base = Baseline.open(baseline); // a malformed baseline stops us before any run
     ExperimentSpec s = ExperimentSpec.read(specFile);
@@ -131,7 +144,10 @@ final class CheckCommand implements Callable<Integer> {
             Check.run(
                 base,
                 t,
-                new Check.Options(tolerance == null ? Double.NaN : tolerance, budget),
+                new Check.Options(
+                    tolerance == null ? Double.NaN : tolerance,
+                    budget,
+                    accuracyTolerance == null ? Double.NaN : accuracyTolerance),
                 tok == null
                     ? io.tokendrift.analysis.ProviderTexts.of(
                         baseline.resolve(io.tokendrift.check.Baseline.TRACE), t)
@@ -147,6 +163,9 @@ final class CheckCommand implements Callable<Integer> {
       r.machineNote().ifPresent(o::println);
       for (Check.RunVerdict v : r.failures()) {
         o.println("  " + v.message());
+      }
+      for (String a : r.accuracyChanges()) {
+        o.println("  ACCURACY: " + a);
       }
       if (junit != null) {
         Outputs.write(junit, CheckOutputs.junitXml(r));

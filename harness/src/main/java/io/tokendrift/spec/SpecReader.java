@@ -30,7 +30,8 @@ final class SpecReader {
           "axes",
           "reference",
           "record",
-          "engine");
+          "engine",
+          "truth");
   private static final Set<String> REFERENCE =
       SpecFields.keys(
           "device",
@@ -73,7 +74,7 @@ final class SpecReader {
     List<Prompt> prompts = new PromptReader(f).read(root, model, engineKind.remote());
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
-    SpecAxes axes = axesReader.read(root.get("axes"));
+    SpecAxes axes = withTruth(axesReader.read(root.get("axes")), root.get("truth"), engineKind);
     List<ExperimentSpec.NamedEngine> named = engines.axis(root);
     if (named.isEmpty()) {
       EngineFit.checkAxes(axes, engineSpec, engineKind, f);
@@ -112,6 +113,31 @@ final class SpecReader {
     Point reference = reference(root.get("reference"), partial);
     return new ExperimentSpec(
         name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file, null);
+  }
+
+  /**
+   * {@code truth: fp64}: the float64 point every run is measured against, added to the precision
+   * axis when the spec does not list it (the analysis's "Against float64" section reads it).
+   */
+  private SpecAxes withTruth(SpecAxes axes, JsonNode truth, EngineProvider engineKind) {
+    if (truth == null) {
+      return axes;
+    }
+    if (!truth.isTextual() || !truth.asText().equals("fp64")) {
+      throw f.error("truth", "must be fp64 (a float64 point every run is measured against)");
+    }
+    if (engineKind.remote()) {
+      throw f.error(
+          "truth",
+          "adds a float64 point computed by a local engine; an HTTP provider computes in its own"
+              + " precision: give the provider's model to a local spec with truth: fp64 instead");
+    }
+    if (axes.precisions().contains(Precision.FP64)) {
+      return axes;
+    }
+    List<Precision> p = new java.util.ArrayList<>(axes.precisions());
+    p.add(Precision.FP64);
+    return axes.toBuilder().precisions(List.copyOf(p)).build();
   }
 
   /** A remote engine's option values, refused at the option's own place. */

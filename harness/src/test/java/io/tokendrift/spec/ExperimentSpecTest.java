@@ -153,7 +153,7 @@ class ExperimentSpecTest {
             "SPEC:4:23: axes.summation[1]: summation 'splitk:0:forward': S (0) must be >= 1");
     assertThat(refusal("name: t\nprompts: [\"a\"]\naxes:\n  precision: [bf16]\n"))
         .isEqualTo(
-            "SPEC:4:15: axes.precision[0]: 'bf16' is not allowed; allowed: fp32, fp16 (bf16 aborts"
+            "SPEC:4:15: axes.precision[0]: 'bf16' is not allowed; allowed: fp32, fp16, fp64 (bf16 aborts"
                 + " DJL 0.36's JVM; engine torch computes in bf16)");
     assertThat(refusal("name: t\nprompts: [\"a\"]\ndecoding:\n  method: dice\n"))
         .isEqualTo("SPEC:4:3: decoding.method: 'dice' is not known; allowed: inverse_cdf, gumbel");

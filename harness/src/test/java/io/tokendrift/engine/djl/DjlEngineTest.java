@@ -159,7 +159,7 @@ class DjlEngineTest extends EngineConformanceTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage(
             "precision 'bf16' is not supported by the DJL engine: DJL 0.36 aborts the JVM on"
-                + " BFLOAT16; allowed: fp32, fp16 (engine torch computes in bf16)");
+                + " BFLOAT16; allowed: fp32, fp16, fp64 (engine torch computes in bf16)");
   }
 
   @Test
