@@ -23,7 +23,7 @@ final class LocalServers implements AutoCloseable {
   private final ModelDir dir;
   private final int maxBatch;
   private final String apiKeyEnv;
-  private final Map<Boolean, Running> servers = new TreeMap<>();
+  private final Map<String, Running> servers = new TreeMap<>();
 
   private record Running(Server server, Engine engine, TextTokenizer tok) {}
 
@@ -35,7 +35,16 @@ final class LocalServers implements AutoCloseable {
 
   /** The base URL of the server in this mode, started on first use. */
   String baseUrl(boolean batchInvariant) {
-    Running r = servers.get(batchInvariant);
+    return baseUrl(batchInvariant, Precision.FP32);
+  }
+
+  /** The base URL of the server in this mode and precision, started on first use. */
+  String baseUrl(boolean batchInvariant, Precision precision) {
+    String id =
+        "batch_invariant="
+            + batchInvariant
+            + (precision == Precision.FP32 ? "" : ",precision=" + precision.label());
+    Running r = servers.get(id);
     if (r == null) {
       String key = apiKeyEnv == null ? null : System.getenv(apiKeyEnv);
       TextTokenizer tok = dir.tokenizer();
@@ -46,7 +55,7 @@ final class LocalServers implements AutoCloseable {
                 EngineSpec.DEFAULT,
                 dir,
                 new EngineOptions(
-                    DeviceSpec.CPU, Precision.FP32, SummationOrder.NATIVE, 0, batchInvariant));
+                    DeviceSpec.CPU, precision, SummationOrder.NATIVE, 0, batchInvariant));
         Server s =
             new Server(
                 engine,
@@ -70,7 +79,7 @@ final class LocalServers implements AutoCloseable {
         tok.close();
         throw e;
       }
-      servers.put(batchInvariant, r);
+      servers.put(id, r);
     }
     return "http://127.0.0.1:" + r.server().port() + "/v1";
   }
@@ -78,8 +87,7 @@ final class LocalServers implements AutoCloseable {
   /** Each started server's fingerprint, by mode, for the manifest. */
   Map<String, String> fingerprints() {
     Map<String, String> m = new TreeMap<>();
-    servers.forEach(
-        (inv, r) -> m.put("serve.fingerprint.batch_invariant=" + inv, r.server().fingerprint()));
+    servers.forEach((id, r) -> m.put("serve.fingerprint." + id, r.server().fingerprint()));
     return m;
   }
 

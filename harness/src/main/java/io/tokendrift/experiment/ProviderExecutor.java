@@ -71,13 +71,20 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     this.servers = rs.local() ? new LocalServers(dir, rs.maxBatch(), rs.apiKeyEnv()) : null;
     try {
       List<Boolean> modes = spec.provider().serverInvariant();
-      RemoteEngine first = engine(modes.isEmpty() ? null : modes.get(0));
+      List<String> precisions = spec.provider().serverPrecisions();
+      RemoteEngine first =
+          engine(
+              modes.isEmpty() ? null : modes.get(0),
+              precisions.isEmpty() ? null : precisions.get(0));
       Map<String, String> m = new TreeMap<>(first.settings());
       if (servers != null) {
         // The started servers' ports change every run: the manifest says local, and records
         // each server's fingerprint (what can change a bit) instead.
         for (Boolean mode : modes) {
-          engine(mode);
+          for (String pr :
+              precisions.isEmpty() ? java.util.Arrays.asList((String) null) : precisions) {
+            engine(mode, pr);
+          }
         }
         m.put("openai.base_url", "local (tokendrift serve started by the run)");
         m.putAll(servers.fingerprints());
@@ -125,7 +132,8 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         }
       }
       boolean first = !answered;
-      List<RemoteReply> all = wave(engine(w.point().batchInvariant()), w, pending);
+      List<RemoteReply> all =
+          wave(engine(w.point().batchInvariant(), w.point().precision()), w, pending);
       int[] inFlight = inFlight(all);
       List<RemoteReply> replies = all.subList(0, pending.size());
       for (int i = 0; i < pending.size(); i++) {
@@ -365,15 +373,21 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     };
   }
 
-  /** The engine for a server mode (null: the spec's own base URL). */
-  private RemoteEngine engine(Boolean mode) {
-    String k = String.valueOf(mode);
+  /** The engine for a server mode and precision (null, null: the spec's own base URL). */
+  private RemoteEngine engine(Boolean mode, String precision) {
+    String k = mode + "/" + precision;
     RemoteEngine e = engines.get(k);
     if (e == null) {
       EngineSpec es = spec.engine();
       if (servers != null) {
         Map<String, String> opts = new TreeMap<>(es.options());
-        opts.put("base_url", servers.baseUrl(Boolean.TRUE.equals(mode)));
+        opts.put(
+            "base_url",
+            servers.baseUrl(
+                Boolean.TRUE.equals(mode),
+                precision == null
+                    ? io.tokendrift.engine.Precision.FP32
+                    : io.tokendrift.engine.Precision.parse(precision)));
         if (opts.getOrDefault("model", "").isBlank()) {
           opts.put("model", Defaults.LOCAL_SERVE_MODEL);
         }

@@ -281,6 +281,9 @@ final class AxesReader {
     return new ProviderAxes(
         apis,
         local ? a.batchInvariant() : List.of(),
+        local && n.has("precision")
+            ? a.precisions().stream().map(io.tokendrift.engine.Precision::label).toList()
+            : List.of(),
         conc,
         lp,
         sent,

@@ -9,6 +9,8 @@ import java.util.List;
  * @param apis {@code chat} and/or {@code completions}
  * @param serverInvariant for {@code base_url: local}: the started server's batch-invariant mode
  *     (empty for a provider the experiment does not start)
+ * @param serverPrecisions for {@code base_url: local} with a precision axis: the started server's
+ *     engine precision, as a vLLM server's {@code --dtype} (empty otherwise: no precision axis)
  * @param concurrency requests in flight together: the run's own plus fillers of other lengths
  * @param logprobs whether logprobs are asked for
  * @param seedSent whether the seed is sent
@@ -22,6 +24,7 @@ import java.util.List;
 public record ProviderAxes(
     List<String> apis,
     List<Boolean> serverInvariant,
+    List<String> serverPrecisions,
     List<Integer> concurrency,
     List<Boolean> logprobs,
     List<Boolean> seedSent,
@@ -36,6 +39,7 @@ public record ProviderAxes(
   public ProviderAxes {
     apis = List.copyOf(apis);
     serverInvariant = List.copyOf(serverInvariant);
+    serverPrecisions = List.copyOf(serverPrecisions);
     concurrency = List.copyOf(concurrency);
     logprobs = List.copyOf(logprobs);
     seedSent = List.copyOf(seedSent);
@@ -48,14 +52,19 @@ public record ProviderAxes(
     for (String api : apis) {
       for (Boolean inv :
           serverInvariant.isEmpty() ? java.util.Arrays.asList((Boolean) null) : serverInvariant) {
-        for (int c : concurrency) {
-          for (boolean lp : logprobs) {
-            for (boolean s : seedSent) {
-              if (requests.isEmpty()) {
-                out.add(new ProviderPoint(api, inv, c, lp, s, null));
-              }
-              for (String req : requests.keySet()) {
-                out.add(new ProviderPoint(api, inv, c, lp, s, req));
+        for (String pr :
+            serverPrecisions.isEmpty()
+                ? java.util.Arrays.asList((String) null)
+                : serverPrecisions) {
+          for (int c : concurrency) {
+            for (boolean lp : logprobs) {
+              for (boolean s : seedSent) {
+                if (requests.isEmpty()) {
+                  out.add(new ProviderPoint(api, inv, pr, c, lp, s, null));
+                }
+                for (String req : requests.keySet()) {
+                  out.add(new ProviderPoint(api, inv, pr, c, lp, s, req));
+                }
               }
             }
           }
@@ -70,6 +79,7 @@ public record ProviderAxes(
     return new ProviderPoint(
         apis.get(0),
         serverInvariant.isEmpty() ? null : serverInvariant.get(0),
+        serverPrecisions.isEmpty() ? null : serverPrecisions.get(0),
         concurrency.get(0),
         logprobs.contains(true),
         seedSent.get(0),
@@ -78,6 +88,14 @@ public record ProviderAxes(
 
   ProviderAxes withReference(ProviderPoint ref) {
     return new ProviderAxes(
-        apis, serverInvariant, concurrency, logprobs, seedSent, intervalSeconds, requests, ref);
+        apis,
+        serverInvariant,
+        serverPrecisions,
+        concurrency,
+        logprobs,
+        seedSent,
+        intervalSeconds,
+        requests,
+        ref);
   }
 }

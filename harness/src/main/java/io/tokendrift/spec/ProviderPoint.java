@@ -10,6 +10,8 @@ import java.util.Map;
  * @param api {@code chat} or {@code completions}
  * @param batchInvariant the started server's mode ({@code base_url: local}), or null when the
  *     experiment does not start the server
+ * @param precision the started server's engine precision ({@code base_url: local} with a precision
+ *     axis), or null
  * @param concurrency requests in flight together
  * @param logprobs whether logprobs are asked for
  * @param seedSent whether the seed is sent
@@ -19,6 +21,7 @@ import java.util.Map;
 public record ProviderPoint(
     String api,
     Boolean batchInvariant,
+    String precision,
     int concurrency,
     boolean logprobs,
     boolean seedSent,
@@ -35,6 +38,9 @@ public record ProviderPoint(
     m.put("api", api);
     if (batchInvariant != null) {
       m.put("batch_invariant", batchInvariant.toString());
+    }
+    if (precision != null) {
+      m.put("precision", precision);
     }
     m.put("concurrency", Integer.toString(concurrency));
     m.put("logprobs", Boolean.toString(logprobs));

@@ -42,6 +42,9 @@ public final class SpecHash {
           .append(",interval=")
           .append(p.intervalSeconds())
           .append('\n');
+      if (!p.serverPrecisions().isEmpty()) {
+        b.append("server_precision=").append(p.serverPrecisions()).append('\n');
+      }
       if (!p.requests().isEmpty()) {
         // Only a spec with request sets adds this line: the hashes of specs without keep theirs.
         b.append("request=").append(p.requests()).append('\n');

@@ -196,7 +196,8 @@ final class SpecReader {
   }
 
   private static final Set<String> PROVIDER_REFERENCE =
-      SpecFields.keys("api", "batch_invariant", "concurrency", "logprobs", "seed", "request");
+      SpecFields.keys(
+          "api", "batch_invariant", "precision", "concurrency", "logprobs", "seed", "request");
 
   /** The reference point of a provider spec: given values over the defaults, in the grid. */
   private ProviderPoint providerReference(JsonNode n, ProviderAxes p) {
@@ -215,6 +216,9 @@ final class SpecReader {
       if (e.getKey().equals("batch_invariant") && !ref.containsKey("batch_invariant")) {
         throw f.error(
             at + ".batch_invariant", "applies only to base_url: local (the server it starts)");
+      }
+      if (e.getKey().equals("precision") && !ref.containsKey("precision")) {
+        throw f.error(at + ".precision", "applies only to base_url: local with a precision axis");
       }
       if (e.getKey().equals("request") && !ref.containsKey("request")) {
         throw f.error(at + ".request", "names a set of axes.request, and the spec has none");

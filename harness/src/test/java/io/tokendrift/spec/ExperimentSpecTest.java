@@ -102,7 +102,7 @@ class ExperimentSpecTest {
     assertThat(refusal("name: t\nprompts: [\"a\"]\ncolour: red\n"))
         .isEqualTo(
             "SPEC:3:1: colour: unknown key; allowed here: axes, decoding, engine, model, name, prompts,"
-                + " prompts_file, record, reference");
+                + " prompts_file, record, reference, truth");
   }
 
   @Test

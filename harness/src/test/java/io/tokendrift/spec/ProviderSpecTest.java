@@ -68,6 +68,32 @@ class ProviderSpecTest {
   }
 
   @Test
+  void aStartedServersPrecisionIsAnAxisOfItsOwnAndOnlyThere() throws Exception {
+    ExperimentSpec s =
+        ExperimentSpec.read(
+            SpecFiles.write(
+                dir,
+                "name: p\nengine: {kind: openai, base_url: local, api: completions}\n"
+                    + "prompts: [\"a\"]\naxes: {concurrency: [1, 4], precision: [fp32, fp16]}\n"
+                    + "reference: {precision: fp16}\n"));
+    assertThat(s.provider().serverPrecisions()).containsExactly("fp32", "fp16");
+    assertThat(s.provider().points()).hasSize(4);
+    assertThat(s.referenceKey()).contains("precision=fp16");
+    // Without a precision axis the points are as before (no precision key: run ids unchanged).
+    ExperimentSpec without =
+        ExperimentSpec.read(
+            SpecFiles.write(
+                dir,
+                "name: p\nengine: {kind: openai, base_url: local, api: completions}\n"
+                    + "prompts: [\"a\"]\naxes: {concurrency: [1]}\n"));
+    assertThat(without.provider().points().get(0).values()).doesNotContainKey("precision");
+    // A provider the experiment does not start keeps its own dtype.
+    assertThat(
+            refusal("name: p\n" + ENGINE + "prompts: [\"a\"]\naxes: {precision: [fp32, fp16]}\n"))
+        .contains("engine 'openai' cannot vary precision");
+  }
+
+  @Test
   void requestSetsThatCannotBeSentAreRefusedWithTheirLocation() throws Exception {
     String head = "name: p\n" + ENGINE + "prompts: [\"a\"]\naxes:\n  request:\n";
     assertThat(refusal(head + "    hot: {temperature: 0.5}\n"))

@@ -31,6 +31,7 @@ public final class OpenAiEngineProvider implements EngineProvider {
     if (OpenAiOptions.LOCAL.equals(spec.options().get("base_url"))) {
       EnumSet<Axis> s = EnumSet.copyOf(Axis.PROVIDER);
       s.add(Axis.BATCH_INVARIANT); // the started server's mode is ours to choose
+      s.add(Axis.PRECISION); // and its engine's precision (a provider's dtype)
       return s;
     }
     return Axis.PROVIDER;
