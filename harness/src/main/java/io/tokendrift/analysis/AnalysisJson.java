@@ -216,6 +216,22 @@ public final class AnalysisJson {
     p.retries.forEach(rk::put);
     n.put("runs_below_concurrency", p.belowConcurrency);
     n.put("steps_with_equal_alternatives", p.equalTexts);
+    if (!p.truthErrors.isEmpty()) {
+      ObjectNode t = n.putObject("truth");
+      t.put("steps", p.truthSteps);
+      ArrayNode pts = t.putArray("points");
+      double all = 0;
+      for (var e : p.truthErrors.entrySet()) {
+        double[] v = e.getValue().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        ObjectNode o = pts.addObject();
+        o.put("point", e.getKey());
+        o.put("runs", v.length);
+        num(o, "max_error", v[v.length - 1]);
+        num(o, "median_error", Stats.quantile(v, 0.5));
+        all = Math.max(all, v[v.length - 1]);
+      }
+      num(t, "max_error", all);
+    }
     ObjectNode cache = n.putObject("prompt_cache");
     cache.put("runs", p.cachedRuns);
     cache.put("max_cached_tokens", p.maxCached);

@@ -24,6 +24,11 @@ public final class ProviderSummary {
   long belowConcurrency;
   long equalTexts;
   long cachedRuns;
+
+  /** Point → each run's largest |served − true| logprob (runs with a local truth). */
+  final Map<String, java.util.List<Double>> truthErrors = new TreeMap<>();
+
+  long truthSteps;
   long maxCached;
   long textOnly;
   long maxTop;
@@ -46,6 +51,29 @@ public final class ProviderSummary {
     }
     if (Analyzer.lostConcurrency(rec)) {
       belowConcurrency++;
+    }
+    if (rec.steps() != null && rec.steps().hasExact()) {
+      var s = rec.steps();
+      double worst = Double.NaN;
+      for (int i = 0; i < s.size(); i++) {
+        boolean any = false;
+        for (int j = 0; j < s.k(); j++) {
+          double t = s.topLogit64(i, j);
+          float v = s.topLogit(i, j);
+          if (!Double.isNaN(t) && !Float.isNaN(v)) {
+            double d = Math.abs(v - t);
+            worst = Double.isNaN(worst) ? d : Math.max(worst, d);
+            any = true;
+          }
+        }
+        truthSteps += any ? 1 : 0;
+      }
+      if (!Double.isNaN(worst)) {
+        truthErrors
+            .computeIfAbsent(
+                io.tokendrift.trace.PointKey.keyOf(rec.point()), k -> new java.util.ArrayList<>())
+            .add(worst);
+      }
     }
     if (rec.provider().cachedTokens() > 0) {
       cachedRuns++;

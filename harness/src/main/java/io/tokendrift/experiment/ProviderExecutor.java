@@ -49,6 +49,10 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
   private final int topLogprobs;
 
   private final Map<String, RemoteEngine> engines = new HashMap<>();
+
+  /** The served model run locally in float64 ({@code truth: {model: M}}), or null. */
+  private final ProviderTruth truth;
+
   private final Map<String, String> settings;
   private final ExecutorService pool;
   private long t0;
@@ -91,6 +95,19 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
       }
       // What each request set sends: the trace says what its points' names stood for.
       spec.provider().requests().forEach((name, json) -> m.put("request." + name, json));
+      String tm = spec.provider().truthModel();
+      if (tm != null) {
+        java.nio.file.Path folder = ExperimentSpec.modelFolder(tm, spec.source());
+        this.truth =
+            new ProviderTruth(
+                folder == null
+                    ? io.tokendrift.model.BundledModel.open()
+                    : io.tokendrift.model.ModelDir.open(folder));
+        m.put("truth.model", folder == null ? tm : folder.toString());
+        truth.settings().forEach((k, v) -> m.put("truth." + k, v));
+      } else {
+        this.truth = null;
+      }
       this.settings = m;
     } catch (RuntimeException e) {
       closeEngines(e);
@@ -137,7 +154,11 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
       int[] inFlight = inFlight(all);
       List<RemoteReply> replies = all.subList(0, pending.size());
       for (int i = 0; i < pending.size(); i++) {
-        out.accept(record(pending.get(i), w, i, replies.get(i), inFlight[i]));
+        RunRecord rec = record(pending.get(i), w, i, replies.get(i), inFlight[i]);
+        if (truth != null && rec.status() == RunRecord.Status.OK) {
+          truth.annotate(pending.get(i).prompt().text(), rec.steps());
+        }
+        out.accept(rec);
       }
       answered |= replies.stream().anyMatch(r -> r.httpStatus() != 0);
       if (first && !answered) {
@@ -162,7 +183,13 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
     if (pool != null) {
       pool.shutdownNow();
     }
-    closeEngines(null);
+    try {
+      closeEngines(null);
+    } finally {
+      if (truth != null) {
+        truth.close();
+      }
+    }
   }
 
   /** Closes every engine and the local servers, keeping every failure (the first thrown). */

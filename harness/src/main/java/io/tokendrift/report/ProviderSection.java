@@ -58,6 +58,15 @@ final class ProviderSection {
                   + " faster than the wave could be sent): they did not run at that concurrency, so"
                   + " they are left out of the comparison (counted as skipped).");
     }
+    JsonNode truth = p.path("truth");
+    if (!truth.isMissingNode()) {
+      b.append(" Against the served model run locally in float64 (truth: {model}): served logprobs")
+          .append(" differ from the true ones by up to ")
+          .append(Format.num(truth.get("max_error")))
+          .append(" over ")
+          .append(truth.path("steps").asLong())
+          .append(" steps — the server's own numerical error, beside its run-to-run noise.");
+    }
     long cached = p.path("prompt_cache").path("runs").asLong();
     if (cached > 0) {
       b.append(' ')

@@ -289,6 +289,7 @@ final class AxesReader {
         sent,
         interval,
         requests(n.get("request"), at + ".request"),
+        null,
         null);
   }
 

@@ -20,6 +20,9 @@ import java.util.List;
  *     name → the fields as a JSON object (keys sorted), in the spec's order; empty when the spec
  *     has none (then points carry no request axis)
  * @param reference the reference point's values
+ * @param truthModel {@code truth: {model: M}}: the weights the provider serves, as a spec's {@code
+ *     model} names them ({@code bundled} or a folder), whose float64 log-probabilities each run's
+ *     served ones are compared with; null for none
  */
 public record ProviderAxes(
     List<String> apis,
@@ -30,7 +33,8 @@ public record ProviderAxes(
     List<Boolean> seedSent,
     double intervalSeconds,
     java.util.Map<String, String> requests,
-    ProviderPoint reference) {
+    ProviderPoint reference,
+    String truthModel) {
 
   /** The spec keys of these axes under {@code axes:}. */
   static final List<String> KEYS =
@@ -96,6 +100,21 @@ public record ProviderAxes(
         seedSent,
         intervalSeconds,
         requests,
-        ref);
+        ref,
+        truthModel);
+  }
+
+  ProviderAxes withTruthModel(String model) {
+    return new ProviderAxes(
+        apis,
+        serverInvariant,
+        serverPrecisions,
+        concurrency,
+        logprobs,
+        seedSent,
+        intervalSeconds,
+        requests,
+        reference,
+        model);
   }
 }

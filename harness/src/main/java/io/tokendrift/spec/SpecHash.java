@@ -42,6 +42,9 @@ public final class SpecHash {
           .append(",interval=")
           .append(p.intervalSeconds())
           .append('\n');
+      if (p.truthModel() != null) {
+        b.append("truth_model=").append(p.truthModel()).append('\n');
+      }
       if (!p.serverPrecisions().isEmpty()) {
         b.append("server_precision=").append(p.serverPrecisions()).append('\n');
       }

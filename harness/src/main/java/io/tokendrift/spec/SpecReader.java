@@ -100,6 +100,7 @@ final class SpecReader {
     if (remote != null) {
       checkRemote(remote, engineSpec, axes, prompts.size(), decoding, record);
       remote = remote.withReference(providerReference(root.get("reference"), remote));
+      remote = remote.withTruthModel(providerTruth(root.get("truth"), remote, model, engineSpec));
       return new ExperimentSpec(
           name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, remote);
     }
@@ -123,14 +124,17 @@ final class SpecReader {
     if (truth == null) {
       return axes;
     }
-    if (!truth.isTextual() || !truth.asText().equals("fp64")) {
-      throw f.error("truth", "must be fp64 (a float64 point every run is measured against)");
-    }
     if (engineKind.remote()) {
+      return axes; // a provider's truth is the model it serves ({model: M}), read with its axes
+    }
+    if (truth.isObject()) {
       throw f.error(
           "truth",
-          "adds a float64 point computed by a local engine; an HTTP provider computes in its own"
-              + " precision: give the provider's model to a local spec with truth: fp64 instead");
+          "{model: M} compares a provider's served logprobs with a local model; for a local engine"
+              + " write truth: fp64");
+    }
+    if (!truth.isTextual() || !truth.asText().equals("fp64")) {
+      throw f.error("truth", "must be fp64 (a float64 point every run is measured against)");
     }
     if (axes.precisions().contains(Precision.FP64)) {
       return axes;
@@ -138,6 +142,40 @@ final class SpecReader {
     List<Precision> p = new java.util.ArrayList<>(axes.precisions());
     p.add(Precision.FP64);
     return axes.toBuilder().precisions(List.copyOf(p)).build();
+  }
+
+  /**
+   * A provider's {@code truth: {model: M}}: the weights it serves, whose float64 log-probabilities
+   * the served ones are compared with (with {@code base_url: local}, the spec's model by default:
+   * {@code truth: {model: bundled}}); null without.
+   */
+  private String providerTruth(JsonNode n, ProviderAxes p, String model, EngineSpec engine) {
+    if (n == null) {
+      return null;
+    }
+    if (!n.isObject()) {
+      throw f.error(
+          "truth",
+          "for an HTTP provider, {model: M}: the weights it serves (bundled or a folder), whose"
+              + " float64 log-probabilities its served ones are compared with; fp64 is a local"
+              + " engine's point");
+    }
+    f.checkKeys(n, "truth", SpecFields.keys("model"));
+    String m = f.string(n, "truth.model", null);
+    if (p.apis().contains("chat")) {
+      throw f.error(
+          "truth",
+          "compares the completions API's logprobs (the prompt as sent is the prompt the local"
+              + " model reads); the chat API applies the server's template: set api: completions");
+    }
+    if (!p.logprobs().contains(true)) {
+      throw f.error("truth", "needs logprobs: the logprobs axis must include true");
+    }
+    java.nio.file.Path folder = ExperimentSpec.modelFolder(m, f.t.file);
+    if (folder != null && !java.nio.file.Files.isDirectory(folder)) {
+      throw f.error("truth.model", "no model folder at " + folder);
+    }
+    return m;
   }
 
   /** A remote engine's option values, refused at the option's own place. */

@@ -148,7 +148,11 @@ class LlamaCppTest {
         run("ours", "name: ours\n" + PROMPTS + "decoding: {temperature: 0, max_tokens: 24}\n");
     List<RunRecord> theirs;
     try (Server s = Server.start(1, false)) {
-      theirs = run("theirs", provider("theirs", s.baseUrl(), "axes: {concurrency: [1]}\n"));
+      theirs =
+          run(
+              "theirs",
+              provider(
+                  "theirs", s.baseUrl(), "axes: {concurrency: [1]}\ntruth: {model: bundled}\n"));
     }
     Map<String, RunRecord> byPrompt = new LinkedHashMap<>();
     theirs.forEach(r -> byPrompt.put(r.promptId(), r));
@@ -191,6 +195,20 @@ class LlamaCppTest {
         "llama.cpp vs ours: %d of %d prompts identical for 24 tokens; largest logprob distance %.2e%n",
         equal, ours.size(), worst);
     assertThat(worst).as("largest |Δlogprob| before any divergence").isLessThan(0.05);
+    // The same served logprobs against the bundled model run locally in float64 (truth: {model}):
+    // llama.cpp's own error, which the comparison with our float32 engine only bounds.
+    Analysis a =
+        Analyzer.analyze(
+            List.of(dir.resolve("theirs.jsonl")), Analyzer.Options.defaults(List.of()));
+    com.fasterxml.jackson.databind.JsonNode j =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(io.tokendrift.analysis.AnalysisJson.write(a, ""));
+    double truth = j.at("/provider/truth/max_error").asDouble();
+    System.out.printf(
+        "llama.cpp vs float64 (truth: {model: bundled}): max |Δlogprob| %.2e%n", truth);
+    // f16 KV cache and flash attention on CPU, and the fp16 GELU table: ~1e-3, far above float32's
+    // ~1e-6 (ProviderTruthTest), far below a wrong model's O(1).
+    assertThat(truth).isBetween(1e-5, 0.05);
   }
 
   @Test

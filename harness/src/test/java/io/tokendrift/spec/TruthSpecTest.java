@@ -7,7 +7,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code truth: fp64} adds the float64 point to the grid; anything else is refused. */
+/**
+ * {@code truth: fp64} adds the float64 point to a local grid; a provider's truth is {@code {model:
+ * M}}, the weights it serves; anything else is refused.
+ */
 class TruthSpecTest {
   @TempDir Path dir;
 
@@ -38,6 +41,20 @@ class TruthSpecTest {
                 dir,
                 "name: t\nengine: {kind: openai, base_url: \"http://127.0.0.1:1/v1\", model: m}\n"
                     + "prompts: [\"a\"]\ntruth: fp64\n"))
-        .contains("truth: adds a float64 point computed by a local engine");
+        .contains("truth: for an HTTP provider, {model: M}: the weights it serves");
+    assertThat(
+            SpecFiles.refusal(
+                dir,
+                "name: t\nengine: {kind: openai, base_url: \"http://127.0.0.1:1/v1\", model: m}\n"
+                    + "prompts: [\"a\"]\ntruth: {model: bundled}\n"))
+        .contains("truth: compares the completions API's logprobs");
+    assertThat(
+            SpecFiles.refusal(
+                dir,
+                "name: t\nengine: {kind: openai, base_url: local, api: completions}\n"
+                    + "prompts: [\"a\"]\ntruth: {model: nowhere}\n"))
+        .contains("truth.model: no model folder at ");
+    assertThat(SpecFiles.refusal(dir, "name: t\nprompts: [\"a\"]\ntruth: {model: bundled}\n"))
+        .contains("for a local engine write truth: fp64");
   }
 }
