@@ -16,10 +16,11 @@ import org.apache.commons.math3.stat.descriptive.moment.StandardDeviation;
 
 /**
  * What the drift does to answers, for prompts with an expected answer ({@code expect:}): accuracy
- * per condition (point) with its Wilson interval, the spread of accuracy across conditions (max −
- * min and standard deviation, as Yuan et al. 2025 report it), agreement of parsed answers across
- * repeats (TARa@N, Atil et al.) beside agreement of raw outputs (TARr@N) over the same runs, and
- * the output length per condition.
+ * per condition (point) with its Wilson interval — over the first repeat of each prompt and seed,
+ * the independent trials (repeats of a deterministic condition are copies of it, not evidence) —
+ * the spread of accuracy across conditions (max − min and standard deviation, as Yuan et al. 2025
+ * report it), agreement of parsed answers across repeats (TARa@N, Atil et al.) beside agreement of
+ * raw outputs (TARr@N) over the same runs, and the output length per condition.
  *
  * @param prompts prompts with an expected answer
  * @param points per point, in the analysis's point order
@@ -48,7 +49,7 @@ public record Answers(
    * One condition.
    *
    * @param point its key
-   * @param correct ok runs of prompts with an expected answer that gave it
+   * @param correct repeat-0 ok runs of prompts with an expected answer that gave it
    * @param meanLength their mean output length in tokens
    */
   public record PointAnswers(String point, Stats.Proportion correct, double meanLength) {}
@@ -66,13 +67,17 @@ public record Answers(
     Map<String, Integer> sizes = new HashMap<>();
     for (RunResult r : a.runs) {
       Expectation e = expect.get(r.promptId());
-      if (e == null || r.status() != RunRecord.Status.OK) {
-        continue;
+      if (e == null
+          || r.status() != RunRecord.Status.OK
+          || r.verdict() == Analyzer.Verdict.SKIPPED) {
+        continue; // failed, or (a provider's) sent below its concurrency: not this condition's
       }
       long[] c = byPoint.computeIfAbsent(r.point().key(), k -> new long[3]);
-      c[0]++;
-      c[1] += e.correct(r.text()) ? 1 : 0;
-      c[2] += r.length();
+      if (r.repeat() == 0) {
+        c[0]++;
+        c[1] += e.correct(r.text()) ? 1 : 0;
+        c[2] += r.length();
+      }
       String g = r.promptId() + "|" + r.point().key() + "|" + r.seed();
       parsed.computeIfAbsent(g, k -> new HashSet<>()).add(e.parsed(r.text()));
       raw.computeIfAbsent(g, k -> new HashSet<>()).add(r.tokensHash());
@@ -80,7 +85,11 @@ public record Answers(
     }
     List<PointAnswers> points = new ArrayList<>();
     byPoint.forEach(
-        (k, c) -> points.add(new PointAnswers(k, Stats.wilson(c[1], c[0]), (double) c[2] / c[0])));
+        (k, c) -> {
+          if (c[0] > 0) {
+            points.add(new PointAnswers(k, Stats.wilson(c[1], c[0]), (double) c[2] / c[0]));
+          }
+        });
     double[] rates = points.stream().mapToDouble(p -> p.correct().rate()).toArray();
     double[] lengths = points.stream().mapToDouble(PointAnswers::meanLength).toArray();
     String best = null;

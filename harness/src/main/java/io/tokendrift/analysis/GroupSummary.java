@@ -169,13 +169,37 @@ public final class GroupSummary {
     a.compared++;
     if (c.identical()) {
       a.same++;
-      if (c.maxDrift() == 0) {
+      if (sameBits(ref, r, c)) {
         a.bit++;
       }
     }
     if (!Double.isNaN(c.maxDrift())) {
       a.maxDrift = Double.isNaN(a.maxDrift) ? c.maxDrift() : Math.max(a.maxDrift, c.maxDrift());
     }
+  }
+
+  /**
+   * Whether two runs with the same tokens computed the same logits: the digests of every step's
+   * whole logit vector equal (a provider's steps, which carry none, by equal logprobs); never for a
+   * run recorded as text only, which has no logits to compare.
+   */
+  static boolean sameBits(RunRecord ref, RunRecord r, Comparison c) {
+    if (r.textOnly() || ref.textOnly() || r.steps() == null || ref.steps() == null) {
+      return false;
+    }
+    Steps a = ref.steps();
+    Steps b = r.steps();
+    if (a.size() != b.size() || a.size() == 0) {
+      return false;
+    }
+    boolean digests = false;
+    for (int i = 0; i < a.size(); i++) {
+      if (a.digest(i) != b.digest(i)) {
+        return false;
+      }
+      digests |= a.digest(i) != 0;
+    }
+    return digests || c.maxDrift() == 0;
   }
 
   /**
@@ -189,8 +213,8 @@ public final class GroupSummary {
       h = 31 * h + t;
     }
     Steps s = r.steps();
-    if (s == null) {
-      return 31 * h + r.text().hashCode();
+    if (s == null || s.size() == 0 || r.textOnly()) {
+      return 31 * h + r.text().hashCode(); // no logits recorded: the text is all there is
     }
     for (int i = 0; i < s.size(); i++) {
       long d = s.digest(i);

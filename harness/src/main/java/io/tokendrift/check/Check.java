@@ -292,15 +292,27 @@ public final class Check {
    * 5%)"; a condition the baseline lacks is not compared.
    */
   static List<String> accuracyChanges(Analysis base, Path current, double tolerance) {
+    Analysis now = Analyzer.analyze(List.of(current), Analyzer.Options.defaults(List.of()));
+    if (!base.header().expectations().equals(now.header().expectations())) {
+      throw new IllegalArgumentException(
+          "--accuracy-tolerance: the baseline's expected answers differ from the spec's (record"
+              + " the baseline again with the spec's expect:)");
+    }
     io.tokendrift.analysis.Answers before = base.answers();
-    io.tokendrift.analysis.Answers after =
-        Analyzer.analyze(List.of(current), Analyzer.Options.defaults(List.of())).answers();
+    io.tokendrift.analysis.Answers after = now.answers();
     if (before == null || after == null) {
-      return List.of();
+      throw new IllegalArgumentException(
+          "--accuracy-tolerance: no prompt of the spec has an expected answer (expect:)");
     }
     Map<String, io.tokendrift.analysis.Stats.Proportion> was = new HashMap<>();
     before.points().forEach(p -> was.put(p.point(), p.correct()));
     List<String> out = new ArrayList<>();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    after.points().forEach(p -> seen.add(p.point()));
+    was.keySet().stream()
+        .filter(k -> !seen.contains(k))
+        .sorted()
+        .forEach(k -> out.add(k + ": answered in the baseline, not in the new run"));
     for (io.tokendrift.analysis.Answers.PointAnswers p : after.points()) {
       io.tokendrift.analysis.Stats.Proportion b = was.get(p.point());
       if (b != null && Math.abs(p.correct().rate() - b.rate()) > tolerance + 1e-12) {

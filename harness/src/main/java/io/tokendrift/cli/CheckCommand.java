@@ -99,6 +99,18 @@ final class CheckCommand implements Callable<Integer> {
     }
     Baseline base = Baseline.open(baseline); // a malformed baseline stops us before any run
     ExperimentSpec s = ExperimentSpec.read(specFile);
+    if (accuracyTolerance != null) {
+      if (s.expectations().isEmpty()) {
+        throw new UserInputException(
+            "--accuracy-tolerance: no prompt of " + specFile + " has an expected answer (expect:)");
+      }
+      if (!base.header().expectations().equals(s.expectations())) {
+        throw new UserInputException(
+            "--accuracy-tolerance: the baseline's expected answers differ from "
+                + specFile
+                + "'s (record the baseline again with the spec's expect:)");
+      }
+    }
     // The same experiment: name, decoding and reference point. The model may differ: a changed
     // model is what a check exists to catch.
     var h = base.header();

@@ -156,7 +156,13 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
       for (int i = 0; i < pending.size(); i++) {
         RunRecord rec = record(pending.get(i), w, i, replies.get(i), inFlight[i]);
         if (truth != null && rec.status() == RunRecord.Status.OK) {
-          truth.annotate(pending.get(i).prompt().text(), rec.steps());
+          try {
+            truth.annotate(pending.get(i).prompt().text(), rec.steps());
+          } catch (RuntimeException e) {
+            // The run stands without its truth (e.g. prompt and served tokens longer than the
+            // local model's context): recorded, never lost for want of a comparison.
+            rec.steps().clearExact();
+          }
         }
         out.accept(rec);
       }

@@ -90,9 +90,10 @@ final class TruthSection {
         .append(
             MarkdownReport.md(
                 "Each condition against the float64 run of the same prompt and seed (its top-K"
-                    + " logits recorded exactly): the largest and median |Δlogit| over the steps"
-                    + " where both had the same context, in logits and in float32 ULPs of the"
-                    + " true value, and the runs whose tokens are float64's."))
+                    + " logits recorded exactly): each run's largest |Δlogit| over the steps where"
+                    + " both had the same context — the largest of them, and their median — in"
+                    + " logits and in float32 ULPs of the true value, and the runs whose tokens are"
+                    + " float64's."))
         .append(
             "\n\n| condition | runs | max \\|Δlogit\\| | median | max ULPs | on the true path |\n")
         .append("|---|---:|---:|---:|---:|---:|\n");

@@ -161,7 +161,8 @@ final class SpecReader {
               + " engine's point");
     }
     f.checkKeys(n, "truth", SpecFields.keys("model"));
-    String m = f.string(n, "truth.model", null);
+    boolean local = Engines.provider(engine.kind()).remoteSettings(engine).local();
+    String m = f.string(n, "truth.model", local ? model : null);
     if (p.apis().contains("chat")) {
       throw f.error(
           "truth",

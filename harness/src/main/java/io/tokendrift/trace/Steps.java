@@ -120,6 +120,11 @@ public final class Steps {
     }
   }
 
+  /** Drops the float64 column (a truth that could not be computed for every step). */
+  public void clearExact() {
+    topLogits64 = null;
+  }
+
   /** Whether the steps carry float64 top-K logits (a float64 engine's run). */
   public boolean hasExact() {
     return topLogits64 != null;

@@ -64,5 +64,14 @@ class AccuracyCheckTest {
         run("check", spec.toString(), "--baseline", base.toString(), "--accuracy-tolerance", "5");
     assertThat(bad.code()).isEqualTo(Main.BAD_INPUT);
     assertThat(bad.err()).contains("--accuracy-tolerance (5.0) must be a share in [0, 1]");
+    // A spec without expected answers cannot have its accuracy checked: bad input, not a pass.
+    Path plain = dir.resolve("plain.yaml");
+    Files.writeString(
+        plain,
+        "name: acc\nmodel: bundled\nprompts: [\"The cat sat on the\"]\ndecoding: {max_tokens: 3}\n");
+    ExplainCommandTest.Result none =
+        run("check", plain.toString(), "--baseline", base.toString(), "--accuracy-tolerance", "0");
+    assertThat(none.code()).isEqualTo(Main.BAD_INPUT);
+    assertThat(none.err()).contains("has an expected answer (expect:)");
   }
 }

@@ -37,13 +37,9 @@ class GgufExportTest {
     b.get(magic);
     assertThat(new String(magic, StandardCharsets.US_ASCII)).isEqualTo("GGUF");
     assertThat(b.getInt()).isEqualTo(3);
-    long tensors = b.getLong();
-    long kvs = b.getLong();
-    Map<String, Object> kv = new LinkedHashMap<>();
-    for (long i = 0; i < kvs; i++) {
-      String key = string(b);
-      kv.put(key, value(b, b.getInt()));
-    }
+    Read r = read(f);
+    Map<String, Object> kv = r.kv();
+    b = r.b();
     Gpt2Config c = model.gpt2();
     assertThat(kv)
         .containsEntry("general.architecture", "gpt2")
@@ -62,18 +58,9 @@ class GgufExportTest {
       int[] ids = tok.encode(" Paris");
       assertThat(tokens.get(ids[0])).isEqualTo("ĠParis"); // byte-level: a space is Ġ
     }
-    Map<String, Info> infos = new LinkedHashMap<>();
-    for (long i = 0; i < tensors; i++) {
-      String name = string(b);
-      int n = b.getInt();
-      long[] ne = new long[n];
-      for (int d = 0; d < n; d++) {
-        ne[d] = b.getLong();
-      }
-      infos.put(name, new Info(ne, b.getInt(), b.getLong()));
-    }
+    Map<String, Info> infos = r.infos();
     long alignment = (Long) kv.getOrDefault("general.alignment", 32L);
-    long start = (b.position() + alignment - 1) / alignment * alignment;
+    long start = r.start();
     assertThat(infos).hasSize(4 + 12 * c.layers() + 1);
     assertThat(infos.keySet()).doesNotContain("blk.0.attn.bias"); // the mask buffer is not a weight
     Gpt2Weights w = model.weights();

@@ -135,6 +135,9 @@ final class InvariantBatch implements Batch {
   public void release(int row) {
     cache.release(row);
     logits[row] = null;
+    if (exact != null && row < exact.length) {
+      exact[row] = null;
+    }
   }
 
   @Override
