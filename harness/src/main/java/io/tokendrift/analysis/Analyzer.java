@@ -175,7 +175,7 @@ public final class Analyzer {
         if (header == null) {
           header = h;
           reference = PointKey.parse(h.reference());
-          groups = GroupSummary.of(reference);
+          groups = GroupSummary.of(reference, h.compareWithin());
           truth = Truth.of(reference);
           envs = EnvSummary.of(groups.get("env"));
         }

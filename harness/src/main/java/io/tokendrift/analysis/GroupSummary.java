@@ -104,10 +104,15 @@ public final class GroupSummary {
     this.others = o;
   }
 
-  /** A summary per mode axis the reference point names, in {@link #MODE_AXES}' order. */
-  static Map<String, GroupSummary> of(PointKey reference) {
+  /**
+   * A summary per mode axis the reference point names, in {@link #MODE_AXES}' order, then per axis
+   * of {@code more} (a spec's {@code compare_within:}).
+   */
+  static Map<String, GroupSummary> of(PointKey reference, List<String> more) {
     Map<String, GroupSummary> out = new LinkedHashMap<>();
-    for (String a : MODE_AXES) {
+    List<String> axes = new java.util.ArrayList<>(MODE_AXES);
+    more.stream().filter(a -> !axes.contains(a)).forEach(axes::add);
+    for (String a : axes) {
       if (reference.values().containsKey(a)) {
         out.put(a, new GroupSummary(a, reference));
       }

@@ -158,6 +158,7 @@ record TraceSession(TraceWriter writer, Set<String> done, TraceReader.Truncation
         recording,
         shard,
         Manifest.collect(engineSettings, spec.modelName(), modelHash, gpus),
-        spec.expectations());
+        spec.expectations(),
+        spec.compareWithin());
   }
 }

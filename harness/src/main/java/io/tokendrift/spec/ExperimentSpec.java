@@ -35,7 +35,27 @@ public record ExperimentSpec(
     Point reference,
     Recording record,
     Path source,
-    ProviderAxes provider) {
+    ProviderAxes provider,
+    List<String> compareWithin) {
+
+  public ExperimentSpec {
+    compareWithin = compareWithin == null ? List.of() : List.copyOf(compareWithin);
+  }
+
+  /** A spec without extra group axes ({@code compare_within:}). */
+  public ExperimentSpec(
+      String name,
+      String model,
+      EngineSpec engine,
+      List<Prompt> prompts,
+      Decoding decoding,
+      SpecAxes axes,
+      Point reference,
+      Recording record,
+      Path source,
+      ProviderAxes provider) {
+    this(name, model, engine, prompts, decoding, axes, reference, record, source, provider, null);
+  }
 
   /**
    * The same experiment with some of its engine's options replaced (e.g. a provider spec pointed at
@@ -63,7 +83,17 @@ public record ExperimentSpec(
       }
     }
     return new ExperimentSpec(
-        name, model, e, prompts, decoding, axes, reference, record, source, provider);
+        name,
+        model,
+        e,
+        prompts,
+        decoding,
+        axes,
+        reference,
+        record,
+        source,
+        provider,
+        compareWithin);
   }
 
   /**
@@ -350,7 +380,8 @@ public record ExperimentSpec(
         reference,
         record,
         source,
-        provider);
+        provider,
+        compareWithin);
   }
 
   /** The same experiment with engine {@code name} of the engine axis replaced by {@code spec}. */
@@ -369,7 +400,8 @@ public record ExperimentSpec(
         reference,
         record,
         source,
-        provider);
+        provider,
+        compareWithin);
   }
 
   /** Runs in the grid: points × prompts × seeds × repeats. */

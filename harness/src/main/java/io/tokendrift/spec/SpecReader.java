@@ -31,7 +31,8 @@ final class SpecReader {
           "reference",
           "record",
           "engine",
-          "truth");
+          "truth",
+          "compare_within");
   private static final Set<String> REFERENCE =
       SpecFields.keys(
           "device",
@@ -101,8 +102,10 @@ final class SpecReader {
       checkRemote(remote, engineSpec, axes, prompts.size(), decoding, record);
       remote = remote.withReference(providerReference(root.get("reference"), remote));
       remote = remote.withTruthModel(providerTruth(root.get("truth"), remote, model, engineSpec));
+      List<String> cw =
+          compareWithin(root.get("compare_within"), remote.reference().values().keySet());
       return new ExperimentSpec(
-          name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, remote);
+          name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, remote, cw);
     }
     checkSize(axes, prompts.size(), decoding.seeds().size());
     if (!axes.engines().isEmpty()) {
@@ -112,8 +115,9 @@ final class SpecReader {
         new ExperimentSpec(
             name, model, engineSpec, prompts, decoding, axes, null, record, f.t.file, null);
     Point reference = reference(root.get("reference"), partial);
+    List<String> cw = compareWithin(root.get("compare_within"), reference.values().keySet());
     return new ExperimentSpec(
-        name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file, null);
+        name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file, null, cw);
   }
 
   /**
@@ -142,6 +146,36 @@ final class SpecReader {
     List<Precision> p = new java.util.ArrayList<>(axes.precisions());
     p.add(Precision.FP64);
     return axes.toBuilder().precisions(List.copyOf(p)).build();
+  }
+
+  /**
+   * {@code compare_within}: axes (of the points) whose values the analysis also compares as groups
+   * with references of their own, beyond the mode axes it always does.
+   */
+  private List<String> compareWithin(JsonNode n, Set<String> axes) {
+    if (n == null) {
+      return List.of();
+    }
+    if (!n.isArray() || n.isEmpty()) {
+      throw f.error("compare_within", "must be a non-empty list of axis names");
+    }
+    List<String> out = new java.util.ArrayList<>();
+    for (int i = 0; i < n.size(); i++) {
+      String a = n.get(i).asText();
+      if (!axes.contains(a)) {
+        throw f.error(
+            "compare_within[" + i + "]",
+            "'"
+                + a
+                + "' is not an axis of this experiment's points; allowed: "
+                + String.join(", ", new java.util.TreeSet<>(axes)));
+      }
+      if (out.contains(a)) {
+        throw f.error("compare_within[" + i + "]", "'" + a + "' is listed twice");
+      }
+      out.add(a);
+    }
+    return out;
   }
 
   /**

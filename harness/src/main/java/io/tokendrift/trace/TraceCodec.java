@@ -36,6 +36,10 @@ final class TraceCodec {
     if (!h.expectations().isEmpty()) {
       putMap(n, "expect", h.expectations());
     }
+    if (!h.compareWithin().isEmpty()) {
+      ArrayNode cw = n.putArray("compare_within");
+      h.compareWithin().forEach(cw::add);
+    }
     return write(n);
   }
 
@@ -211,7 +215,20 @@ final class TraceCodec {
         map(n, "recording", where),
         text(n, "shard", where),
         map(n, "manifest", where),
-        n.has("expect") ? map(n, "expect", where) : Map.of());
+        n.has("expect") ? map(n, "expect", where) : Map.of(),
+        compareWithin(n.get("compare_within"), where));
+  }
+
+  private static List<String> compareWithin(JsonNode n, String where) {
+    if (n == null) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw new TraceFormatException(where + ": field 'compare_within' is not a list");
+    }
+    List<String> out = new ArrayList<>();
+    n.forEach(x -> out.add(x.asText()));
+    return out;
   }
 
   static RunRecord readRun(JsonNode n, String where) {

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param manifest the environment: JVM, OS, CPU, libraries, threads, device, model hash, version
  * @param expectations prompt id → its expected answer ({@link Expectation#json()}), for the prompts
  *     that have one (empty: none; the line then holds no {@code expect} object)
+ * @param compareWithin axes whose values the analysis also compares as groups with references of
+ *     their own, beyond the mode axes it always does ({@code compare_within:}; empty: none)
  */
 public record TraceHeader(
     String experiment,
@@ -25,7 +27,8 @@ public record TraceHeader(
     Map<String, String> recording,
     String shard,
     Map<String, String> manifest,
-    Map<String, String> expectations) {
+    Map<String, String> expectations,
+    java.util.List<String> compareWithin) {
   /**
    * Current schema. Version 2 adds, for runs of an HTTP provider, the {@code provider} object and
    * the steps' token texts; a local engine's records are as in version 1.
@@ -41,6 +44,31 @@ public record TraceHeader(
     recording = Map.copyOf(recording);
     manifest = Map.copyOf(manifest);
     expectations = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(expectations));
+    compareWithin = java.util.List.copyOf(compareWithin);
+  }
+
+  /** A header with expected answers and no extra group axes. */
+  public TraceHeader(
+      String experiment,
+      String specSha256,
+      long gridSize,
+      String reference,
+      Map<String, String> decoding,
+      Map<String, String> recording,
+      String shard,
+      Map<String, String> manifest,
+      Map<String, String> expectations) {
+    this(
+        experiment,
+        specSha256,
+        gridSize,
+        reference,
+        decoding,
+        recording,
+        shard,
+        manifest,
+        expectations,
+        java.util.List.of());
   }
 
   /** A header whose prompts have no expected answers. */

@@ -60,7 +60,8 @@ public final class TraceMerge {
             first.recording(),
             "all",
             first.manifest(),
-            first.expectations());
+            first.expectations(),
+            first.compareWithin());
     // Runs completed in some input: their failed records (retried by --resume) are dropped.
     Set<String> completed = new HashSet<>();
     for (Path p : inputs) {

@@ -131,4 +131,41 @@ class GroupSummaryTest {
                 + c
                 + " | 0 | 1 | 3/3 |");
   }
+
+  @Test
+  void anyAxisTheSpecNamesInCompareWithinIsGroupedToo() throws Exception {
+    Path spec = dir.resolve("cw.yaml");
+    Files.writeString(
+        spec,
+        """
+        name: cw
+        model: bundled
+        prompts: ["The capital of France is", "She poured a cup of"]
+        decoding: {max_tokens: 6}
+        axes:
+          batch: {sizes: [1, 4], positions: [last]}
+          summation: [native, "splitk:4:pairwise"]
+        compare_within: [summation]
+        """);
+    Path trace = dir.resolve("cw.jsonl");
+    Runner.run(
+        new Plan(ExperimentSpec.read(spec)),
+        Runner.Options.of(trace),
+        Runner.Progress.NONE,
+        l -> {});
+    try (TraceReader r = TraceReader.open(trace)) {
+      assertThat(r.header().compareWithin()).containsExactly("summation");
+    }
+    Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
+    assertThat(a.groups()).extracting(GroupSummary::axis).containsExactly("summation");
+    for (GroupSummary.Value v : a.groups().get(0).values()) {
+      // Each summation order against its own batch-1 run: the batch-4 runs of both prompts.
+      assertThat(v.runs()).isEqualTo(4);
+      assertThat(v.compared()).isEqualTo(2);
+    }
+    assertThat(
+            io.tokendrift.spec.SpecFiles.refusal(
+                dir, "name: x\nprompts: [\"a\"]\ncompare_within: [colour]\n"))
+        .contains("compare_within[0]: 'colour' is not an axis of this experiment's points");
+  }
 }

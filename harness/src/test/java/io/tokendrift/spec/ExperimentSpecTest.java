@@ -101,7 +101,7 @@ class ExperimentSpecTest {
         .isEqualTo("SPEC:6:5: axes.batch.positon: unknown key; allowed here: positions, sizes");
     assertThat(refusal("name: t\nprompts: [\"a\"]\ncolour: red\n"))
         .isEqualTo(
-            "SPEC:3:1: colour: unknown key; allowed here: axes, decoding, engine, model, name, prompts,"
+            "SPEC:3:1: colour: unknown key; allowed here: axes, compare_within, decoding, engine, model, name, prompts,"
                 + " prompts_file, record, reference, truth");
   }
 
