@@ -149,6 +149,7 @@ final class CheckCommand implements Callable<Integer> {
           Runner.Progress.NONE,
           line -> spec.commandLine().getErr().println(line));
       Check.Result r;
+      String truth = "";
       // A provider's trace carries its token texts; a local model's tokenizer decodes ids.
       TextTokenizer tok = s.remote() ? null : s.modelDir().tokenizer();
       try {
@@ -164,6 +165,15 @@ final class CheckCommand implements Callable<Integer> {
                     ? io.tokendrift.analysis.ProviderTexts.of(
                         baseline.resolve(io.tokendrift.check.Baseline.TRACE), t)
                     : tok::tokenText);
+        if (tok != null && s.axes().precisions().contains(io.tokendrift.engine.Precision.FP64)) {
+          // The new run against its own float64 point: the truth beside the baseline's verdict.
+          truth =
+              io.tokendrift.report.Sentences.truth(
+                  io.tokendrift.analysis.Analyzer.analyze(
+                          java.util.List.of(t),
+                          io.tokendrift.analysis.Analyzer.Options.defaults(java.util.List.of()))
+                      .withTokenText(tok::tokenText));
+        }
       } finally {
         if (tok != null) {
           tok.close();
@@ -173,6 +183,9 @@ final class CheckCommand implements Callable<Integer> {
       o.println(r.summary());
       r.manifestChanges().forEach((k, v) -> o.printf("  changed %s: %s -> %s%n", k, v[0], v[1]));
       r.machineNote().ifPresent(o::println);
+      if (!truth.isEmpty()) {
+        o.println(truth);
+      }
       for (Check.RunVerdict v : r.failures()) {
         o.println("  " + v.message());
       }

@@ -20,6 +20,14 @@ import java.util.stream.Collectors;
 public final class Sentences {
   private Sentences() {}
 
+  /**
+   * The new run against float64, for {@code check}: where its reference left the true path and each
+   * condition's error; "" without a float64 point.
+   */
+  public static String truth(Analysis a) {
+    return TruthSection.sentence(a).strip();
+  }
+
   /** One sentence a person reads first, then how far each varied condition moves the logits. */
   public static String summary(Analysis a) {
     StringBuilder floors = new StringBuilder();

@@ -74,4 +74,19 @@ class AccuracyCheckTest {
     assertThat(none.code()).isEqualTo(Main.BAD_INPUT);
     assertThat(none.err()).contains("has an expected answer (expect:)");
   }
+
+  @Test
+  void aCheckWithAFloat64PointSaysWhereTheRunStandsAgainstTheTruth() throws Exception {
+    Path spec = dir.resolve("truth.yaml");
+    Files.writeString(
+        spec,
+        "name: truth\nmodel: bundled\nprompts: [\"At night the sky is\"]\n"
+            + "decoding: {max_tokens: 14}\ntruth: fp64\n");
+    Path base = dir.resolve("tb");
+    assertThat(run("baseline", "record", spec.toString(), "--out", base.toString()).code())
+        .isZero();
+    ExplainCommandTest.Result c = run("check", spec.toString(), "--baseline", base.toString());
+    assertThat(c.code()).as(c.out() + c.err()).isZero();
+    assertThat(c.out()).contains("Against float64 (precision=fp64):");
+  }
 }

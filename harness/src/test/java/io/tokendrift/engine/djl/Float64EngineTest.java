@@ -94,6 +94,9 @@ class Float64EngineTest {
           }
         }
       }
+      System.out.printf(
+          "fp64 engine vs Float64Llama, %s %dx%d: max |Δlogit| %.2e%n",
+          c.modelType(), c.heads(), c.kvHeads(), worst);
       assertThat(worst)
           .as(c.modelType() + " " + c.heads() + "x" + c.kvHeads())
           .isLessThanOrEqualTo(1e-9);
