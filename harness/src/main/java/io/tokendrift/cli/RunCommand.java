@@ -89,7 +89,10 @@ final class RunCommand implements Callable<Integer> {
   @Option(
       names = "--shard",
       paramLabel = "I/N",
-      description = "Run shard I (from 0) of N: a deterministic 1/N of the grid's forward passes.")
+      description =
+          "Run shard I (from 0) of N: a deterministic 1/N of the grid's forward passes. auto/N"
+              + " takes I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) or"
+              + " SLURM_ARRAY_TASK_ID (a Slurm array, less SLURM_ARRAY_TASK_MIN).")
   String shard;
 
   @Override
@@ -97,7 +100,7 @@ final class RunCommand implements Callable<Integer> {
     if (resume && force) {
       throw new UserInputException("--resume and --force contradict each other; pick one");
     }
-    int[] sh = parseShard(shard);
+    int[] sh = parseShard(shard, System::getenv);
     ExperimentSpec s = ExperimentSpec.read(specFile);
     if (!engineOptions.isEmpty()) {
       java.util.Map<String, String> m = new java.util.TreeMap<>();
@@ -193,15 +196,18 @@ final class RunCommand implements Callable<Integer> {
     return dir.resolve("trace.jsonl");
   }
 
-  static int[] parseShard(String shard) {
+  static int[] parseShard(String shard, java.util.function.UnaryOperator<String> env) {
     if (shard == null) {
       return new int[] {0, 1};
     }
     String[] p = shard.split("/");
     try {
       if (p.length == 2) {
-        int i = Integer.parseInt(p[0].trim());
         int n = Integer.parseInt(p[1].trim());
+        if (n >= 1 && p[0].trim().equals("auto")) {
+          return new int[] {autoIndex(env, n), n};
+        }
+        int i = Integer.parseInt(p[0].trim());
         if (n >= 1 && i >= 0 && i < n) {
           return new int[] {i, n};
         }
@@ -210,7 +216,91 @@ final class RunCommand implements Callable<Integer> {
       // fall through
     }
     throw new UserInputException(
-        "--shard '" + shard + "' is not allowed; use I/N with 0 <= I < N (e.g. 0/4 ... 3/4)");
+        "--shard '"
+            + shard
+            + "' is not allowed; use I/N with 0 <= I < N (e.g. 0/4 ... 3/4), or auto/N");
+  }
+
+  /** Variables a cluster scheduler gives each task its index in. */
+  static final String K8S_INDEX = "JOB_COMPLETION_INDEX";
+
+  static final String SLURM_INDEX = "SLURM_ARRAY_TASK_ID";
+
+  /**
+   * The shard index of {@code --shard auto/N}: a Kubernetes Indexed Job's {@code
+   * JOB_COMPLETION_INDEX} (0 … completions−1), or a Slurm array task's {@code SLURM_ARRAY_TASK_ID}
+   * less {@code SLURM_ARRAY_TASK_MIN} (arrays may start at 1); refused when neither is set, when
+   * they disagree, or when the index or the array's size does not fit N.
+   */
+  static int autoIndex(java.util.function.UnaryOperator<String> env, int n) {
+    Integer k8s = integer(env, K8S_INDEX);
+    Integer slurm = integer(env, SLURM_INDEX);
+    if (slurm != null) {
+      Integer min = integer(env, "SLURM_ARRAY_TASK_MIN");
+      slurm -= min == null ? 0 : min;
+      Integer count = integer(env, "SLURM_ARRAY_TASK_COUNT");
+      if (count != null && count != n) {
+        throw new UserInputException(
+            "--shard auto/"
+                + n
+                + ": the Slurm array has "
+                + count
+                + " tasks (SLURM_ARRAY_TASK_COUNT); give --shard auto/"
+                + count
+                + " or an array of "
+                + n
+                + " tasks");
+      }
+    }
+    if (k8s == null && slurm == null) {
+      throw new UserInputException(
+          "--shard auto/"
+              + n
+              + " takes the index from "
+              + K8S_INDEX
+              + " (a Kubernetes Indexed Job) or "
+              + SLURM_INDEX
+              + " (a Slurm array); neither is set here: give --shard I/"
+              + n);
+    }
+    if (k8s != null && slurm != null && !k8s.equals(slurm)) {
+      throw new UserInputException(
+          "--shard auto: "
+              + K8S_INDEX
+              + " says "
+              + k8s
+              + " and "
+              + SLURM_INDEX
+              + " (less SLURM_ARRAY_TASK_MIN) says "
+              + slurm
+              + "; give --shard I/"
+              + n);
+    }
+    int i = k8s != null ? k8s : slurm;
+    if (i < 0 || i >= n) {
+      throw new UserInputException(
+          "--shard auto/"
+              + n
+              + ": the task's index "
+              + i
+              + " (from "
+              + (k8s != null ? K8S_INDEX : SLURM_INDEX)
+              + ") is outside 0.."
+              + (n - 1));
+    }
+    return i;
+  }
+
+  private static Integer integer(java.util.function.UnaryOperator<String> env, String name) {
+    String v = env.apply(name);
+    if (v == null || v.isBlank()) {
+      return null;
+    }
+    try {
+      return Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      throw new UserInputException(name + "='" + v + "' is not an integer");
+    }
   }
 
   private static void printGrid(PrintWriter o, ExperimentSpec s, Plan plan, int[] sh) {
