@@ -29,7 +29,19 @@ public final class AnalysisBenchmark {
       long peakHeapBytes,
       long maxHeapBytes,
       long compared,
-      long diverged) {}
+      long diverged,
+      long baseHeapBytes) {
+
+    /** Heap the analysis held per run at its peak, above what was in use before it began. */
+    public double heapPerRunBytes() {
+      return Math.max(0, peakHeapBytes - baseHeapBytes) / (double) runs;
+    }
+
+    /** Runs analysed per second. */
+    public double runsPerSecond() {
+      return runs / analyseSeconds;
+    }
+  }
 
   private AnalysisBenchmark() {}
 
@@ -46,6 +58,7 @@ public final class AnalysisBenchmark {
             .filter(b -> b.getType() == MemoryType.HEAP)
             .toList();
     heap.forEach(MemoryPoolMXBean::resetPeakUsage);
+    long base = heap.stream().mapToLong(b -> b.getUsage().getUsed()).sum();
     long t1 = System.nanoTime();
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
     String json = AnalysisJson.write(a, "");
@@ -64,7 +77,8 @@ public final class AnalysisBenchmark {
         peak,
         Runtime.getRuntime().maxMemory(),
         a.compared().size(),
-        diverged);
+        diverged,
+        base);
   }
 
   /** The p-th point: the reference (batch 1) for 0, else batch p + 1 at row p. */

@@ -237,16 +237,20 @@ final class BenchCommand implements Callable<Integer> {
           .printf(
               Locale.ROOT,
               "analysis: %d runs x %d steps at top-16, trace %,d bytes (%.0f bytes/step), written"
-                  + " in %.1f s%nanalysed in %.2f s; peak heap %,d MB of %,d MB max; %d compared,"
-                  + " %d diverged%n",
+                  + " in %.1f s%nanalysed in %.2f s (%,.0f runs/s); peak heap %,d MB of %,d MB max"
+                  + " (%,.1f KB per run above the %,d MB in use before); %d compared, %d"
+                  + " diverged%n",
               r.runs(),
               r.steps(),
               r.traceBytes(),
               r.traceBytes() / (double) ((long) r.runs() * r.steps()),
               r.writeSeconds(),
               r.analyseSeconds(),
+              r.runsPerSecond(),
               r.peakHeapBytes() >> 20,
               r.maxHeapBytes() >> 20,
+              r.heapPerRunBytes() / 1024,
+              r.baseHeapBytes() >> 20,
               r.compared(),
               r.diverged());
     } finally {
