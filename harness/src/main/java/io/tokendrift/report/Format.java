@@ -56,8 +56,9 @@ final class Format {
     if (d.path("prefix_only").asBoolean()) {
       return "(past the shorter run's end)";
     }
-    if (d.path("ref_margin").isNull() || d.path("ref_margin").isMissingNode()) {
-      return "(compared by text only)";
+    if (a.hasNonNull("provider")
+        && (d.path("ref_margin").isNull() || d.path("ref_margin").isMissingNode())) {
+      return "(compared by text only)"; // a provider's run asked without logprobs
     }
     if (a.hasNonNull("provider")) {
       long n = a.get("provider").path("top_logprobs").asLong();

@@ -104,6 +104,37 @@ class Float64EngineTest {
   }
 
   @Test
+  void batchInvariantModeInFloat64GivesTheSameFloat64LogitsAtAnyBatchSize() {
+    // The invariant batch keeps float64 logits too; in float64 a row's logits at batch 1 and 5
+    // agree
+    // to float64's error, and its greedy steps take the float64 argmax.
+    try (TextTokenizer tok = DIR.tokenizer();
+        Engine engine = Engines.open(EngineSpec.DEFAULT, DIR, FP64.withBatchInvariant(true))) {
+      int[] p = tok.encode("At night the sky is");
+      try (Batch one = engine.start(List.of(p));
+          Batch five =
+              engine.start(
+                  List.of(
+                      tok.encode("Hi"),
+                      tok.encode("The cat sat on the"),
+                      p,
+                      tok.encode("She poured a cup of"),
+                      tok.encode("x")))) {
+        assertThat(one.exact()).isTrue();
+        double[] a = one.logits64(0);
+        double[] b = five.logits64(2);
+        double worst = 0;
+        for (int v = 0; v < a.length; v++) {
+          worst = Math.max(worst, Math.abs(a[v] - b[v]));
+        }
+        assertThat(worst).isLessThanOrEqualTo(1e-12);
+        five.release(0);
+        assertThat(five.logits64(2)).containsExactly(b);
+      }
+    }
+  }
+
+  @Test
   void fp64IsACpuPrecision() {
     assertThatThrownBy(
             () -> Engines.open(EngineSpec.DEFAULT, DIR, FP64.withDevice(DeviceSpec.parse("gpu"))))
