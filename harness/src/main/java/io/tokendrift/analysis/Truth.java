@@ -144,7 +144,7 @@ public final class Truth {
     }
     if (isReference) {
       referencesCompared++;
-      int part = firstDifference(t.tokens(), r.tokens());
+      int part = Arrays.mismatch(t.tokens(), r.tokens());
       if (part >= 0) {
         references.add(
             new ReferenceCheck(
@@ -164,7 +164,7 @@ public final class Truth {
     if (div < 0 || ref == null) {
       return;
     }
-    int left = firstDifference(t.tokens(), ref.tokens());
+    int left = Arrays.mismatch(t.tokens(), ref.tokens());
     if (left >= 0 && left < div) {
       atDivergence.put(r.id(), new AtDivergence(Side.OFF_PATH, -1, Double.NaN, left));
       return;
@@ -179,16 +179,6 @@ public final class Truth {
         r.id(),
         new AtDivergence(
             side, tt, div < t.tokens().length && exact ? ts.margin64(div) : Double.NaN, -1));
-  }
-
-  private static int firstDifference(int[] a, int[] b) {
-    int n = Math.min(a.length, b.length);
-    for (int i = 0; i < n; i++) {
-      if (a[i] != b[i]) {
-        return i;
-      }
-    }
-    return a.length == b.length ? -1 : n;
   }
 
   /** What float64 takes at run {@code id}'s divergence, or null. */

@@ -282,12 +282,9 @@ final class GenerateCommand implements Callable<Integer> {
   private static Step row(TextTokenizer tok, int step, float[] logits, double[] exact, Choice c) {
     LogitStats s = LogitStats.of(logits);
     if (exact != null) {
-      int second = -1;
-      for (int i = 0; i < exact.length; i++) {
-        if (i != c.token() && (second < 0 || exact[i] > exact[second])) {
-          second = i;
-        }
-      }
+      // The best token other than the chosen one (a sampled step need not choose the top-1).
+      int[] top = io.tokendrift.decode.Logits.topIds(exact, 2);
+      int second = top.length < 2 ? -1 : top[0] == c.token() ? top[1] : top[0];
       double p = c.sampled() ? c.probability() : s.probability(logits[c.token()]);
       return new Step(
           step,

@@ -93,6 +93,34 @@ public final class Logits {
     return ids;
   }
 
+  /**
+   * The ids of the k largest of float64 logits, largest first, the lower id first on a tie (as
+   * {@link #topIds(float[], int)}; an insertion into k places, as k is small).
+   */
+  public static int[] topIds(double[] v, int k) {
+    int n = Math.min(k, v.length);
+    int[] best = new int[n];
+    int filled = 0;
+    for (int i = 0; i < v.length; i++) {
+      if (filled < n) {
+        int j = filled++;
+        while (j > 0 && v[best[j - 1]] < v[i]) {
+          best[j] = best[j - 1];
+          j--;
+        }
+        best[j] = i;
+      } else if (v[i] > v[best[n - 1]]) {
+        int j = n - 1;
+        while (j > 0 && v[best[j - 1]] < v[i]) {
+          best[j] = best[j - 1];
+          j--;
+        }
+        best[j] = i;
+      }
+    }
+    return best;
+  }
+
   /** The k best rank keys (logit descending, id ascending), best first. */
   static long[] topKeys(float[] logits, int k) {
     int m = Math.min(k, logits.length);

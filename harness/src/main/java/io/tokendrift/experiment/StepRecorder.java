@@ -42,7 +42,7 @@ final class StepRecorder implements StepObserver {
    */
   @Override
   public void onStep(int step, float[] logits, double[] exact, Choice c) {
-    int[] ids = exact != null ? top64(exact, k) : Logits.topIds(logits, k);
+    int[] ids = exact != null ? Logits.topIds(exact, k) : Logits.topIds(logits, k);
     float[] values = new float[ids.length];
     for (int j = 0; j < ids.length; j++) {
       values[j] = logits[ids[j]];
@@ -65,31 +65,6 @@ final class StepRecorder implements StepObserver {
       }
       steps.setExact(steps.size() - 1, v);
     }
-  }
-
-  /** The {@code k} largest of {@code v}, largest first, the lower id first on a tie. */
-  static int[] top64(double[] v, int k) {
-    int n = Math.min(k, v.length);
-    int[] best = new int[n];
-    int filled = 0;
-    for (int i = 0; i < v.length; i++) {
-      if (filled < n) {
-        int j = filled++;
-        while (j > 0 && v[best[j - 1]] < v[i]) {
-          best[j] = best[j - 1];
-          j--;
-        }
-        best[j] = i;
-      } else if (v[i] > v[best[n - 1]]) {
-        int j = n - 1;
-        while (j > 0 && v[best[j - 1]] < v[i]) {
-          best[j] = best[j - 1];
-          j--;
-        }
-        best[j] = i;
-      }
-    }
-    return best;
   }
 
   /** First 8 bytes (big-endian) of SHA-256 over the float32 little-endian bits. */
