@@ -7,14 +7,11 @@ import io.tokendrift.engine.RemoteEngine;
 import io.tokendrift.engine.RemoteReply;
 import io.tokendrift.engine.RemoteRequest;
 import io.tokendrift.engine.RemoteSettings;
-import io.tokendrift.engine.RemoteToken;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.spec.Defaults;
 import io.tokendrift.spec.ExperimentSpec;
 import io.tokendrift.spec.ProviderPoint;
-import io.tokendrift.trace.ProviderCall;
 import io.tokendrift.trace.RunRecord;
-import io.tokendrift.trace.Steps;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -151,10 +148,10 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
       boolean first = !answered;
       List<RemoteReply> all =
           wave(engine(w.point().batchInvariant(), w.point().precision()), w, pending);
-      int[] inFlight = inFlight(all);
+      int[] inFlight = WaveRecords.inFlight(all);
       List<RemoteReply> replies = all.subList(0, pending.size());
       for (int i = 0; i < pending.size(); i++) {
-        RunRecord rec = record(pending.get(i), w, i, replies.get(i), inFlight[i]);
+        RunRecord rec = WaveRecords.record(pending.get(i), w, i, replies.get(i), inFlight[i]);
         if (truth != null && rec.status() == RunRecord.Status.OK) {
           try {
             truth.annotate(pending.get(i).prompt().text(), rec.steps());
@@ -268,43 +265,6 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
   }
 
   /**
-   * For each request of a wave, the most of the wave's requests (itself included) whose last
-   * attempts were in flight at one moment of its own last attempt: the concurrency it was really
-   * sent at. A request retried after the others had their answers ran alone. Requests whose times
-   * are unknown (failed before sending) count as not in flight; -1 for one whose own times are
-   * unknown.
-   */
-  static int[] inFlight(List<RemoteReply> wave) {
-    int[] n = new int[wave.size()];
-    for (int i = 0; i < n.length; i++) {
-      RemoteReply a = wave.get(i);
-      if (a.sentNanos() == 0) {
-        n[i] = -1;
-        continue;
-      }
-      // The count only rises when a request starts: the peak is at the run's own start or at
-      // another's start within its attempt.
-      List<Long> moments = new ArrayList<>();
-      moments.add(a.sentNanos());
-      for (RemoteReply b : wave) {
-        if (b.sentNanos() > a.sentNanos() && b.sentNanos() <= a.doneNanos()) {
-          moments.add(b.sentNanos());
-        }
-      }
-      for (long t : moments) {
-        int at = 0;
-        for (RemoteReply b : wave) {
-          if (b.sentNanos() != 0 && b.sentNanos() <= t && t <= b.doneNanos()) {
-            at++;
-          }
-        }
-        n[i] = Math.max(n[i], at);
-      }
-    }
-    return n;
-  }
-
-  /**
    * The request of one prompt of a wave.
    *
    * @param top alternatives per token asked for when the point asks for logprobs
@@ -322,88 +282,6 @@ final class ProviderExecutor implements RunLoop.Executor<ProviderPlan.Wave> {
         p.logprobs() ? top : -1,
         d.stop(),
         p.request() == null ? null : spec.provider().requests().get(p.request()));
-  }
-
-  /** The trace record of one run from its reply. */
-  static RunRecord record(
-      ProviderPlan.Run run, ProviderPlan.Wave w, int slot, RemoteReply r, int inFlight) {
-    boolean lp = w.point().logprobs();
-    List<ProviderCall.Retry> retries =
-        r.retries().stream()
-            .map(t -> new ProviderCall.Retry(t.status(), t.kind(), t.reason(), t.waitMs()))
-            .toList();
-    ProviderCall call =
-        new ProviderCall(
-            r.responseId(),
-            r.model(),
-            r.systemFingerprint(),
-            r.finishReason(),
-            r.promptTokens(),
-            r.completionTokens(),
-            r.cachedTokens(),
-            r.latencyMs(),
-            r.httpStatus(),
-            r.attempts(),
-            lp,
-            retries,
-            inFlight);
-    if (!r.ok()) {
-      return RunRecord.of(run.id(), RunRecord.Status.FAILED)
-          .prompt(run.prompt().id(), run.prompt().text())
-          .at(run.point().values(), run.seed(), run.repeat())
-          .output(null, "", new int[0], new int[0])
-          .batch(r.latencyMs(), w.concurrency(), slot)
-          .error(r.error())
-          .provider(call)
-          .build();
-    }
-    int[] tokens = new int[0];
-    Steps steps = new Steps(1, false);
-    if (lp && r.tokens() != null) {
-      int k = 1;
-      for (RemoteToken t : r.tokens()) {
-        k = Math.max(k, t.topTexts().size());
-      }
-      steps = new Steps(k, false);
-      tokens = new int[r.tokens().size()];
-      for (int i = 0; i < tokens.length; i++) {
-        RemoteToken t = r.tokens().get(i);
-        tokens[i] = RemoteToken.idOf(t.text());
-        int[] ids = new int[t.topTexts().size()];
-        float[] values = new float[ids.length];
-        for (int j = 0; j < ids.length; j++) {
-          ids[j] = RemoteToken.idOf(t.topTexts().get(j));
-          values[j] = (float) t.topLogprobs()[j];
-        }
-        steps.addText(
-            (float) t.logprob(),
-            ids,
-            values,
-            t.text(),
-            t.bytes(),
-            t.topTexts().toArray(new String[0]));
-      }
-    }
-    return RunRecord.of(run.id(), RunRecord.Status.OK)
-        .prompt(run.prompt().id(), run.prompt().text())
-        .at(run.point().values(), run.seed(), run.repeat())
-        .output(stopReason(r.finishReason()), r.text(), new int[0], tokens)
-        .batch(r.latencyMs(), w.concurrency(), slot)
-        .steps(steps)
-        .provider(call)
-        .build();
-  }
-
-  /** The provider's finish_reason in the trace's terms: length → MAX_TOKENS, stop → STOP. */
-  static String stopReason(String finish) {
-    if (finish == null) {
-      return "UNKNOWN";
-    }
-    return switch (finish) {
-      case "length" -> "MAX_TOKENS";
-      case "stop" -> "STOP"; // end of sequence or a stop sequence: the API does not say which
-      default -> finish.toUpperCase(java.util.Locale.ROOT);
-    };
   }
 
   /** The engine for a server mode and precision (null, null: the spec's own base URL). */

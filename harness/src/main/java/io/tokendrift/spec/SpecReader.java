@@ -75,7 +75,9 @@ final class SpecReader {
     List<Prompt> prompts = new PromptReader(f).read(root, model, engineKind.remote());
     Decoding decoding = new DecodingReader(f).read(root.get("decoding"));
     AxesReader axesReader = new AxesReader(f);
-    SpecAxes axes = withTruth(axesReader.read(root.get("axes")), root.get("truth"), engineKind);
+    SpecAxes axes =
+        new TruthReader(f)
+            .withTruth(axesReader.read(root.get("axes")), root.get("truth"), engineKind);
     List<ExperimentSpec.NamedEngine> named = engines.axis(root);
     if (named.isEmpty()) {
       EngineFit.checkAxes(axes, engineSpec, engineKind, f);
@@ -101,7 +103,9 @@ final class SpecReader {
     if (remote != null) {
       checkRemote(remote, engineSpec, axes, prompts.size(), decoding, record);
       remote = remote.withReference(providerReference(root.get("reference"), remote));
-      remote = remote.withTruthModel(providerTruth(root.get("truth"), remote, model, engineSpec));
+      remote =
+          remote.withTruthModel(
+              new TruthReader(f).providerTruth(root.get("truth"), remote, model, engineSpec));
       List<String> cw =
           compareWithin(root.get("compare_within"), remote.reference().values().keySet());
       return new ExperimentSpec(
@@ -118,34 +122,6 @@ final class SpecReader {
     List<String> cw = compareWithin(root.get("compare_within"), reference.values().keySet());
     return new ExperimentSpec(
         name, model, engineSpec, prompts, decoding, axes, reference, record, f.t.file, null, cw);
-  }
-
-  /**
-   * {@code truth: fp64}: the float64 point every run is measured against, added to the precision
-   * axis when the spec does not list it (the analysis's "Against float64" section reads it).
-   */
-  private SpecAxes withTruth(SpecAxes axes, JsonNode truth, EngineProvider engineKind) {
-    if (truth == null) {
-      return axes;
-    }
-    if (engineKind.remote()) {
-      return axes; // a provider's truth is the model it serves ({model: M}), read with its axes
-    }
-    if (truth.isObject()) {
-      throw f.error(
-          "truth",
-          "{model: M} compares a provider's served logprobs with a local model; for a local engine"
-              + " write truth: fp64");
-    }
-    if (!truth.isTextual() || !truth.asText().equals("fp64")) {
-      throw f.error("truth", "must be fp64 (a float64 point every run is measured against)");
-    }
-    if (axes.precisions().contains(Precision.FP64)) {
-      return axes;
-    }
-    List<Precision> p = new java.util.ArrayList<>(axes.precisions());
-    p.add(Precision.FP64);
-    return axes.toBuilder().precisions(List.copyOf(p)).build();
   }
 
   /**
@@ -176,41 +152,6 @@ final class SpecReader {
       out.add(a);
     }
     return out;
-  }
-
-  /**
-   * A provider's {@code truth: {model: M}}: the weights it serves, whose float64 log-probabilities
-   * the served ones are compared with (with {@code base_url: local}, the spec's model by default:
-   * {@code truth: {model: bundled}}); null without.
-   */
-  private String providerTruth(JsonNode n, ProviderAxes p, String model, EngineSpec engine) {
-    if (n == null) {
-      return null;
-    }
-    if (!n.isObject()) {
-      throw f.error(
-          "truth",
-          "for an HTTP provider, {model: M}: the weights it serves (bundled or a folder), whose"
-              + " float64 log-probabilities its served ones are compared with; fp64 is a local"
-              + " engine's point");
-    }
-    f.checkKeys(n, "truth", SpecFields.keys("model"));
-    boolean local = Engines.provider(engine.kind()).remoteSettings(engine).local();
-    String m = f.string(n, "truth.model", local ? model : null);
-    if (p.apis().contains("chat")) {
-      throw f.error(
-          "truth",
-          "compares the completions API's logprobs (the prompt as sent is the prompt the local"
-              + " model reads); the chat API applies the server's template: set api: completions");
-    }
-    if (!p.logprobs().contains(true)) {
-      throw f.error("truth", "needs logprobs: the logprobs axis must include true");
-    }
-    java.nio.file.Path folder = ExperimentSpec.modelFolder(m, f.t.file);
-    if (folder != null && !java.nio.file.Files.isDirectory(folder)) {
-      throw f.error("truth.model", "no model folder at " + folder);
-    }
-    return m;
   }
 
   /** A remote engine's option values, refused at the option's own place. */

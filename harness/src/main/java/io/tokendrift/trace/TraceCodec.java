@@ -70,29 +70,29 @@ final class TraceCodec {
       ObjectNode st = n.putObject("steps");
       st.put("n", c);
       st.put("k", s.k());
-      st.put("chosen_logit", Steps.floats(s.chosenColumn(), c));
-      st.put("top_ids", Steps.varints(s.idColumn(), c * s.k()));
-      st.put("top_logits", Steps.floats(s.logitColumn(), c * s.k()));
-      st.put("logsumexp", Steps.floats(s.lseColumn(), c));
-      st.put("entropy", Steps.floats(s.entropyColumn(), c));
+      st.put("chosen_logit", Columns.floats(s.chosenColumn(), c));
+      st.put("top_ids", Columns.varints(s.idColumn(), c * s.k()));
+      st.put("top_logits", Columns.floats(s.logitColumn(), c * s.k()));
+      st.put("logsumexp", Columns.floats(s.lseColumn(), c));
+      st.put("entropy", Columns.floats(s.entropyColumn(), c));
       boolean sampled = false;
       for (int i = 0; i < c; i++) {
         // Gumbel draws have no uniform (NaN) but a score gap: either marks a sampled step.
         sampled |= !Double.isNaN(s.drawColumn()[i]) || !Float.isNaN(s.marginColumn()[i]);
       }
       if (sampled) {
-        st.put("draw", Steps.doubles(s.drawColumn(), c));
-        st.put("draw_margin", Steps.floats(s.marginColumn(), c));
+        st.put("draw", Columns.doubles(s.drawColumn(), c));
+        st.put("draw_margin", Columns.floats(s.marginColumn(), c));
       }
-      st.put("digest", Steps.longs(s.digestColumn(), c));
+      st.put("digest", Columns.longs(s.digestColumn(), c));
       if (s.hasExact()) {
-        st.put("top_logits64", Steps.doubles(s.exactColumn(), c * s.k()));
+        st.put("top_logits64", Columns.doubles(s.exactColumn(), c * s.k()));
       }
       if (s.hasFullLogits()) {
         ArrayNode full = st.putArray("full_logits");
         for (int i = 0; i < c; i++) {
           float[] v = s.fullColumn()[i];
-          full.add(Steps.floats(v, v.length));
+          full.add(Columns.floats(v, v.length));
         }
       }
       if (s.hasTexts()) {
@@ -342,8 +342,8 @@ final class TraceCodec {
       double[] draws;
       float[] margins;
       if (s.has("draw")) {
-        draws = Steps.doubles(text(s, "draw", where), n, "draw");
-        margins = Steps.floats(text(s, "draw_margin", where), n, "draw_margin");
+        draws = Columns.doubles(text(s, "draw", where), n, "draw");
+        margins = Columns.floats(text(s, "draw_margin", where), n, "draw_margin");
       } else {
         draws = new double[n];
         margins = new float[n];
@@ -357,24 +357,24 @@ final class TraceCodec {
         for (int i = 0; i < n; i++) {
           String b64 = f.get(i).asText();
           int bytes = java.util.Base64.getDecoder().decode(b64).length;
-          full[i] = Steps.floats(b64, bytes / 4, "full_logits[" + i + "]");
+          full[i] = Columns.floats(b64, bytes / 4, "full_logits[" + i + "]");
         }
       }
       Steps out =
           Steps.of(
               k,
               n,
-              Steps.floats(text(s, "chosen_logit", where), n, "chosen_logit"),
-              Steps.varints(text(s, "top_ids", where), n * k, "top_ids"),
-              Steps.floats(text(s, "top_logits", where), n * k, "top_logits"),
-              Steps.floats(text(s, "logsumexp", where), n, "logsumexp"),
-              Steps.floats(text(s, "entropy", where), n, "entropy"),
+              Columns.floats(text(s, "chosen_logit", where), n, "chosen_logit"),
+              Columns.varints(text(s, "top_ids", where), n * k, "top_ids"),
+              Columns.floats(text(s, "top_logits", where), n * k, "top_logits"),
+              Columns.floats(text(s, "logsumexp", where), n, "logsumexp"),
+              Columns.floats(text(s, "entropy", where), n, "entropy"),
               draws,
               margins,
-              Steps.longs(text(s, "digest", where), n, "digest"),
+              Columns.longs(text(s, "digest", where), n, "digest"),
               full);
       if (s.has("top_logits64")) {
-        out.exactColumn(Steps.doubles(text(s, "top_logits64", where), n * k, "top_logits64"));
+        out.exactColumn(Columns.doubles(text(s, "top_logits64", where), n * k, "top_logits64"));
       }
       if (s.has("texts")) {
         out.setTexts(

@@ -1,4 +1,4 @@
-package io.tokendrift.experiment;
+package io.tokendrift.decode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,7 +9,7 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** The float64 top-K a float64 run records: largest first, the lower id first on a tie. */
-class Top64Test {
+class TopIdsFloat64Test {
   /** The same by sorting every id (the obvious way, independent of the insertion sort). */
   private static int[] bySorting(double[] v, int k) {
     return IntStream.range(0, v.length)
@@ -32,7 +32,7 @@ class Top64Test {
         v[i] = r.nextInt(6) + (r.nextBoolean() ? 1e-7 : 0);
       }
       int k = 1 + r.nextInt(20);
-      assertThat(StepRecorder.top64(v, k)).as(Arrays.toString(v)).containsExactly(bySorting(v, k));
+      assertThat(Logits.topIds(v, k)).as(Arrays.toString(v)).containsExactly(bySorting(v, k));
     }
   }
 
@@ -41,6 +41,6 @@ class Top64Test {
     // Two values 1.1e-7 apart, equal once rounded to float32: float64 keeps 3 above 1.
     double[] v = {0.5, 8.5, 0.1, 8.5 + 1.1e-7, -2};
     assertThat((float) v[1]).isEqualTo((float) v[3]);
-    assertThat(StepRecorder.top64(v, 3)).containsExactly(3, 1, 0);
+    assertThat(Logits.topIds(v, 3)).containsExactly(3, 1, 0);
   }
 }

@@ -16,14 +16,14 @@ class InFlightTest {
   @Test
   void aWaveSentTogetherIsInFlightTogether() {
     // Four requests started within a moment of each other, ending at different times.
-    assertThat(ProviderExecutor.inFlight(List.of(at(1, 50), at(2, 90), at(3, 20), at(4, 70))))
+    assertThat(WaveRecords.inFlight(List.of(at(1, 50), at(2, 90), at(3, 20), at(4, 70))))
         .containsExactly(4, 4, 4, 4);
   }
 
   @Test
   void aRetrySentAfterTheOthersHadTheirAnswersRanAlone() {
     // The first request's last attempt (a retry) starts at 100, after the others ended.
-    assertThat(ProviderExecutor.inFlight(List.of(at(100, 130), at(1, 30), at(2, 40))))
+    assertThat(WaveRecords.inFlight(List.of(at(100, 130), at(1, 30), at(2, 40))))
         .containsExactly(1, 2, 2);
   }
 
@@ -31,13 +31,13 @@ class InFlightTest {
   void overlapsThatNeverMeetDoNotAddUp() {
     // A spans B and C, which never overlap each other: at most two are ever in flight together.
     // (Counting every request that overlaps A would say 3.)
-    assertThat(ProviderExecutor.inFlight(List.of(at(1, 100), at(10, 20), at(30, 40))))
+    assertThat(WaveRecords.inFlight(List.of(at(1, 100), at(10, 20), at(30, 40))))
         .containsExactly(2, 2, 2);
   }
 
   @Test
   void aRequestNeverSentCountsForNobodyAndHasNoCountOfItsOwn() {
-    assertThat(ProviderExecutor.inFlight(List.of(at(1, 50), at(0, 0), at(2, 60))))
+    assertThat(WaveRecords.inFlight(List.of(at(1, 50), at(0, 0), at(2, 60))))
         .containsExactly(2, -1, 2);
   }
 }
