@@ -42,6 +42,7 @@ public final class Analysis {
   private final List<GroupSummary> groups;
   private final Truth truth;
   private final IntFunction<String> tokenText;
+  private final RunSpill spill;
 
   /** Traces whose last record was cut off (a crash mid-write), as {@code file:line}: ignored. */
   public List<String> tornRecords() {
@@ -68,7 +69,9 @@ public final class Analysis {
       ProviderSummary providerSummary,
       EnvSummary envSummary,
       List<GroupSummary> groups,
-      Truth truth) {
+      Truth truth,
+      RunSpill spill) {
+    this.spill = spill;
     this.torn = List.copyOf(torn);
     this.groups = List.copyOf(groups);
     this.truth = truth;
@@ -78,7 +81,7 @@ public final class Analysis {
     this.options = options;
     this.temperature = temperature;
     this.axes = Axes.of(reference, runs);
-    this.floors = Floors.of(runs, axes, options);
+    this.floors = Floors.of(runs, axes, options, this::drift);
     floors.settle(runs, FlipRule.Decoding.of(header));
     // Settled: from here on no one changes them, so copies (withTokenText) can share them.
     this.runs = Collections.unmodifiableList(runs);
@@ -104,6 +107,7 @@ public final class Analysis {
     this.envSummary = a.envSummary;
     this.groups = a.groups;
     this.truth = a.truth;
+    this.spill = a.spill;
     this.tokenText = tokenText;
   }
 
@@ -115,6 +119,8 @@ public final class Analysis {
    * @param envs each environment against its own reference, or null without an env axis
    * @param groups each varied mode axis's groups against their own references
    * @param truth every run against float64, or null without an fp64 point
+   * @param spill the runs' drift, and the tokens and text of those that diverged or have an
+   *     expected answer (at each result's {@code spilled})
    */
   static Analysis build(
       TraceHeader header,
@@ -128,7 +134,8 @@ public final class Analysis {
       ProviderSummary provider,
       EnvSummary envs,
       List<GroupSummary> groups,
-      Truth truth) {
+      Truth truth,
+      RunSpill spill) {
     // A fixed order: by point (as the trace lists axes), prompt, seed, repeat.
     List<RunResult> sorted = new ArrayList<>(results);
     sorted.sort(
@@ -148,7 +155,8 @@ public final class Analysis {
         provider,
         envs,
         groups,
-        truth);
+        truth,
+        spill);
   }
 
   /**
@@ -234,6 +242,39 @@ public final class Analysis {
   /** The largest point floor (upper bound): what the experiment's conditions can move a logit. */
   public double experimentFloor() {
     return floors.experiment();
+  }
+
+  /** A compared run's per-step drift against its reference (empty for others). */
+  public float[] drift(RunResult r) {
+    return r.comparison() == null || r.spilled() < 0 ? new float[0] : spill.drift(r.spilled());
+  }
+
+  /**
+   * A run's tokens, kept for a divergent run and for one whose prompt has an expected answer.
+   *
+   * @throws IllegalStateException for another run (the analysis did not keep them)
+   */
+  public int[] runTokens(RunResult r) {
+    int[] t = r.spilled() < 0 ? null : spill.tokens(r.spilled());
+    if (t == null) {
+      throw new IllegalStateException(
+          r.id() + ": its tokens were not kept (neither diverged nor expected)");
+    }
+    return t;
+  }
+
+  /**
+   * A run's text, kept for a divergent run and for one whose prompt has an expected answer.
+   *
+   * @throws IllegalStateException for another run (the analysis did not keep it)
+   */
+  public String runText(RunResult r) {
+    String t = r.spilled() < 0 ? null : spill.text(r.spilled());
+    if (t == null) {
+      throw new IllegalStateException(
+          r.id() + ": its text was not kept (neither diverged nor expected)");
+    }
+    return t;
   }
 
   /** The reference run a compared run was measured against. */

@@ -72,7 +72,7 @@ public final class AnalysisJson {
         .forEach(
             d -> {
               ObjectNode o = divergences.addObject();
-              divergence(o, d, decoding, a.plantedAt(d.run()));
+              divergence(o, d, decoding, a.plantedAt(d.run()), a.runText(d.run()));
               Truth.AtDivergence at = a.truth() == null ? null : a.truth().at(d.run().id());
               if (at != null) {
                 ObjectNode t = o.putObject("truth");
@@ -258,7 +258,7 @@ public final class AnalysisJson {
   }
 
   private static void divergence(
-      ObjectNode n, Divergence d, FlipRule.Decoding decoding, String planted) {
+      ObjectNode n, Divergence d, FlipRule.Decoding decoding, String planted, String runText) {
     RunResult r = d.run();
     Comparison c = r.comparison();
     n.put("run", r.id());
@@ -283,7 +283,7 @@ public final class AnalysisJson {
       n.put("ref_token", d.ref().tokens()[c.divIndex()]);
     }
     n.put("ref_text", d.ref().text());
-    n.put("run_text", r.text());
+    n.put("run_text", runText);
     n.put("rank", d.rank());
     n.put("planted", planted);
     if (d.context() != null) {

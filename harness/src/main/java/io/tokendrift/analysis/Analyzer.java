@@ -78,11 +78,15 @@ public final class Analyzer {
   }
 
   /**
-   * One run's outcome.
+   * One run's outcome: small, and the same size whatever the run's length (what the analysis reads
+   * again about the run is in its {@link RunSpill} entry, at {@code spilled}).
    *
-   * @param comparison against its reference (null for the reference itself, failed or skipped runs)
+   * @param prompt the prompt's text (one instance per prompt)
+   * @param comparison against its reference (null for the reference itself, failed or skipped
+   *     runs); its per-step drift is read with {@link Analysis#drift(RunResult)}
    * @param threshold margin below which a divergence counts as explained (2 × the floor's upper
    *     bound; sampled steps follow the same rule in logit units, see {@link FlipRule})
+   * @param spilled offset of the run's entry in the analysis's spill, or -1 when it has none
    */
   public record RunResult(
       String id,
@@ -93,13 +97,12 @@ public final class Analyzer {
       PointKey point,
       RunRecord.Status status,
       int length,
-      String text,
       long tokensHash,
-      int[] tokens,
       Comparison comparison,
       Verdict verdict,
       double threshold,
-      boolean sampled) {
+      boolean sampled,
+      long spilled) {
 
     static RunResult of(
         RunRecord rec,
@@ -117,14 +120,13 @@ public final class Analyzer {
           point,
           rec.status(),
           rec.tokens().length,
-          rec.text(),
           // A provider's runs compare as texts (some are recorded without tokens).
           rec.provider() != null ? rec.text().hashCode() : java.util.Arrays.hashCode(rec.tokens()),
-          rec.tokens(),
           comparison,
           verdict,
           threshold,
-          sampled);
+          sampled,
+          -1);
     }
 
     /** The same run with its verdict settled. */
@@ -138,13 +140,34 @@ public final class Analyzer {
           point,
           status,
           length,
-          text,
           tokensHash,
-          tokens,
           comparison,
           v,
           threshold,
-          sampled);
+          sampled,
+          spilled);
+    }
+
+    /**
+     * The same run kept small: its prompt and point the shared instances, its drift moved to the
+     * spill entry at {@code at}.
+     */
+    RunResult kept(String promptId, String prompt, PointKey point, long at) {
+      return new RunResult(
+          id,
+          promptId,
+          prompt,
+          seed,
+          repeat,
+          point,
+          status,
+          length,
+          tokensHash,
+          comparison == null ? null : comparison.withoutDrift(),
+          verdict,
+          threshold,
+          sampled,
+          at);
     }
   }
 
@@ -213,6 +236,10 @@ public final class Analyzer {
     java.util.Set<String> seen = new java.util.HashSet<>();
     double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
     ProviderSummary provider = null;
+    RunSpill spill = new RunSpill();
+    Map<String, PointKey> points = new HashMap<>();
+    Map<String, String> prompts = new HashMap<>(); // one instance of each id and text
+    java.util.Set<String> expected = header.expectations().keySet();
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
         while (r.hasNext()) {
@@ -225,7 +252,7 @@ public final class Analyzer {
           }
           RunRecord ref = refs.get(refKey(rec.promptId(), rec.seed()));
           RunResult result = first(rec, ref, reference);
-          results.add(result);
+          results.add(kept(result, rec, spill, points, prompts, expected));
           if (envs != null) {
             envs.add(rec);
           }
@@ -251,6 +278,7 @@ public final class Analyzer {
         }
       }
     }
+    spill.finish();
     return Analysis.build(
         header,
         reference,
@@ -263,7 +291,38 @@ public final class Analyzer {
         provider,
         envs,
         groups.values().stream().filter(GroupSummary::varied).toList(),
-        truth != null && truth.present() ? truth : null);
+        truth != null && truth.present() ? truth : null,
+        spill);
+  }
+
+  /**
+   * The result as the analysis keeps it: shared prompt and point instances, and in the spill its
+   * drift (when compared) and its tokens and text (when it diverged, or its prompt has an expected
+   * answer): what the floors, the divergence list and the answers read again.
+   */
+  private static RunResult kept(
+      RunResult r,
+      RunRecord rec,
+      RunSpill spill,
+      Map<String, PointKey> points,
+      Map<String, String> prompts,
+      java.util.Set<String> expected) {
+    PointKey point = points.computeIfAbsent(r.point().key(), k -> r.point());
+    String promptId = prompts.computeIfAbsent(r.promptId(), k -> k);
+    String prompt = prompts.computeIfAbsent(promptId + "\u0000" + r.prompt(), k -> r.prompt());
+    Comparison c = r.comparison();
+    boolean words =
+        (c != null && !c.identical())
+            || (rec.status() == RunRecord.Status.OK && expected.contains(promptId));
+    long at = -1;
+    if (c != null || words) {
+      at =
+          spill.put(
+              c == null ? null : c.perStepDrift(),
+              words ? rec.tokens() : null,
+              words ? rec.text() : null);
+    }
+    return r.kept(promptId, prompt, point, at);
   }
 
   /**

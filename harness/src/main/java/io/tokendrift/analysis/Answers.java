@@ -75,11 +75,11 @@ public record Answers(
       long[] c = byPoint.computeIfAbsent(r.point().key(), k -> new long[3]);
       if (r.repeat() == 0) {
         c[0]++;
-        c[1] += e.correct(r.text()) ? 1 : 0;
+        c[1] += e.correct(a.runText(r)) ? 1 : 0;
         c[2] += r.length();
       }
       String g = r.promptId() + "|" + r.point().key() + "|" + r.seed();
-      parsed.computeIfAbsent(g, k -> new HashSet<>()).add(e.parsed(r.text()));
+      parsed.computeIfAbsent(g, k -> new HashSet<>()).add(e.parsed(a.runText(r)));
       raw.computeIfAbsent(g, k -> new HashSet<>()).add(r.tokensHash());
       sizes.merge(g, 1, Integer::sum);
     }

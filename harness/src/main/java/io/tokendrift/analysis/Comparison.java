@@ -11,7 +11,8 @@ import java.util.Arrays;
  * @param divIndex first step whose token differs (the field's Div_Index), or -1 when identical
  * @param lengthDiff run length minus reference length, in tokens
  * @param alignedSteps steps compared for drift: those with identical history (through divIndex)
- * @param perStepDrift per aligned step, max |Δlogit| over ids in both top-K lists
+ * @param perStepDrift per aligned step, max |Δlogit| over ids in both top-K lists; empty in an
+ *     analysis's results, which keep it out of the heap ({@link Analysis#drift})
  * @param maxDrift max of perStepDrift (0 when nothing aligned)
  * @param typicalDrift median of perStepDrift
  * @param maxDriftUlps max |Δlogit| in units in the last place of the reference value
@@ -36,6 +37,25 @@ public record Comparison(
     double driftTop2,
     double drawMargin,
     boolean prefixOnly) {
+
+  private static final float[] NONE = new float[0];
+
+  /** This comparison without its per-step drift (an analysis keeps that in its spill). */
+  Comparison withoutDrift() {
+    return new Comparison(
+        divIndex,
+        lengthDiff,
+        alignedSteps,
+        NONE,
+        maxDrift,
+        typicalDrift,
+        maxDriftUlps,
+        refMargin,
+        driftTop1,
+        driftTop2,
+        drawMargin,
+        prefixOnly);
+  }
 
   public boolean identical() {
     return divIndex < 0;

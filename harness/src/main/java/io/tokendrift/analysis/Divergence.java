@@ -79,7 +79,7 @@ record Divergence(
       refTokens.add(new RefToken(id, text, s.margin(i), top));
     }
     List<Token> runTokens = new ArrayList<>();
-    for (int id : r.tokens()) {
+    for (int id : a.runTokens(r)) {
       runTokens.add(new Token(id, a.text(id)));
     }
     return new Context(refTokens, runTokens);

@@ -22,36 +22,99 @@ record Floors(
   /** Seed of the bootstrap resampling (fixed: the analysis is reproducible). */
   static final long BOOTSTRAP_SEED = 0x7D_2026L;
 
-  static Floors of(List<RunResult> runs, Axes axes, Analyzer.Options options) {
-    Map<PointKey, List<float[]>> byPoint = new LinkedHashMap<>();
-    Map<String, List<float[]>> byAxis = new TreeMap<>();
+  /** The bootstrap resamples at most this many of a condition's values (an even stride). */
+  static final int BOOTSTRAP_CAP = 20_000;
+
+  /**
+   * The floors of these runs (in the analysis's order), their per-step drift read from {@code
+   * drift} one run at a time: exact quantiles from the values' counts, the bootstrap from the
+   * evenly strided values of the runs' drifts in this order.
+   */
+  static Floors of(
+      List<RunResult> runs,
+      Axes axes,
+      Analyzer.Options options,
+      java.util.function.Function<RunResult, float[]> drift) {
+    Map<PointKey, List<RunResult>> byPoint = new LinkedHashMap<>();
+    Map<String, List<RunResult>> byAxis = new TreeMap<>();
     for (RunResult r : runs) {
       if (r.comparison() == null) {
         continue;
       }
-      byPoint.computeIfAbsent(r.point(), x -> new ArrayList<>()).add(r.comparison().perStepDrift());
+      byPoint.computeIfAbsent(r.point(), x -> new ArrayList<>()).add(r);
       List<String> differing = axes.differing(r);
       if (differing.size() == 1) {
-        byAxis
-            .computeIfAbsent(differing.get(0), x -> new ArrayList<>())
-            .add(r.comparison().perStepDrift());
+        byAxis.computeIfAbsent(differing.get(0), x -> new ArrayList<>()).add(r);
       }
     }
     Map<PointKey, Stats.Estimate> pointFloors = new LinkedHashMap<>();
     Map<String, Stats.Estimate> axisFloors = new LinkedHashMap<>();
     double experiment = 0;
     int i = 0;
-    for (Map.Entry<PointKey, List<float[]>> e : byPoint.entrySet()) {
-      Stats.Estimate f = floor(concat(e.getValue()), i++, options);
+    for (Map.Entry<PointKey, List<RunResult>> e : byPoint.entrySet()) {
+      Stats.Estimate f = floor(e.getValue(), drift, i++, options);
       pointFloors.put(e.getKey(), f);
       if (!Double.isNaN(f.high())) {
         experiment = Math.max(experiment, f.high());
       }
     }
-    for (Map.Entry<String, List<float[]>> e : byAxis.entrySet()) {
-      axisFloors.put(e.getKey(), floor(concat(e.getValue()), i++, options));
+    for (Map.Entry<String, List<RunResult>> e : byAxis.entrySet()) {
+      axisFloors.put(e.getKey(), floor(e.getValue(), drift, i++, options));
     }
     return new Floors(pointFloors, axisFloors, experiment);
+  }
+
+  /**
+   * {@link Stats#bootstrapQuantile} of the runs' drifts concatenated in order, without holding the
+   * concatenation: one read of each run gives the counts (the exact quantile) and the strided
+   * values (what is resampled).
+   */
+  private static Stats.Estimate floor(
+      List<RunResult> group,
+      java.util.function.Function<RunResult, float[]> drift,
+      int stream,
+      Analyzer.Options options) {
+    long n = 0;
+    for (RunResult r : group) {
+      n += r.comparison().alignedSteps();
+    }
+    if (n == 0) {
+      return new Stats.Estimate(Double.NaN, Double.NaN, Double.NaN, 0);
+    }
+    int cap = BOOTSTRAP_CAP;
+    FloatCounts all = new FloatCounts();
+    float[] strided = n > cap ? new float[cap] : null;
+    int next = 0; // the next strided value's index
+    long start = 0; // where this run's values start in the concatenation
+    for (RunResult r : group) {
+      float[] v = drift.apply(r);
+      if (v.length != r.comparison().alignedSteps()) {
+        throw new IllegalStateException(r.id() + ": drift of " + v.length + " steps stored");
+      }
+      all.add(v);
+      while (strided != null && next < cap) {
+        long pos = (long) next * n / cap;
+        if (pos >= start + v.length) {
+          break;
+        }
+        strided[next++] = v[(int) (pos - start)];
+      }
+      start += v.length;
+    }
+    float[] sorted;
+    if (strided == null) {
+      sorted = all.sorted();
+    } else {
+      sorted = strided;
+      java.util.Arrays.sort(sorted);
+    }
+    return Stats.bootstrapSorted(
+        sorted,
+        all.quantile(options.floorQuantile()),
+        Math.toIntExact(n),
+        options.floorQuantile(),
+        options.resamples(),
+        BOOTSTRAP_SEED + stream);
   }
 
   /** Twice the point's floor (upper bound), 0 where it has none: the greedy explained margin. */
@@ -64,25 +127,6 @@ record Floors(
       f = byPoint.get(PointKey.of(on));
     }
     return f == null || Double.isNaN(f.high()) ? 0 : 2 * f.high();
-  }
-
-  private static Stats.Estimate floor(float[] v, int stream, Analyzer.Options options) {
-    return Stats.bootstrapQuantile(
-        v, options.floorQuantile(), options.resamples(), 20_000, BOOTSTRAP_SEED + stream);
-  }
-
-  static float[] concat(List<float[]> parts) {
-    int n = 0;
-    for (float[] p : parts) {
-      n += p.length;
-    }
-    float[] out = new float[n];
-    int at = 0;
-    for (float[] p : parts) {
-      System.arraycopy(p, 0, out, at, p.length);
-      at += p.length;
-    }
-    return out;
   }
 
   /**

@@ -82,30 +82,39 @@ public final class Stats {
         base[i] = v[(int) ((long) i * v.length / cap)];
       }
     }
-    // Sorted once: a resample's order statistics are then those of its drawn indices, found by
-    // counting (linear) instead of sorting every resample.
     float[] sorted = base.clone();
     Arrays.sort(sorted);
-    int n = sorted.length;
-    double h = (n - 1) * q;
+    return bootstrapSorted(sorted, value, v.length, q, resamples, seed);
+  }
+
+  /**
+   * The bootstrap of {@link #bootstrapQuantile} from its sorted (sub)sample: {@code value} is the
+   * q-quantile of the whole sample of {@code n} values, {@code sorted} what is resampled.
+   */
+  static Estimate bootstrapSorted(
+      float[] sorted, double value, int n, double q, int resamples, long seed) {
+    // Sorted once: a resample's order statistics are then those of its drawn indices, found by
+    // counting (linear) instead of sorting every resample.
+    int m = sorted.length;
+    double h = (m - 1) * q;
     int lo = (int) Math.floor(h);
     SplittableRandom r = new SplittableRandom(seed);
     double[] stats = new double[resamples];
-    int[] counts = new int[n];
+    int[] counts = new int[m];
     for (int b = 0; b < resamples; b++) {
       Arrays.fill(counts, 0);
-      for (int i = 0; i < n; i++) {
-        counts[r.nextInt(n)]++;
+      for (int i = 0; i < m; i++) {
+        counts[r.nextInt(m)]++;
       }
       int seen = 0;
       int atLo = -1;
       int atHi = -1;
-      for (int i = 0; i < n && atHi < 0; i++) {
+      for (int i = 0; i < m && atHi < 0; i++) {
         seen += counts[i];
         if (atLo < 0 && seen > lo) {
           atLo = i;
         }
-        if (seen > Math.min(lo + 1, n - 1)) {
+        if (seen > Math.min(lo + 1, m - 1)) {
           atHi = i;
         }
       }
@@ -114,7 +123,7 @@ public final class Stats {
     Arrays.sort(stats);
     double low = stats[(int) Math.floor(0.025 * (resamples - 1))];
     double high = stats[(int) Math.ceil(0.975 * (resamples - 1))];
-    return new Estimate(value, Math.min(low, value), Math.max(high, value), v.length);
+    return new Estimate(value, Math.min(low, value), Math.max(high, value), n);
   }
 
   /** Two-sided Fisher exact test on the 2×2 table [[a, b], [c, d]]. */

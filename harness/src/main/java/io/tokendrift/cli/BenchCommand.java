@@ -119,6 +119,13 @@ final class BenchCommand implements Callable<Integer> {
       description = "Steps per generated run (default: 256).")
   int analysisSteps;
 
+  @Option(
+      names = "--keep-trace",
+      paramLabel = "FILE",
+      description =
+          "With --analysis-runs: keep the generated trace as FILE (refused if FILE exists), to analyse it with `analyze`.")
+  Path keepTrace;
+
   @Override
   public Integer call() throws Exception {
     if (serve) {
@@ -229,6 +236,10 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Times the analysis of a generated trace (--analysis-runs). */
   private int analysisBench() throws Exception {
+    if (keepTrace != null && java.nio.file.Files.exists(keepTrace)) {
+      throw new IllegalArgumentException(
+          "--keep-trace " + keepTrace + ": the file exists; give a new name (nothing is replaced)");
+    }
     Path tmp = java.nio.file.Files.createTempDirectory("tokendrift-bench");
     try {
       var r = io.tokendrift.analysis.AnalysisBenchmark.run(tmp, analysisRuns, analysisSteps, 1);
@@ -253,6 +264,10 @@ final class BenchCommand implements Callable<Integer> {
               r.baseHeapBytes() >> 20,
               r.compared(),
               r.diverged());
+      if (keepTrace != null) {
+        java.nio.file.Files.move(tmp.resolve("bench.jsonl"), keepTrace);
+        spec.commandLine().getOut().println("trace kept: " + keepTrace);
+      }
     } finally {
       try (var s = java.nio.file.Files.walk(tmp)) {
         for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {

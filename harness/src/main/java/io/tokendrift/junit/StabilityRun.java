@@ -96,7 +96,7 @@ final class StabilityRun {
                 shorten(r.prompt()),
                 r.point().key(),
                 ref == null ? new int[0] : ref.tokens(),
-                r.tokens(),
+                a.runTokens(r),
                 r.comparison(),
                 v.label(),
                 r.threshold(),
