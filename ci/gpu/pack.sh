@@ -21,7 +21,7 @@ cp -r "$root/harness/target/lib" "$dest/lib"
 cp "$root/experiments/cpu-vs-gpu.yaml" "$root/experiments/gpu-precisions.yaml" "$dest/experiments/"
 # The modules the jar and its libraries use (jdeps), plus what they load reflectively.
 jlink="${JAVA_HOME:+$JAVA_HOME/bin/}jlink"
-modules="java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,java.desktop,java.scripting,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,jdk.httpserver"
+modules="java.base,java.logging,java.management,java.naming,java.net.http,java.sql,java.xml,java.desktop,java.scripting,jdk.unsupported,jdk.crypto.ec,jdk.zipfs,jdk.httpserver,jdk.management"
 "$jlink" --add-modules "$modules" --strip-debug --no-header-files --no-man-pages \
   --compress=2 --output "$dest/runtime" 2>/dev/null
 cat > "$dest/run.sh" <<'RUN'

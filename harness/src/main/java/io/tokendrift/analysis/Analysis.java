@@ -31,7 +31,7 @@ public final class Analysis {
   final PointKey reference;
   final Analyzer.Options options;
   final List<RunResult> runs;
-  final Map<String, RunRecord> refs;
+  final Map<String, Reference> refs;
   final double temperature;
   final Axes axes;
   final Floors floors;
@@ -60,7 +60,7 @@ public final class Analysis {
   private Analysis(
       TraceHeader header,
       PointKey reference,
-      Map<String, RunRecord> refs,
+      Map<String, Reference> refs,
       List<RunResult> runs,
       Analyzer.Options options,
       double temperature,
@@ -125,7 +125,7 @@ public final class Analysis {
   static Analysis build(
       TraceHeader header,
       PointKey reference,
-      Map<String, RunRecord> refs,
+      Map<String, Reference> refs,
       List<RunResult> results,
       Analyzer.Options o,
       double temperature,
@@ -244,6 +244,28 @@ public final class Analysis {
     return floors.experiment();
   }
 
+  /**
+   * What this analysis holds in the heap by design, in bytes: {whole reference records (within the
+   * budget), the spills' heap (within {@link RunSpill#IN_MEMORY} each)}; the rest grows with the
+   * runs.
+   */
+  public long[] heapBudgets() {
+    long whole = 0;
+    long spills = spill.heapBytes();
+    for (Reference r : refs.values()) {
+      whole += r.wholeBytes();
+    }
+    if (!refs.isEmpty()) {
+      spills += refs.values().iterator().next().store().heapBytes();
+    }
+    return new long[] {whole, spills};
+  }
+
+  /** Whether the runs' spill went to a temporary file. */
+  boolean spilledToDisk() {
+    return spill.onDisk();
+  }
+
   /** A compared run's per-step drift against its reference (empty for others). */
   public float[] drift(RunResult r) {
     return r.comparison() == null || r.spilled() < 0 ? new float[0] : spill.drift(r.spilled());
@@ -278,7 +300,7 @@ public final class Analysis {
   }
 
   /** The reference run a compared run was measured against. */
-  public RunRecord referenceOf(RunResult r) {
+  public Reference referenceOf(RunResult r) {
     return refs.get(Analyzer.refKey(r.promptId(), r.seed()));
   }
 
@@ -377,7 +399,7 @@ public final class Analysis {
   }
 
   /** The reference runs in a fixed order (by prompt and seed). */
-  List<RunRecord> sortedRefs() {
+  List<Reference> sortedRefs() {
     return new TreeMap<>(refs).values().stream().toList();
   }
 
@@ -424,7 +446,7 @@ public final class Analysis {
 
   /** The planted tie a divergence sits at (same prompt, step and path), or null. */
   public String plantedAt(RunResult r) {
-    RunRecord ref = referenceOf(r);
+    Reference ref = referenceOf(r);
     for (Analyzer.PlantedTie t : options.nearTies()) {
       if (ref != null
           && r.comparison() != null

@@ -30,11 +30,33 @@ public final class AnalysisBenchmark {
       long maxHeapBytes,
       long compared,
       long diverged,
-      long baseHeapBytes) {
+      long baseHeapBytes,
+      long liveHeapBytes,
+      long heldHeapBytes,
+      long wholeReferenceBytes,
+      long spillHeapBytes) {
 
     /** Heap the analysis held per run at its peak, above what was in use before it began. */
     public double heapPerRunBytes() {
       return Math.max(0, peakHeapBytes - baseHeapBytes) / (double) runs;
+    }
+
+    /**
+     * Heap per run still in use after the collections during the analysis, at their largest, above
+     * what was in use before: what the analysis kept (the peak also counts garbage not yet
+     * collected, which a larger heap lets pile up).
+     */
+    public double liveHeapPerRunBytes() {
+      return Math.max(0, liveHeapBytes - baseHeapBytes) / (double) runs;
+    }
+
+    /**
+     * Heap per run the finished analysis holds (after a collection), above the heap before, less
+     * its fixed budgets (whole references, spills' heap): what grows with the runs.
+     */
+    public double heldPerRunBytes() {
+      return Math.max(0, heldHeapBytes - baseHeapBytes - wholeReferenceBytes - spillHeapBytes)
+          / (double) runs;
     }
 
     /** Runs analysed per second. */
@@ -59,13 +81,32 @@ public final class AnalysisBenchmark {
             .toList();
     heap.forEach(MemoryPoolMXBean::resetPeakUsage);
     long base = heap.stream().mapToLong(b -> b.getUsage().getUsed()).sum();
+    AfterGc live = new AfterGc();
     long t1 = System.nanoTime();
-    Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
-    String json = AnalysisJson.write(a, "");
-    double analyse = (System.nanoTime() - t1) / 1e9;
+    Analysis a;
+    Path json = dir.resolve("analysis.json");
+    long held;
+    long[] budgets;
+    double paused;
+    try {
+      a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
+      // What the finished analysis holds (a collection, not timed).
+      long g0 = System.nanoTime();
+      System.gc();
+      held = heap.stream().mapToLong(b -> b.getUsage().getUsed()).sum();
+      budgets = a.heapBudgets();
+      paused = (System.nanoTime() - g0) / 1e9;
+      // As `analyze` writes it: streamed to its file.
+      try (var out = new java.io.BufferedOutputStream(Files.newOutputStream(json), 1 << 16)) {
+        AnalysisJson.write(a, "", out);
+      }
+    } finally {
+      live.close();
+    }
+    double analyse = (System.nanoTime() - t1) / 1e9 - paused;
     long peak = heap.stream().mapToLong(b -> b.getPeakUsage().getUsed()).sum();
     long diverged = a.compared().stream().filter(x -> !x.comparison().identical()).count();
-    if (json.isEmpty()) {
+    if (Files.size(json) == 0) {
       throw new IllegalStateException("empty analysis");
     }
     return new Result(
@@ -78,7 +119,67 @@ public final class AnalysisBenchmark {
         Runtime.getRuntime().maxMemory(),
         a.compared().size(),
         diverged,
-        base);
+        base,
+        Math.max(base, live.max()),
+        held,
+        budgets[0],
+        budgets[1]);
+  }
+
+  /** The largest heap in use right after a collection, while it listens (GC notifications). */
+  private static final class AfterGc
+      implements javax.management.NotificationListener, AutoCloseable {
+    private final List<java.lang.management.GarbageCollectorMXBean> beans =
+        ManagementFactory.getGarbageCollectorMXBeans();
+    private volatile long max;
+
+    AfterGc() {
+      for (var b : beans) {
+        ((javax.management.NotificationEmitter) b).addNotificationListener(this, null, null);
+      }
+    }
+
+    @Override
+    public void handleNotification(javax.management.Notification n, Object handback) {
+      if (!n.getType()
+          .equals(
+              com.sun.management.GarbageCollectionNotificationInfo
+                  .GARBAGE_COLLECTION_NOTIFICATION)) {
+        return;
+      }
+      var info =
+          com.sun.management.GarbageCollectionNotificationInfo.from(
+              (javax.management.openmbean.CompositeData) n.getUserData());
+      long used = 0;
+      for (var e : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
+        if (heapPool(e.getKey())) {
+          used += e.getValue().getUsed();
+        }
+      }
+      synchronized (this) {
+        max = Math.max(max, used);
+      }
+    }
+
+    private static boolean heapPool(String name) {
+      return ManagementFactory.getMemoryPoolMXBeans().stream()
+          .anyMatch(p -> p.getName().equals(name) && p.getType() == MemoryType.HEAP);
+    }
+
+    long max() {
+      return max;
+    }
+
+    @Override
+    public void close() {
+      for (var b : beans) {
+        try {
+          ((javax.management.NotificationEmitter) b).removeNotificationListener(this);
+        } catch (javax.management.ListenerNotFoundException e) {
+          // not registered: nothing to remove
+        }
+      }
+    }
   }
 
   /** The p-th point: the reference (batch 1) for 0, else batch p + 1 at row p. */
@@ -91,8 +192,7 @@ public final class AnalysisBenchmark {
             + ",summation=native,precision=fp32,threads=1,batch_invariant=false");
   }
 
-  private static void write(Path trace, int points, int prompts, int steps, long seed)
-      throws Exception {
+  static void write(Path trace, int points, int prompts, int steps, long seed) throws Exception {
     Files.deleteIfExists(trace);
     TraceHeader h =
         new TraceHeader(

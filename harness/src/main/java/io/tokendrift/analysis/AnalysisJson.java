@@ -24,6 +24,38 @@ public final class AnalysisJson {
 
   /** analysis.json of {@code a}, with {@code summary} as its plain-words summary. */
   public static String write(Analysis a, String summary) {
+    try {
+      return JSON.writeValueAsString(tree(a, summary)) + "\n";
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * The same bytes as {@link #write(Analysis, String)}, written to {@code out} as they are made (a
+   * large analysis is never a string in memory); {@code out} is left open.
+   */
+  public static void write(Analysis a, String summary, java.io.OutputStream out)
+      throws java.io.IOException {
+    ObjectNode root = tree(a, summary);
+    java.io.OutputStream shield =
+        new java.io.FilterOutputStream(out) {
+          @Override
+          public void write(byte[] b, int off, int len) throws java.io.IOException {
+            out.write(b, off, len);
+          }
+
+          @Override
+          public void close() throws java.io.IOException {
+            flush(); // the caller closes out
+          }
+        };
+    JSON.writeValue(shield, root);
+    out.write('\n');
+    out.flush();
+  }
+
+  private static ObjectNode tree(Analysis a, String summary) {
     ObjectNode root = JSON.createObjectNode();
     root.put("schema", Analysis.SCHEMA);
     root.put("experiment", a.header.experiment());
@@ -87,11 +119,7 @@ public final class AnalysisJson {
                 }
               }
             });
-    try {
-      return JSON.writeValueAsString(root) + "\n";
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
+    return root;
   }
 
   private static void headline(ObjectNode h, Headline x, Analysis a) {

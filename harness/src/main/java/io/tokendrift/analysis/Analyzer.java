@@ -52,8 +52,8 @@ public final class Analyzer {
     }
 
     /** Whether {@code ref} reaches this point: the right prompt, and its path before the step. */
-    boolean reachedBy(RunRecord ref) {
-      if (!ref.prompt().equals(prefix) || ref.steps() == null || ref.steps().size() <= step) {
+    boolean reachedBy(Reference ref) {
+      if (!ref.prompt().equals(prefix) || ref.size() <= step) {
         return false;
       }
       int[] t = ref.tokens();
@@ -171,6 +171,12 @@ public final class Analyzer {
     }
   }
 
+  /** Bytes of reference records an analysis keeps whole in the heap; past them, in a spill. */
+  public static final long REFERENCE_BUDGET = 4L * RunSpill.IN_MEMORY;
+
+  /** Bytes each of an analysis's two spills keeps in the heap before it moves to a file. */
+  public static final long SPILL_IN_HEAP = RunSpill.IN_MEMORY;
+
   private Analyzer() {}
 
   static String refKey(String promptId, long seed) {
@@ -179,11 +185,19 @@ public final class Analyzer {
 
   /** Reads and analyses the traces of one experiment (shards may be given separately). */
   public static Analysis analyze(List<Path> traces, Options o) {
+    return analyze(traces, o, RunSpill.IN_MEMORY);
+  }
+
+  /** The same, with the runs' spill moving to a file past {@code inMemory} bytes. */
+  static Analysis analyze(List<Path> traces, Options o, int inMemory) {
     if (traces.isEmpty()) {
       throw new IllegalArgumentException("analyze needs at least one trace");
     }
     TraceHeader header = null;
-    Map<String, RunRecord> refs = new HashMap<>();
+    Map<String, Reference> refs = new HashMap<>();
+    RunSpill refStore = new RunSpill(inMemory); // the references' records, read in pass 2
+    long[] refBudget = {4L * inMemory}; // reference records kept whole in the heap, in bytes
+    Map<Integer, String> providerTexts = new HashMap<>();
     PointKey reference = null;
     // Runs that completed in some record: a failed record of theirs was retried (resume), and
     // the run is its completed record.
@@ -215,14 +229,22 @@ public final class Analyzer {
           if (rec.status() != RunRecord.Status.FAILED) {
             completed.add(rec.id());
           }
+          // One Reference per record, whoever takes it as theirs.
+          Reference[] made = {null};
+          java.util.function.Function<RunRecord, Reference> aside =
+              x -> made[0] != null ? made[0] : (made[0] = Reference.of(x, refStore, refBudget));
           if (rec.status() == RunRecord.Status.OK
               && rec.repeat() == 0
               && !lostConcurrency(rec)
               && PointKey.of(rec.point()).equals(reference)) {
-            refs.putIfAbsent(refKey(rec.promptId(), rec.seed()), rec);
+            String key = refKey(rec.promptId(), rec.seed());
+            if (!refs.containsKey(key)) {
+              refs.put(key, aside.apply(rec));
+              providerTexts(rec, providerTexts);
+            }
           }
           for (GroupSummary g : groups.values()) {
-            g.offerReference(rec);
+            g.offerReference(rec, aside);
           }
           if (truth != null) {
             truth.offerReference(rec);
@@ -230,15 +252,18 @@ public final class Analyzer {
         }
       }
     }
+    refStore.finish();
     // Pass 2: compare every run with its reference.
     List<RunResult> results = new ArrayList<>();
     List<String> torn = new ArrayList<>();
     java.util.Set<String> seen = new java.util.HashSet<>();
     double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
     ProviderSummary provider = null;
-    RunSpill spill = new RunSpill();
+    RunSpill spill = new RunSpill(inMemory);
     Map<String, PointKey> points = new HashMap<>();
     Map<String, String> prompts = new HashMap<>(); // one instance of each id and text
+    Reference lastEntry = null;
+    RunRecord lastRef = null;
     java.util.Set<String> expected = header.expectations().keySet();
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
@@ -250,14 +275,31 @@ public final class Analyzer {
           if (!seen.add(rec.id())) {
             continue; // a duplicate across shards counts once
           }
-          RunRecord ref = refs.get(refKey(rec.promptId(), rec.seed()));
+          Reference entry = refs.get(refKey(rec.promptId(), rec.seed()));
+          // The whole reference (its top-K) only where a comparison reads it; the last one kept.
+          RunRecord ref = null;
+          if (entry != null) {
+            boolean compares =
+                rec.status() == RunRecord.Status.OK
+                    && !lostConcurrency(rec)
+                    && !entry.id().equals(rec.id());
+            if (!compares) {
+              ref = entry.light();
+            } else if (entry == lastEntry) {
+              ref = lastRef;
+            } else {
+              ref = entry.record();
+              lastEntry = entry;
+              lastRef = ref;
+            }
+          }
           RunResult result = first(rec, ref, reference);
           results.add(kept(result, rec, spill, points, prompts, expected));
           if (envs != null) {
             envs.add(rec);
           }
           for (GroupSummary g : groups.values()) {
-            g.add(rec);
+            g.add(rec, ref != null && ref.steps() != null ? ref : null);
           }
           if (truth != null && truth.present()) {
             truth.add(
@@ -287,7 +329,7 @@ public final class Analyzer {
         o,
         temperature,
         torn,
-        providerTexts(refs.values()),
+        providerTexts,
         provider,
         envs,
         groups.values().stream().filter(GroupSummary::varied).toList(),
@@ -326,28 +368,25 @@ public final class Analyzer {
   }
 
   /**
-   * A provider's token texts by id, from the reference runs' steps (chosen tokens and their
-   * alternatives): what the reports show where a local model's tokenizer would decode.
+   * A provider's token texts by id, from a reference run's steps (chosen tokens and their
+   * alternatives), into {@code m}: what the reports show where a local model's tokenizer would
+   * decode.
    */
-  private static Map<Integer, String> providerTexts(java.util.Collection<RunRecord> refs) {
-    Map<Integer, String> m = new HashMap<>();
-    for (RunRecord r : refs) {
-      var s = r.steps();
-      if (s == null || !s.hasTexts()) {
-        continue;
+  private static void providerTexts(RunRecord r, Map<Integer, String> m) {
+    var s = r.steps();
+    if (s == null || !s.hasTexts()) {
+      return;
+    }
+    for (int i = 0; i < s.size(); i++) {
+      if (s.text(i) != null) {
+        m.putIfAbsent(r.tokens()[i], s.text(i));
       }
-      for (int i = 0; i < s.size(); i++) {
-        if (s.text(i) != null) {
-          m.putIfAbsent(r.tokens()[i], s.text(i));
-        }
-        for (int j = 0; j < s.k(); j++) {
-          if (s.topId(i, j) >= 0 && s.topText(i, j) != null) {
-            m.putIfAbsent(s.topId(i, j), s.topText(i, j));
-          }
+      for (int j = 0; j < s.k(); j++) {
+        if (s.topId(i, j) >= 0 && s.topText(i, j) != null) {
+          m.putIfAbsent(s.topId(i, j), s.topText(i, j));
         }
       }
     }
-    return m;
   }
 
   /** Whether a raw run line is an ok repeat-0 run at the reference point (its steps are kept). */

@@ -19,7 +19,7 @@ import java.util.List;
  * @param context the tokens around the divergence, for the first {@link Analysis#CONTEXTS}; or null
  */
 record Divergence(
-    RunResult run, RunRecord ref, String axes, double refMarginScaled, int rank, Context context) {
+    RunResult run, Reference ref, String axes, double refMarginScaled, int rank, Context context) {
 
   /** The reference's tokens with margins and top alternatives, and the run's tokens. */
   record Context(List<RefToken> refTokens, List<Token> runTokens) {}
@@ -50,7 +50,7 @@ record Divergence(
     for (RunResult r : worst(a.runs)) {
       rank++;
       Comparison c = r.comparison();
-      RunRecord ref = a.referenceOf(r);
+      Reference ref = a.referenceOf(r);
       double scaled = a.temperature > 0 ? c.refMargin() / a.temperature : c.refMargin();
       out.add(
           new Divergence(
@@ -64,7 +64,8 @@ record Divergence(
     return out;
   }
 
-  private static Context context(Analysis a, RunRecord ref, RunResult r) {
+  private static Context context(Analysis a, Reference reference, RunResult r) {
+    RunRecord ref = reference.record();
     Steps s = ref.steps();
     List<RefToken> refTokens = new ArrayList<>();
     for (int i = 0; i < ref.tokens().length; i++) {

@@ -69,7 +69,7 @@ record Floors(
    * concatenation: one read of each run gives the counts (the exact quantile) and the strided
    * values (what is resampled).
    */
-  private static Stats.Estimate floor(
+  static Stats.Estimate floor(
       List<RunResult> group,
       java.util.function.Function<RunResult, float[]> drift,
       int stream,

@@ -84,7 +84,9 @@ public final class GroupSummary {
 
   private final String axis;
   private final Map<String, String> others; // the reference point without this axis
-  private final Map<String, RunRecord> refs = new HashMap<>();
+  private final Map<String, Reference> refs = new HashMap<>();
+  private Reference lastEntry; // the last reference read back, and its record
+  private RunRecord lastRef;
   private final Map<String, Acc> byValue = new LinkedHashMap<>();
 
   private static final class Acc {
@@ -143,18 +145,25 @@ public final class GroupSummary {
     return r.point().get(axis) + "\u0000" + r.promptId() + "\u0000" + r.seed();
   }
 
-  /** Pass 1: keeps each group's reference runs (ok, repeat 0). */
-  void offerReference(RunRecord r) {
+  /**
+   * Pass 1: keeps each group's reference runs (ok, repeat 0), set aside by {@code aside} (which
+   * gives the run's one {@link Reference}, shared with the experiment's own when it is that too).
+   */
+  void offerReference(RunRecord r, java.util.function.Function<RunRecord, Reference> aside) {
     if (r.status() == RunRecord.Status.OK
         && r.repeat() == 0
         && r.point().containsKey(axis)
-        && atReference(r)) {
-      refs.putIfAbsent(key(r), r);
+        && atReference(r)
+        && !refs.containsKey(key(r))) {
+      refs.put(key(r), aside.apply(r));
     }
   }
 
-  /** Pass 2: counts an ok run in its group and compares it with its group's reference. */
-  void add(RunRecord r) {
+  /**
+   * Pass 2: counts an ok run in its group and compares it with its group's reference ({@code
+   * known}, when given, is a reference record already read back: used when it is that one).
+   */
+  void add(RunRecord r, RunRecord known) {
     String value = r.point().get(axis);
     if (value == null || r.status() != RunRecord.Status.OK || Analyzer.lostConcurrency(r)) {
       return;
@@ -165,9 +174,19 @@ public final class GroupSummary {
     a.sequences
         .computeIfAbsent(r.promptId() + "\u0000" + r.seed(), k -> new HashSet<>())
         .add(sequence(r));
-    RunRecord ref = refs.get(key(r));
-    if (ref == null || ref.id().equals(r.id())) {
+    Reference entry = refs.get(key(r));
+    if (entry == null || entry.id().equals(r.id())) {
       return;
+    }
+    RunRecord ref;
+    if (known != null && known.id().equals(entry.id())) {
+      ref = known;
+    } else if (entry == lastEntry) {
+      ref = lastRef;
+    } else {
+      ref = entry.record();
+      lastEntry = entry;
+      lastRef = ref;
     }
     Comparison c =
         r.textOnly() || ref.textOnly() ? Comparison.ofText(ref, r) : Comparison.of(ref, r);

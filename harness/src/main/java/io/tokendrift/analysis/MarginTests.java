@@ -1,7 +1,6 @@
 package io.tokendrift.analysis;
 
 import io.tokendrift.analysis.Analyzer.RunResult;
-import io.tokendrift.trace.RunRecord;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -55,10 +54,10 @@ record MarginTests(MannWhitney mannWhitney, Histogram histogram, List<FlipBin> f
     }
     List<Double> atDivList = new ArrayList<>();
     List<Double> other = new ArrayList<>();
-    for (RunRecord ref : a.sortedRefs()) {
+    for (Reference ref : a.sortedRefs()) {
       Set<Integer> div = divSteps.getOrDefault(ref.id(), Set.of());
-      for (int i = 0; i < ref.steps().size(); i++) {
-        float m = ref.steps().margin(i);
+      for (int i = 0; i < ref.size(); i++) {
+        float m = ref.margin(i);
         if (!Float.isNaN(m)) { // no runner-up recorded: no margin to test
           (div.contains(i) ? atDivList : other).add((double) m);
         }
@@ -107,13 +106,13 @@ record MarginTests(MannWhitney mannWhitney, Histogram histogram, List<FlipBin> f
         continue;
       }
       Comparison c = r.comparison();
-      RunRecord ref = a.referenceOf(r);
+      Reference ref = a.referenceOf(r);
       int last = c.identical() ? c.alignedSteps() : Math.min(c.alignedSteps(), c.divIndex() + 1);
-      for (int i = 0; i < last && i < ref.steps().size(); i++) {
-        if (Float.isNaN(ref.steps().margin(i))) {
+      for (int i = 0; i < last && i < ref.size(); i++) {
+        if (Float.isNaN(ref.margin(i))) {
           continue;
         }
-        int b = bin(ref.steps().margin(i));
+        int b = bin(ref.margin(i));
         steps[b]++;
         if (i == c.divIndex() && !c.prefixOnly()) {
           flips[b]++;

@@ -1,6 +1,5 @@
 package io.tokendrift.analysis;
 
-import io.tokendrift.trace.RunRecord;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,20 +39,20 @@ record NearTies(double threshold, long referenceSteps, long nearTieSteps, List<P
     double threshold = a.options.nearTie();
     long total = 0;
     long near = 0;
-    List<RunRecord> refs = a.sortedRefs();
-    for (RunRecord ref : refs) {
-      for (int i = 0; i < ref.steps().size(); i++) {
+    List<Reference> refs = a.sortedRefs();
+    for (Reference ref : refs) {
+      for (int i = 0; i < ref.size(); i++) {
         total++;
-        near += ref.steps().margin(i) <= threshold ? 1 : 0;
+        near += ref.margin(i) <= threshold ? 1 : 0;
       }
     }
     List<Planted> planted = new ArrayList<>();
     for (Analyzer.PlantedTie t : a.options.nearTies()) {
-      RunRecord ref = refs.stream().filter(t::reachedBy).findFirst().orElse(null);
+      Reference ref = refs.stream().filter(t::reachedBy).findFirst().orElse(null);
       if (ref == null) {
         continue;
       }
-      double m = ref.steps().margin(t.step());
+      double m = ref.margin(t.step());
       List<Analyzer.RunResult> runs =
           a.compared().stream().filter(r -> r.prompt().equals(t.prefix())).toList();
       long flips = runs.stream().filter(r -> r.comparison().divIndex() == t.step()).count();

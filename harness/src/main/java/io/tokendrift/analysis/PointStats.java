@@ -3,7 +3,6 @@ package io.tokendrift.analysis;
 import io.tokendrift.analysis.Analyzer.RunResult;
 import io.tokendrift.analysis.Analyzer.Verdict;
 import io.tokendrift.trace.PointKey;
-import io.tokendrift.trace.RunRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,10 +77,10 @@ record PointStats(
     long predicted = 0;
     long observed = 0;
     for (RunResult r : cmp) {
-      RunRecord ref = a.referenceOf(r);
+      Reference ref = a.referenceOf(r);
       boolean risky = false;
-      for (int i = 0; i < ref.steps().size(); i++) {
-        if (ref.steps().margin(i) <= threshold) {
+      for (int i = 0; i < ref.size(); i++) {
+        if (ref.margin(i) <= threshold) {
           steps++;
           risky = true;
         }

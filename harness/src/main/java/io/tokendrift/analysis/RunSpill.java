@@ -69,6 +69,11 @@ final class RunSpill {
     return file != null;
   }
 
+  /** Bytes it holds in the heap (its entries before it moves to a file, its buffer after). */
+  long heapBytes() {
+    return mem != null ? mem.length : out.capacity();
+  }
+
   /** Bytes stored. */
   long size() {
     return size;
@@ -108,6 +113,19 @@ final class RunSpill {
     long at = size;
     write(b.array());
     return at;
+  }
+
+  /** Stores bytes as one entry and returns its offset. */
+  long putBytes(byte[] b) {
+    long at = size;
+    write(ByteBuffer.allocate(4).putInt(b.length).array());
+    write(b);
+    return at;
+  }
+
+  /** The bytes stored at {@code at} by {@link #putBytes}. */
+  ByteBuffer bytes(long at) {
+    return read(at + 4, count(at));
   }
 
   private void write(byte[] b) {

@@ -78,7 +78,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     Path dir = out != null ? out : traces.get(0).toAbsolutePath().getParent();
     PrintWriter o = spec.commandLine().getOut();
     o.println(Sentences.summary(a));
-    for (Path p : Reports.write(dir, Reports.analysisJson(a), formats)) {
+    for (Path p : Reports.write(dir, a, formats)) {
       o.printf(Locale.ROOT, "wrote %s%n", p);
     }
     // Incomplete is never silent, in the exit code either: 4, as run and merge say it.

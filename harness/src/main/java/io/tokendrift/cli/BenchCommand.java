@@ -249,8 +249,11 @@ final class BenchCommand implements Callable<Integer> {
               Locale.ROOT,
               "analysis: %d runs x %d steps at top-16, trace %,d bytes (%.0f bytes/step), written"
                   + " in %.1f s%nanalysed in %.2f s (%,.0f runs/s); peak heap %,d MB of %,d MB max"
-                  + " (%,.1f KB per run above the %,d MB in use before); %d compared, %d"
-                  + " diverged%n",
+                  + " (pools' peaks summed: an upper bound; %,.1f KB per run above the %,d MB in"
+                  + " use before); after collections at most %,d MB in use (%,.2f KB per run);"
+                  + " the finished analysis holds %,.1f MB: %,.1f MB of references kept whole"
+                  + " (budget %,d MB), %,.1f MB of spill in the heap (at most 2 x %,d MB), %,.0f"
+                  + " bytes per run beyond; %d compared, %d diverged%n",
               r.runs(),
               r.steps(),
               r.traceBytes(),
@@ -262,6 +265,14 @@ final class BenchCommand implements Callable<Integer> {
               r.maxHeapBytes() >> 20,
               r.heapPerRunBytes() / 1024,
               r.baseHeapBytes() >> 20,
+              r.liveHeapBytes() >> 20,
+              r.liveHeapPerRunBytes() / 1024,
+              (r.heldHeapBytes() - r.baseHeapBytes()) / 1048576.0,
+              r.wholeReferenceBytes() / 1048576.0,
+              io.tokendrift.analysis.Analyzer.REFERENCE_BUDGET >> 20,
+              r.spillHeapBytes() / 1048576.0,
+              io.tokendrift.analysis.Analyzer.SPILL_IN_HEAP >> 20,
+              r.heldPerRunBytes(),
               r.compared(),
               r.diverged());
       if (keepTrace != null) {

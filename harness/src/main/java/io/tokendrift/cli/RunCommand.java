@@ -178,7 +178,7 @@ final class RunCommand implements Callable<Integer> {
         o.println(io.tokendrift.report.Sentences.summary(a));
         for (Path p :
             io.tokendrift.report.Reports.write(
-                traceFile.toAbsolutePath().getParent(), Reports.analysisJson(a), Reports.FORMATS)) {
+                traceFile.toAbsolutePath().getParent(), a, Reports.FORMATS)) {
           o.printf(Locale.ROOT, "wrote %s%n", p);
         }
       } catch (java.io.IOException e) {

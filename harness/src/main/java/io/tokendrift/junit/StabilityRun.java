@@ -70,7 +70,7 @@ final class StabilityRun {
     List<String> failures = new ArrayList<>();
     try (Texts tok = new Texts(s, trace)) {
       a = a.withTokenText(tok::tokenText);
-      Reports.write(dir, Reports.analysisJson(a), Reports.FORMATS);
+      Reports.write(dir, a, Reports.FORMATS);
       for (Analyzer.RunResult r : a.runs()) {
         Analyzer.Verdict v = r.verdict();
         boolean bad =
@@ -90,7 +90,7 @@ final class StabilityRun {
                   + errors.getOrDefault(r.id(), "no reason recorded"));
           continue;
         }
-        RunRecord ref = a.referenceOf(r);
+        io.tokendrift.analysis.Reference ref = a.referenceOf(r);
         failures.add(
             CheckMessage.of(
                 shorten(r.prompt()),
@@ -160,7 +160,7 @@ final class StabilityRun {
       failures.add(r.summary()); // e.g. more explained divergences than the budget allows
     }
     Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
-    Reports.write(dir, Reports.analysisJson(a), Reports.FORMATS);
+    Reports.write(dir, a, Reports.FORMATS);
     return new Outcome(a, failures, dir.resolve("report.html"), r.summary());
   }
 

@@ -89,6 +89,39 @@ public final class Reports {
     return out;
   }
 
+  /**
+   * Writes the chosen formats of {@code a}'s analysis into {@code dir} (each atomically), the same
+   * bytes as {@link #write(Path, String, Set)} of {@link #analysisJson}: analysis.json is streamed
+   * to its file as it is made, and the reports read from that file, so a large analysis is never a
+   * string in memory. Returns the files written.
+   */
+  public static List<Path> write(Path dir, Analysis a, Set<String> formats) throws IOException {
+    Files.createDirectories(dir);
+    Path json = dir.resolve("analysis.json");
+    Path tmp = json.resolveSibling("analysis.json.tmp");
+    try (var out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+      AnalysisJson.write(a, Sentences.summary(a), out);
+    }
+    List<Path> written = new ArrayList<>();
+    JsonNode tree;
+    try {
+      tree = new ObjectMapper().readTree(tmp.toFile());
+      if (formats.contains("json")) {
+        Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        written.add(json);
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    if (formats.contains("md")) {
+      written.add(put(dir.resolve("report.md"), MarkdownReport.render(tree)));
+    }
+    if (formats.contains("html")) {
+      written.add(put(dir.resolve("report.html"), HtmlReport.render(tree)));
+    }
+    return written;
+  }
+
   private static Path put(Path file, String text) throws IOException {
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.writeString(tmp, text, StandardCharsets.UTF_8);
