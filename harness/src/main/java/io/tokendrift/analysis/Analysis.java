@@ -24,8 +24,8 @@ import java.util.function.IntFunction;
 public final class Analysis {
   public static final String SCHEMA = "tokendrift.analysis/2";
 
-  /** How many divergent runs get their tokens in context (worst first). */
-  static final int CONTEXTS = 25;
+  /** How many divergent runs get their tokens in context (worst first): what the reports show. */
+  public static final int CONTEXTS = 25;
 
   final TraceHeader header;
   final PointKey reference;
@@ -246,8 +246,8 @@ public final class Analysis {
 
   /**
    * What this analysis holds in the heap by design, in bytes: {whole reference records (within the
-   * budget), the spills' heap (within {@link RunSpill#IN_MEMORY} each)}; the rest grows with the
-   * runs.
+   * budget), the spills' heap (within {@link Analyzer#spillInHeap()} each)}; the rest grows with
+   * the runs.
    */
   public long[] heapBudgets() {
     long whole = 0;

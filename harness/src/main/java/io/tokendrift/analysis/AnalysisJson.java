@@ -1,6 +1,5 @@
 package io.tokendrift.analysis;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -24,20 +23,23 @@ public final class AnalysisJson {
 
   /** analysis.json of {@code a}, with {@code summary} as its plain-words summary. */
   public static String write(Analysis a, String summary) {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
     try {
-      return JSON.writeValueAsString(tree(a, summary)) + "\n";
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
+      write(a, summary, b);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // a byte array does not fail
     }
+    return b.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /**
-   * The same bytes as {@link #write(Analysis, String)}, written to {@code out} as they are made (a
-   * large analysis is never a string in memory); {@code out} is left open.
+   * analysis.json written to {@code out} as it is made: the sections as a tree, then the
+   * divergences one at a time (a large analysis is never a string, nor its divergences a tree, in
+   * memory); {@code out} is left open.
    */
   public static void write(Analysis a, String summary, java.io.OutputStream out)
       throws java.io.IOException {
-    ObjectNode root = tree(a, summary);
+    ObjectNode head = tree(a, summary);
     java.io.OutputStream shield =
         new java.io.FilterOutputStream(out) {
           @Override
@@ -50,11 +52,47 @@ public final class AnalysisJson {
             flush(); // the caller closes out
           }
         };
-    JSON.writeValue(shield, root);
+    // The writer's generator: the mapper's pretty printer, as writing the whole tree would use.
+    try (com.fasterxml.jackson.core.JsonGenerator g = JSON.writer().createGenerator(shield)) {
+      g.writeStartObject();
+      for (var it = head.fields(); it.hasNext(); ) {
+        var e = it.next();
+        g.writeFieldName(e.getKey());
+        JSON.writeTree(g, e.getValue());
+      }
+      g.writeArrayFieldStart("divergences");
+      FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
+      for (Divergence d : a.divergences()) {
+        JSON.writeTree(g, divergence(a, d, decoding));
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }
     out.write('\n');
     out.flush();
   }
 
+  /** One divergence's object, its float64 side included when the analysis has one. */
+  private static ObjectNode divergence(Analysis a, Divergence d, FlipRule.Decoding decoding) {
+    ObjectNode o = JSON.createObjectNode();
+    divergence(o, d, decoding, a.plantedAt(d.run()), a.runText(d.run()));
+    Truth.AtDivergence at = a.truth() == null ? null : a.truth().at(d.run().id());
+    if (at != null) {
+      ObjectNode t = o.putObject("truth");
+      t.put("side", at.side().label());
+      if (at.truthToken() >= 0) {
+        t.put("token", at.truthToken());
+        t.put("text", a.text(at.truthToken()));
+      }
+      num(t, "margin64", at.margin64());
+      if (at.truthLeftAt() >= 0) {
+        t.put("left_reference_path_at", at.truthLeftAt());
+      }
+    }
+    return o;
+  }
+
+  /** Every section but the divergences (written last, one at a time). */
   private static ObjectNode tree(Analysis a, String summary) {
     ObjectNode root = JSON.createObjectNode();
     root.put("schema", Analysis.SCHEMA);
@@ -98,27 +136,6 @@ public final class AnalysisJson {
     if (a.environments() != null) {
       SectionsJson.environments(root.putObject("environments"), a.environments());
     }
-    ArrayNode divergences = root.putArray("divergences");
-    FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
-    a.divergences()
-        .forEach(
-            d -> {
-              ObjectNode o = divergences.addObject();
-              divergence(o, d, decoding, a.plantedAt(d.run()), a.runText(d.run()));
-              Truth.AtDivergence at = a.truth() == null ? null : a.truth().at(d.run().id());
-              if (at != null) {
-                ObjectNode t = o.putObject("truth");
-                t.put("side", at.side().label());
-                if (at.truthToken() >= 0) {
-                  t.put("token", at.truthToken());
-                  t.put("text", a.text(at.truthToken()));
-                }
-                num(t, "margin64", at.margin64());
-                if (at.truthLeftAt() >= 0) {
-                  t.put("left_reference_path_at", at.truthLeftAt());
-                }
-              }
-            });
     return root;
   }
 

@@ -171,11 +171,21 @@ public final class Analyzer {
     }
   }
 
-  /** Bytes of reference records an analysis keeps whole in the heap; past them, in a spill. */
-  public static final long REFERENCE_BUDGET = 4L * RunSpill.IN_MEMORY;
+  /**
+   * Bytes each of an analysis's two spills keeps in the heap before it moves to a file: 16 MB, or a
+   * sixteenth of the largest heap this JVM may use when that is less.
+   */
+  public static int spillInHeap() {
+    return (int) Math.min(RunSpill.IN_MEMORY, Runtime.getRuntime().maxMemory() / 16);
+  }
 
-  /** Bytes each of an analysis's two spills keeps in the heap before it moves to a file. */
-  public static final long SPILL_IN_HEAP = RunSpill.IN_MEMORY;
+  /**
+   * Bytes of reference records an analysis keeps whole in the heap (past them, set aside in a
+   * spill): four times {@link #spillInHeap()}, 64 MB or a quarter of the largest heap.
+   */
+  public static long referenceBudget() {
+    return 4L * spillInHeap();
+  }
 
   private Analyzer() {}
 
@@ -185,7 +195,7 @@ public final class Analyzer {
 
   /** Reads and analyses the traces of one experiment (shards may be given separately). */
   public static Analysis analyze(List<Path> traces, Options o) {
-    return analyze(traces, o, RunSpill.IN_MEMORY);
+    return analyze(traces, o, spillInHeap());
   }
 
   /** The same, with the runs' spill moving to a file past {@code inMemory} bytes. */

@@ -105,7 +105,7 @@ public final class Reports {
     List<Path> written = new ArrayList<>();
     JsonNode tree;
     try {
-      tree = new ObjectMapper().readTree(tmp.toFile());
+      tree = forReports(tmp);
       if (formats.contains("json")) {
         Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         written.add(json);
@@ -120,6 +120,37 @@ public final class Reports {
       written.add(put(dir.resolve("report.html"), HtmlReport.render(tree)));
     }
     return written;
+  }
+
+  /**
+   * analysis.json as the reports read it: every section, and of the divergences (worst first) only
+   * those the reports show (the ones with a context), however many the file lists.
+   */
+  static JsonNode forReports(Path file) throws IOException {
+    ObjectMapper m = new ObjectMapper();
+    try (com.fasterxml.jackson.core.JsonParser p = m.getFactory().createParser(file.toFile())) {
+      if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+        throw new IOException(file + ": not an analysis (no JSON object)");
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode root = m.createObjectNode();
+      while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        if (name.equals("divergences") && p.currentToken().isStructStart()) {
+          com.fasterxml.jackson.databind.node.ArrayNode kept = root.putArray(name);
+          while (p.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+            if (kept.size() < Analysis.CONTEXTS) {
+              kept.add((JsonNode) m.readTree(p));
+            } else {
+              p.skipChildren();
+            }
+          }
+        } else {
+          root.set(name, m.readTree(p));
+        }
+      }
+      return root;
+    }
   }
 
   private static Path put(Path file, String text) throws IOException {
