@@ -76,9 +76,10 @@ final class BenchCommand implements Callable<Integer> {
       names = "--torch-python",
       paramLabel = "PYTHON",
       description =
-          "Also decode the same checkpoint on engine torch (plain PyTorch in this interpreter's"
-              + " install; random weights are written to a temporary folder) in the same run, and"
-              + " print our speed against it.")
+          "Also decode the same checkpoint in this interpreter's PyTorch (random weights are"
+              + " written to a temporary folder), on engine torch and on a plain-PyTorch peer"
+              + " (preallocated KV cache, fused qkv), and print our speed against the peer, with"
+              + " the BLAS torch loaded; on a reference BLAS no ratio is quoted (exit 3).")
   String torchPython;
 
   @Option(
@@ -187,7 +188,7 @@ final class BenchCommand implements Callable<Integer> {
           Engines.load(engineSpec, dir),
           bandwidth);
       besideTorch(out, dir.dir(), null);
-      return Main.OK;
+      return torchVerdict(out);
     }
     for (String sh : wanted) {
       switch (sh) {
@@ -230,6 +231,15 @@ final class BenchCommand implements Callable<Integer> {
           besideTorch(out, null, BenchTorch.llamaFolder(w));
         }
       }
+    }
+    return torchVerdict(out);
+  }
+
+  /** Exit 3 when a --torch-python comparison could quote no ratio (said above), else 0. */
+  private int torchVerdict(PrintWriter out) {
+    if (unquoted) {
+      out.println("bench: measured, but no ratio against torch is quoted (reasons above): exit 3");
+      return Main.ENVIRONMENT;
     }
     return Main.OK;
   }
@@ -319,12 +329,16 @@ final class BenchCommand implements Callable<Integer> {
 
   private double lastBatch8;
 
-  /** With --torch-python: the checkpoint just measured, on engine torch beside ours. */
+  /** Whether a --torch-python comparison could not quote its ratio (exit 3 at the end). */
+  private boolean unquoted;
+
+  /** With --torch-python: the checkpoint just measured, on the torch peer beside ours. */
   private void besideTorch(PrintWriter out, Path folder, BenchTorch.FolderWriter writer)
       throws java.io.IOException {
     if (torchPython != null) {
-      new BenchTorch(torchPython, threads, steps)
-          .compare(out, folder, writer, lastBatch1, lastBatch8);
+      unquoted |=
+          !new BenchTorch(torchPython, threads, steps)
+              .compare(out, folder, writer, lastBatch1, lastBatch8);
     }
   }
 

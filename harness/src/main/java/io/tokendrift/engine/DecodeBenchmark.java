@@ -38,6 +38,16 @@ public final class DecodeBenchmark {
     }
   }
 
+  /**
+   * The logits after the first benchmark prompt of {@code promptLength} tokens (row 0 of {@link
+   * #cached}): what another implementation timed on the same prompt must compute.
+   */
+  public float[] firstLogits(int promptLength) {
+    try (Batch b = engine.start(List.of(prompt(promptLength, 0)))) {
+      return b.logits(0).clone();
+    }
+  }
+
   /** Decodes {@code steps} tokens per row from prompts of {@code promptLength} tokens. */
   public Throughput cached(int batch, int promptLength, int steps, SamplingSettings s) {
     List<int[]> prompts = new ArrayList<>();
