@@ -19,6 +19,10 @@ public final class AnalysisJson {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /** The same, without a flush after each value: the divergences go out one at a time. */
+  private static final ObjectMapper STREAM =
+      JSON.copy().disable(SerializationFeature.FLUSH_AFTER_WRITE_VALUE);
+
   private AnalysisJson() {}
 
   /** analysis.json of {@code a}, with {@code summary} as its plain-words summary. */
@@ -53,22 +57,30 @@ public final class AnalysisJson {
           }
         };
     // The writer's generator: the mapper's pretty printer, as writing the whole tree would use.
-    try (com.fasterxml.jackson.core.JsonGenerator g = JSON.writer().createGenerator(shield)) {
+    // A character generator, as the string form always was: characters beyond U+FFFF are written
+    // as they are (a byte generator would escape them as surrogate pairs), then encoded as UTF-8.
+    java.io.Writer w =
+        new java.io.BufferedWriter(
+            new java.io.OutputStreamWriter(shield, java.nio.charset.StandardCharsets.UTF_8),
+            1 << 16);
+    try (com.fasterxml.jackson.core.JsonGenerator g = STREAM.writer().createGenerator(w)) {
+      g.disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET);
       g.writeStartObject();
       for (var it = head.fields(); it.hasNext(); ) {
         var e = it.next();
         g.writeFieldName(e.getKey());
-        JSON.writeTree(g, e.getValue());
+        STREAM.writeTree(g, e.getValue());
       }
       g.writeArrayFieldStart("divergences");
       FlipRule.Decoding decoding = FlipRule.Decoding.of(a.header());
       for (Divergence d : a.divergences()) {
-        JSON.writeTree(g, divergence(a, d, decoding));
+        STREAM.writeTree(g, divergence(a, d, decoding));
       }
       g.writeEndArray();
       g.writeEndObject();
     }
-    out.write('\n');
+    w.write('\n');
+    w.flush();
     out.flush();
   }
 

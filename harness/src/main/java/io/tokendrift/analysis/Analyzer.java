@@ -270,7 +270,7 @@ public final class Analyzer {
     double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
     ProviderSummary provider = null;
     RunSpill spill = new RunSpill(inMemory);
-    Map<String, PointKey> points = new HashMap<>();
+    Map<PointKey, PointKey> points = new HashMap<>();
     Map<String, String> prompts = new HashMap<>(); // one instance of each id and text
     Reference lastEntry = null;
     RunRecord lastRef = null;
@@ -331,6 +331,7 @@ public final class Analyzer {
       }
     }
     spill.finish();
+    groups.values().forEach(GroupSummary::endPass);
     return Analysis.build(
         header,
         reference,
@@ -356,10 +357,10 @@ public final class Analyzer {
       RunResult r,
       RunRecord rec,
       RunSpill spill,
-      Map<String, PointKey> points,
+      Map<PointKey, PointKey> points,
       Map<String, String> prompts,
       java.util.Set<String> expected) {
-    PointKey point = points.computeIfAbsent(r.point().key(), k -> r.point());
+    PointKey point = points.computeIfAbsent(r.point(), k -> k);
     String promptId = prompts.computeIfAbsent(r.promptId(), k -> k);
     String prompt = prompts.computeIfAbsent(promptId + "\u0000" + r.prompt(), k -> r.prompt());
     Comparison c = r.comparison();

@@ -202,6 +202,12 @@ public final class GroupSummary {
     }
   }
 
+  /** After pass 2: the last reference read back is not kept. */
+  void endPass() {
+    lastEntry = null;
+    lastRef = null;
+  }
+
   /**
    * Whether two runs with the same tokens computed the same logits: the digests of every step's
    * whole logit vector equal (a provider's steps, which carry none, by equal logprobs); never for a

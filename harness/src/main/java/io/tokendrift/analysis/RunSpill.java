@@ -54,6 +54,7 @@ final class RunSpill {
   private FileState file;
   private ByteBuffer out; // write buffer of the file, when there is one
   private long flushed; // bytes in the file
+  private boolean finished;
 
   RunSpill() {
     this(IN_MEMORY);
@@ -188,9 +189,13 @@ final class RunSpill {
     if (file != null && out.position() > 0) {
       flush();
     }
+    finished = true;
   }
 
   private ByteBuffer read(long at, int bytes) {
+    if (!finished) {
+      throw new IllegalStateException("the spill is read before its writes are finished");
+    }
     if (file == null) {
       return ByteBuffer.wrap(mem, (int) at, bytes).slice();
     }
@@ -206,6 +211,9 @@ final class RunSpill {
       }
     } catch (IOException e) {
       throw new UncheckedIOException(file.path + ": cannot read: " + e.getMessage(), e);
+    } finally {
+      // The cleaner closes the channel once this spill is unreachable: not during a read.
+      java.lang.ref.Reference.reachabilityFence(this);
     }
     return b.flip();
   }

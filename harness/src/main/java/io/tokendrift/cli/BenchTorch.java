@@ -186,7 +186,11 @@ final class BenchTorch {
       }
       for (String f : List.of(ModelDir.CONFIG, ModelDir.WEIGHTS)) {
         if (Files.exists(dir.resolve(f))) { // sharded weights: the peer says what it cannot read
-          Files.copy(dir.resolve(f), peerDir.resolve(f));
+          try {
+            Files.createLink(peerDir.resolve(f), dir.resolve(f)); // no copy of a large model
+          } catch (IOException | UnsupportedOperationException e) {
+            Files.copy(dir.resolve(f), peerDir.resolve(f)); // another file system
+          }
         }
       }
       EngineSpec torch = spec(python);

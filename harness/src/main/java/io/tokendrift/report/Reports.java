@@ -99,12 +99,12 @@ public final class Reports {
     Files.createDirectories(dir);
     Path json = dir.resolve("analysis.json");
     Path tmp = json.resolveSibling("analysis.json.tmp");
-    try (var out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
-      AnalysisJson.write(a, Sentences.summary(a), out);
-    }
     List<Path> written = new ArrayList<>();
     JsonNode tree;
     try {
+      try (var out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+        AnalysisJson.write(a, Sentences.summary(a), out);
+      }
       tree = forReports(tmp);
       if (formats.contains("json")) {
         Files.move(tmp, json, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -6,7 +6,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 
 /**
  * A run record as bytes, for a reader that sets records aside and takes them back many times (the
@@ -184,9 +183,8 @@ public final class RecordBytes {
       o.writeInt(-1);
       return;
     }
-    byte[] u = s.getBytes(StandardCharsets.UTF_8);
-    o.writeInt(u.length);
-    o.write(u);
+    o.writeInt(s.length());
+    o.writeChars(s); // UTF-16 units as they are: a lone surrogate comes back too
   }
 
   private static String string(ByteBuffer b) {
@@ -194,8 +192,9 @@ public final class RecordBytes {
     if (n < 0) {
       return null;
     }
-    byte[] u = new byte[n];
-    b.get(u);
-    return new String(u, StandardCharsets.UTF_8);
+    char[] c = new char[n];
+    b.asCharBuffer().get(c);
+    b.position(b.position() + 2 * n);
+    return new String(c);
   }
 }

@@ -201,6 +201,67 @@ class BoundedAnalysisTest {
   }
 
   @Test
+  void charactersBeyondTheBasicPlaneAreWrittenAsTheyAre() throws Exception {
+    // A divergent run whose text has an emoji: analysis.json holds it as UTF-8, as the whole tree
+    // written as one string did, not as an escaped surrogate pair.
+    Path trace = dir.resolve("emoji.jsonl");
+    io.tokendrift.trace.TraceHeader h =
+        new io.tokendrift.trace.TraceHeader(
+            "emoji",
+            "c".repeat(64),
+            2,
+            "batch_size=1",
+            Map.of("temperature", "0.0"),
+            Map.of("top_k", "2"),
+            "all",
+            Map.of("model", "generated"));
+    try (var w = io.tokendrift.trace.TraceWriter.create(trace, h, true).withoutSync()) {
+      for (int b : new int[] {1, 2}) {
+        io.tokendrift.trace.Steps st = new io.tokendrift.trace.Steps(2, false);
+        st.add(
+            5f,
+            new int[] {7, b == 1 ? 8 : 9},
+            new float[] {5f, 4f},
+            6f,
+            1f,
+            Double.NaN,
+            Float.NaN,
+            0L,
+            null);
+        st.add(
+            5f,
+            b == 1 ? new int[] {7, 8} : new int[] {8, 7},
+            new float[] {5f, 4.9f},
+            6f,
+            1f,
+            Double.NaN,
+            Float.NaN,
+            0L,
+            null);
+        w.write(
+            RunRecord.of("r" + b, RunRecord.Status.OK)
+                .prompt("p", "prompt 😀")
+                .at(Map.of("batch_size", String.valueOf(b)), 0, 0)
+                .output(
+                    "MAX_TOKENS",
+                    b == 1 ? "ab" : "a😀",
+                    new int[] {1},
+                    b == 1 ? new int[] {7, 7} : new int[] {7, 8})
+                .batch(1, b, 0)
+                .steps(st)
+                .build());
+      }
+    }
+    Analysis a = Analyzer.analyze(List.of(trace), Analyzer.Options.defaults(List.of()));
+    assertThat(a.divIndices()).containsExactly(1.0);
+    String json = AnalysisJson.write(a, "");
+    assertThat(json).contains("\"run_text\" : \"a😀\"").doesNotContain("\\uD83D");
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    AnalysisJson.write(a, "", out);
+    assertThat(out.toByteArray()).isEqualTo(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  @Test
   void anAnalysisWithItsSpillOnDiskWritesTheSameJson() throws Exception {
     Path trace = dir.resolve("t.jsonl");
     AnalysisBenchmark.write(trace, 20, 10, 48, 5);

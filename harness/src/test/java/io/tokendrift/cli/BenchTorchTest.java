@@ -36,7 +36,7 @@ class BenchTorchTest {
     assertThat(peer.tokensPerSecond()).containsOnlyKeys(1, 8);
     assertThat(peer.tokensPerSecond().values()).allMatch(v -> v > 0);
     assertThat(peer.torch()).isNotBlank();
-    assertThat(peer.blasLibrary()).contains("blas"); // the library torch loaded: a path
+    assertThat(peer.blasLibrary()).isNotBlank(); // the library torch loaded, or "none loaded"
     float[] ours;
     try (Engine e = Engines.load(EngineSpec.DEFAULT, model).open(EngineOptions.DEFAULTS)) {
       ours = new DecodeBenchmark(e).firstLogits(16);
