@@ -272,8 +272,7 @@ public final class Analyzer {
     RunSpill spill = new RunSpill(inMemory);
     Map<PointKey, PointKey> points = new HashMap<>();
     Map<String, String> prompts = new HashMap<>(); // one instance of each id and text
-    Reference lastEntry = null;
-    RunRecord lastRef = null;
+    Reference.LastRead lastRead = new Reference.LastRead();
     java.util.Set<String> expected = header.expectations().keySet();
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
@@ -293,15 +292,7 @@ public final class Analyzer {
                 rec.status() == RunRecord.Status.OK
                     && !lostConcurrency(rec)
                     && !entry.id().equals(rec.id());
-            if (!compares) {
-              ref = entry.light();
-            } else if (entry == lastEntry) {
-              ref = lastRef;
-            } else {
-              ref = entry.record();
-              lastEntry = entry;
-              lastRef = ref;
-            }
+            ref = compares ? lastRead.of(entry) : entry.light();
           }
           RunResult result = first(rec, ref, reference);
           results.add(kept(result, rec, spill, points, prompts, expected));

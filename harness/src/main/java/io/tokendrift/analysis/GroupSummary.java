@@ -85,8 +85,7 @@ public final class GroupSummary {
   private final String axis;
   private final Map<String, String> others; // the reference point without this axis
   private final Map<String, Reference> refs = new HashMap<>();
-  private Reference lastEntry; // the last reference read back, and its record
-  private RunRecord lastRef;
+  private final Reference.LastRead lastRead = new Reference.LastRead();
   private final Map<String, Acc> byValue = new LinkedHashMap<>();
 
   private static final class Acc {
@@ -178,16 +177,7 @@ public final class GroupSummary {
     if (entry == null || entry.id().equals(r.id())) {
       return;
     }
-    RunRecord ref;
-    if (known != null && known.id().equals(entry.id())) {
-      ref = known;
-    } else if (entry == lastEntry) {
-      ref = lastRef;
-    } else {
-      ref = entry.record();
-      lastEntry = entry;
-      lastRef = ref;
-    }
+    RunRecord ref = known != null && known.id().equals(entry.id()) ? known : lastRead.of(entry);
     Comparison c =
         r.textOnly() || ref.textOnly() ? Comparison.ofText(ref, r) : Comparison.of(ref, r);
     a.compared++;
@@ -204,8 +194,7 @@ public final class GroupSummary {
 
   /** After pass 2: the last reference read back is not kept. */
   void endPass() {
-    lastEntry = null;
-    lastRef = null;
+    lastRead.clear();
   }
 
   /**

@@ -122,6 +122,30 @@ public final class Reference {
     return light;
   }
 
+  /**
+   * The last reference whose whole record was read back, and that record: runs of one prompt and
+   * seed often come together, and then one read serves them.
+   */
+  static final class LastRead {
+    private Reference entry;
+    private RunRecord record;
+
+    /** {@code r}'s whole record, read back unless it was the last one asked for. */
+    RunRecord of(Reference r) {
+      if (r != entry) {
+        record = r.record();
+        entry = r;
+      }
+      return record;
+    }
+
+    /** Keeps nothing (after the pass that reads). */
+    void clear() {
+      entry = null;
+      record = null;
+    }
+  }
+
   /** The whole record, steps included, read back from the spill. */
   public RunRecord record() {
     return whole != null ? whole : RecordBytes.decode(store.bytes(at));

@@ -53,24 +53,24 @@ def strip(weights, prefixes):
     return out
 
 
+def shared(k, v, heads, kv_heads):
+    """Grouped-query attention: each key/value head serves heads / kv_heads query heads."""
+    if kv_heads == heads:
+        return k, v
+    rep = heads // kv_heads
+    return k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+
+
 def attend(torch, q, kc, vc, t, heads, kv_heads):
     """q: (B, H, 1, D) against the first t cached positions (B, KV, T, D)."""
-    k = kc[:, :, :t]
-    v = vc[:, :, :t]
-    if kv_heads != heads:
-        rep = heads // kv_heads
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
+    k, v = shared(kc[:, :, :t], vc[:, :, :t], heads, kv_heads)
     s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
     return torch.matmul(torch.softmax(s, dim=-1), v)
 
 
 def attend_prompt(torch, q, k, v, heads, kv_heads):
     """Causal attention over the prompt: q, k, v (B, H|KV, T, D)."""
-    if kv_heads != heads:
-        rep = heads // kv_heads
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
+    k, v = shared(k, v, heads, kv_heads)
     t = q.shape[2]
     s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
     mask = torch.ones(t, t, dtype=torch.bool).triu(1)
