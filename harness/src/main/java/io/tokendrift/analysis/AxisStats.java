@@ -90,7 +90,7 @@ record AxisStats(String axis, String referenceValue, List<Value> values, Test te
     double[] survival =
         axis.equals("repeat")
             ? new double[0]
-            : Analysis.survival(
+            : Survival.of(
                 cmp.stream().filter(r -> Axes.value(r.point(), axis).equals(value)).toList());
     return new Value(value, c[0], Stats.wilson(c[1], c[0]), c[2], c[3], survival);
   }

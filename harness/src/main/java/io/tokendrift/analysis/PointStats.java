@@ -67,7 +67,7 @@ record PointStats(
         cmp.stream().mapToDouble(r -> r.comparison().maxDrift()).max().orElse(0),
         cmp.stream().mapToDouble(r -> r.comparison().maxDriftUlps()).max().orElse(0),
         divIndex(cmp),
-        Analysis.survival(cmp),
+        Survival.of(cmp),
         atRisk(a, a.floors.threshold(p), cmp),
         a.tarr(rs));
   }

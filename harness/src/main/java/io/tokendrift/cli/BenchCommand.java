@@ -247,57 +247,7 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Times the analysis of a generated trace (--analysis-runs). */
   private int analysisBench() throws Exception {
-    if (keepTrace != null && java.nio.file.Files.exists(keepTrace)) {
-      throw new IllegalArgumentException(
-          "--keep-trace " + keepTrace + ": the file exists; give a new name (nothing is replaced)");
-    }
-    Path tmp = java.nio.file.Files.createTempDirectory("tokendrift-bench");
-    try {
-      var r = io.tokendrift.analysis.AnalysisBenchmark.run(tmp, analysisRuns, analysisSteps, 1);
-      spec.commandLine()
-          .getOut()
-          .printf(
-              Locale.ROOT,
-              "analysis: %d runs x %d steps at top-16, trace %,d bytes (%.0f bytes/step), written"
-                  + " in %.1f s%nanalysed in %.2f s (%,.0f runs/s); peak heap %,d MB of %,d MB max"
-                  + " (pools' peaks summed: an upper bound; %,.1f KB per run above the %,d MB in"
-                  + " use before); after collections at most %,d MB in use (%,.2f KB per run);"
-                  + " the finished analysis holds %,.1f MB: %,.1f MB of references kept whole"
-                  + " (budget %,d MB), %,.1f MB of spill in the heap (at most 2 x %,d MB), %,.0f"
-                  + " bytes per run beyond; %d compared, %d diverged%n",
-              r.runs(),
-              r.steps(),
-              r.traceBytes(),
-              r.traceBytes() / (double) ((long) r.runs() * r.steps()),
-              r.writeSeconds(),
-              r.analyseSeconds(),
-              r.runsPerSecond(),
-              r.peakHeapBytes() >> 20,
-              r.maxHeapBytes() >> 20,
-              r.heapPerRunBytes() / 1024,
-              r.baseHeapBytes() >> 20,
-              r.liveHeapBytes() >> 20,
-              r.liveHeapPerRunBytes() / 1024,
-              (r.heldHeapBytes() - r.baseHeapBytes()) / 1048576.0,
-              r.wholeReferenceBytes() / 1048576.0,
-              io.tokendrift.analysis.Analyzer.referenceBudget() >> 20,
-              r.spillHeapBytes() / 1048576.0,
-              io.tokendrift.analysis.Analyzer.spillInHeap() >> 20,
-              r.heldPerRunBytes(),
-              r.compared(),
-              r.diverged());
-      if (keepTrace != null) {
-        java.nio.file.Files.move(tmp.resolve("bench.jsonl"), keepTrace);
-        spec.commandLine().getOut().println("trace kept: " + keepTrace);
-      }
-    } finally {
-      try (var s = java.nio.file.Files.walk(tmp)) {
-        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          java.nio.file.Files.deleteIfExists(p);
-        }
-      }
-    }
-    return Main.OK;
+    return AnalysisBench.run(spec.commandLine().getOut(), analysisRuns, analysisSteps, keepTrace);
   }
 
   private static long parameters(ModelConfig c) {

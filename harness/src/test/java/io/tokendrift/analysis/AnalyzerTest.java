@@ -175,7 +175,7 @@ class AnalyzerTest {
     // Survival at batch 4: b4-div diverges at 1, b4-same is censored at 5.
     List<RunResult> b4 =
         a.compared().stream().filter(r -> r.point().equals(PointKey.of(BATCH4.values()))).toList();
-    assertThat(Analysis.survival(b4)).containsExactly(1.0, 0.5, 0.5, 0.5, 0.5);
+    assertThat(Survival.of(b4)).containsExactly(1.0, 0.5, 0.5, 0.5, 0.5);
     // TARr: the one group with two repeats (prompt a at the reference) agrees.
     Stats.Proportion tarr = a.tarr(a.runs());
     assertThat(tarr.successes()).isEqualTo(1);
