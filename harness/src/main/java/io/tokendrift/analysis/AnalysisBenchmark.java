@@ -131,6 +131,11 @@ public final class AnalysisBenchmark {
       implements javax.management.NotificationListener, AutoCloseable {
     private final List<java.lang.management.GarbageCollectorMXBean> beans =
         ManagementFactory.getGarbageCollectorMXBeans();
+    private final java.util.Set<String> heapPools =
+        ManagementFactory.getMemoryPoolMXBeans().stream()
+            .filter(p -> p.getType() == MemoryType.HEAP)
+            .map(MemoryPoolMXBean::getName)
+            .collect(java.util.stream.Collectors.toSet());
     private volatile long max;
 
     AfterGc() {
@@ -152,18 +157,13 @@ public final class AnalysisBenchmark {
               (javax.management.openmbean.CompositeData) n.getUserData());
       long used = 0;
       for (var e : info.getGcInfo().getMemoryUsageAfterGc().entrySet()) {
-        if (heapPool(e.getKey())) {
+        if (heapPools.contains(e.getKey())) {
           used += e.getValue().getUsed();
         }
       }
       synchronized (this) {
         max = Math.max(max, used);
       }
-    }
-
-    private static boolean heapPool(String name) {
-      return ManagementFactory.getMemoryPoolMXBeans().stream()
-          .anyMatch(p -> p.getName().equals(name) && p.getType() == MemoryType.HEAP);
     }
 
     long max() {

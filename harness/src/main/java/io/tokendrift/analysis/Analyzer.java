@@ -184,7 +184,12 @@ public final class Analyzer {
    * spill): four times {@link #spillInHeap()}, 64 MB or a quarter of the largest heap.
    */
   public static long referenceBudget() {
-    return 4L * spillInHeap();
+    return referenceBudget(spillInHeap());
+  }
+
+  /** The whole references' budget beside spills of {@code inMemory} bytes: four times theirs. */
+  private static long referenceBudget(int inMemory) {
+    return 4L * inMemory;
   }
 
   private Analyzer() {}
@@ -206,7 +211,7 @@ public final class Analyzer {
     TraceHeader header = null;
     Map<String, Reference> refs = new HashMap<>();
     RunSpill refStore = new RunSpill(inMemory); // the references' records, read in pass 2
-    long[] refBudget = {4L * inMemory}; // reference records kept whole in the heap, in bytes
+    long[] refBudget = {referenceBudget(inMemory)}; // whole reference records in the heap, bytes
     Map<Integer, String> providerTexts = new HashMap<>();
     PointKey reference = null;
     // Runs that completed in some record: a failed record of theirs was retried (resume), and

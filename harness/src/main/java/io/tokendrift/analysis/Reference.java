@@ -36,16 +36,7 @@ public final class Reference {
     for (int i = 0; i < m.length; i++) {
       m[i] = r.steps().margin(i);
     }
-    RunRecord light =
-        RunRecord.of(r.id(), r.status())
-            .prompt(r.promptId(), r.prompt())
-            .at(r.point(), r.seed(), r.repeat())
-            .output(r.stopReason(), r.text(), r.promptTokens(), r.tokens())
-            .batch(r.elapsedMs(), r.batchRows(), r.batchRow())
-            .error(r.error())
-            .provider(r.provider())
-            .process(r.process())
-            .build();
+    RunRecord light = r.withSteps(null);
     long size = heapBytes(r);
     if (size <= budget[0]) {
       budget[0] -= size;

@@ -55,11 +55,7 @@ final class AnalysisBench {
         out.println("trace kept: " + keepTrace);
       }
     } finally {
-      try (var s = java.nio.file.Files.walk(tmp)) {
-        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          java.nio.file.Files.deleteIfExists(p);
-        }
-      }
+      Outputs.deleteTree(tmp);
     }
     return Main.OK;
   }

@@ -18,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -268,11 +267,7 @@ final class BenchTorch {
       return true;
     } finally {
       for (Path d : folder == null ? List.of(dir, peerDir) : List.of(peerDir)) {
-        try (var s = Files.walk(d)) {
-          for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-            Files.deleteIfExists(p);
-          }
-        }
+        Outputs.deleteTree(d);
       }
     }
   }

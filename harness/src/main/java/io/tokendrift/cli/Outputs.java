@@ -15,6 +15,18 @@ import java.nio.file.StandardCopyOption;
 final class Outputs {
   private Outputs() {}
 
+  /** Removes a temporary folder and everything in it (nothing when it is already gone). */
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+
   /** Refuses an output path whose folder is missing or not writable (null: nothing to check). */
   static void checkWritable(Path file, String flag) {
     if (file == null) {

@@ -80,13 +80,19 @@ public final class Reports {
     if (formats.contains("json")) {
       out.add(put(dir.resolve("analysis.json"), analysisJson));
     }
+    rendered(dir, a, formats, out);
+    return out;
+  }
+
+  /** Writes report.md and report.html from analysis {@code a}, as chosen, adding them to out. */
+  private static void rendered(Path dir, JsonNode a, Set<String> formats, List<Path> out)
+      throws IOException {
     if (formats.contains("md")) {
       out.add(put(dir.resolve("report.md"), MarkdownReport.render(a)));
     }
     if (formats.contains("html")) {
       out.add(put(dir.resolve("report.html"), HtmlReport.render(a)));
     }
-    return out;
   }
 
   /**
@@ -113,12 +119,7 @@ public final class Reports {
     } finally {
       Files.deleteIfExists(tmp);
     }
-    if (formats.contains("md")) {
-      written.add(put(dir.resolve("report.md"), MarkdownReport.render(tree)));
-    }
-    if (formats.contains("html")) {
-      written.add(put(dir.resolve("report.html"), HtmlReport.render(tree)));
-    }
+    rendered(dir, tree, formats, written);
     return written;
   }
 

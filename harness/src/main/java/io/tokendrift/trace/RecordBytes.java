@@ -22,7 +22,7 @@ public final class RecordBytes {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream(1 << 12);
       DataOutputStream o = new DataOutputStream(bytes);
       Steps s = r.steps();
-      RunRecord bare = r.status() == RunRecord.Status.OK ? withSteps(r, new Steps(1, false)) : r;
+      RunRecord bare = r.status() == RunRecord.Status.OK ? r.withSteps(new Steps(1, false)) : r;
       string(o, TraceCodec.run(bare));
       o.writeBoolean(s != null && r.status() == RunRecord.Status.OK);
       if (s != null && r.status() == RunRecord.Status.OK) {
@@ -45,29 +45,7 @@ public final class RecordBytes {
       throw new IllegalStateException("a set-aside record is not valid: " + e.getMessage(), e);
     }
     RunRecord r = TraceCodec.readRun(n, "set-aside record", false);
-    return b.get() != 0 ? withSteps(r, steps(b)) : r;
-  }
-
-  private static RunRecord withSteps(RunRecord r, Steps s) {
-    return new RunRecord(
-        r.id(),
-        r.status(),
-        r.promptId(),
-        r.prompt(),
-        r.point(),
-        r.seed(),
-        r.repeat(),
-        r.stopReason(),
-        r.text(),
-        r.promptTokens(),
-        r.tokens(),
-        r.elapsedMs(),
-        r.batchRows(),
-        r.batchRow(),
-        r.error(),
-        s,
-        r.provider(),
-        r.process());
+    return b.get() != 0 ? r.withSteps(steps(b)) : r;
   }
 
   private static void steps(DataOutputStream o, Steps s) throws IOException {

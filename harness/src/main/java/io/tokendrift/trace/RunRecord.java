@@ -67,6 +67,29 @@ public record RunRecord(
         p);
   }
 
+  /** The same record with other per-step columns ({@code null}: none). */
+  public RunRecord withSteps(Steps s) {
+    return new RunRecord(
+        id,
+        status,
+        promptId,
+        prompt,
+        point,
+        seed,
+        repeat,
+        stopReason,
+        text,
+        promptTokens,
+        tokens,
+        elapsedMs,
+        batchRows,
+        batchRow,
+        error,
+        s,
+        provider,
+        process);
+  }
+
   /**
    * True for a provider run recorded without logprobs: its text is all there is (no tokens, no
    * steps), so it compares with its reference by text.
