@@ -127,8 +127,7 @@ public final class AnalysisBenchmark {
   }
 
   /** The largest heap in use right after a collection, while it listens (GC notifications). */
-  private static final class AfterGc
-      implements javax.management.NotificationListener, AutoCloseable {
+  static final class AfterGc implements javax.management.NotificationListener, AutoCloseable {
     private final List<java.lang.management.GarbageCollectorMXBean> beans =
         ManagementFactory.getGarbageCollectorMXBeans();
     private final java.util.Set<String> heapPools =

@@ -1,15 +1,13 @@
 package io.tokendrift.analysis;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.tokendrift.trace.PointKey;
 import io.tokendrift.trace.RunRecord;
-import io.tokendrift.trace.TraceHeader;
 import io.tokendrift.trace.TraceReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads traces and compares every run with its reference: the run of the same prompt and seed at
@@ -188,7 +186,7 @@ public final class Analyzer {
   }
 
   /** The whole references' budget beside spills of {@code inMemory} bytes: four times theirs. */
-  private static long referenceBudget(int inMemory) {
+  static long referenceBudget(int inMemory) {
     return 4L * inMemory;
   }
 
@@ -205,120 +203,17 @@ public final class Analyzer {
 
   /** The same, with the runs' spill moving to a file past {@code inMemory} bytes. */
   static Analysis analyze(List<Path> traces, Options o, int inMemory) {
-    if (traces.isEmpty()) {
-      throw new IllegalArgumentException("analyze needs at least one trace");
-    }
-    TraceHeader header = null;
-    Map<String, Reference> refs = new HashMap<>();
-    RunSpill refStore = new RunSpill(inMemory); // the references' records, read in pass 2
-    long[] refBudget = {referenceBudget(inMemory)}; // whole reference records in the heap, bytes
-    Map<Integer, String> providerTexts = new HashMap<>();
-    PointKey reference = null;
-    // Runs that completed in some record: a failed record of theirs was retried (resume), and
-    // the run is its completed record.
-    java.util.Set<String> completed = new java.util.HashSet<>();
-    EnvSummary envs = null;
-    Map<String, GroupSummary> groups = Map.of();
-    Truth truth = null;
-    // Pass 1: the headers agree; keep the reference runs whole.
-    for (Path p : traces) {
-      try (TraceReader r = TraceReader.open(p)) {
-        TraceHeader h = r.header();
-        if (header == null) {
-          header = h;
-          reference = PointKey.parse(h.reference());
-          groups = GroupSummary.of(reference, h.compareWithin());
-          truth = Truth.of(reference);
-          envs = EnvSummary.of(groups.get("env"));
-        }
-        // Each mode axis's groups have references of their own: they keep their steps too.
-        Map<String, String> refValues = new java.util.TreeMap<>(reference.values());
-        groups.keySet().forEach(refValues::remove);
-        r.decodeStepsOnly(n -> isReference(n, refValues));
-        if (!h.specSha256().equals(header.specSha256())) {
-          throw new IllegalArgumentException(
-              p + ": recorded by a different spec than " + traces.get(0) + "; analyse them apart");
-        }
-        while (r.hasNext()) {
-          RunRecord rec = r.next();
-          if (rec.status() != RunRecord.Status.FAILED) {
-            completed.add(rec.id());
-          }
-          // One Reference per record, whoever takes it as theirs.
-          Reference[] made = {null};
-          java.util.function.Function<RunRecord, Reference> aside =
-              x -> made[0] != null ? made[0] : (made[0] = Reference.of(x, refStore, refBudget));
-          if (rec.status() == RunRecord.Status.OK
-              && rec.repeat() == 0
-              && !lostConcurrency(rec)
-              && PointKey.of(rec.point()).equals(reference)) {
-            String key = refKey(rec.promptId(), rec.seed());
-            if (!refs.containsKey(key)) {
-              refs.put(key, aside.apply(rec));
-              providerTexts(rec, providerTexts);
-            }
-          }
-          for (GroupSummary g : groups.values()) {
-            g.offerReference(rec, aside);
-          }
-          if (truth != null) {
-            truth.offerReference(rec);
-          }
-        }
-      }
-    }
-    refStore.finish();
+    ReferenceSet refs = ReferenceSet.read(traces, inMemory); // pass 1
+    Tally tally = new Tally(refs, refs.header, inMemory);
     // Pass 2: compare every run with its reference.
-    List<RunResult> results = new ArrayList<>();
     List<String> torn = new ArrayList<>();
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    double temperature = Double.parseDouble(header.decoding().getOrDefault("temperature", "0"));
-    ProviderSummary provider = null;
-    RunSpill spill = new RunSpill(inMemory);
-    Map<PointKey, PointKey> points = new HashMap<>();
-    Map<String, String> prompts = new HashMap<>(); // one instance of each id and text
-    Reference.LastRead lastRead = new Reference.LastRead();
-    java.util.Set<String> expected = header.expectations().keySet();
+    Set<String> seen = new HashSet<>();
     for (Path p : traces) {
       try (TraceReader r = TraceReader.open(p)) {
         while (r.hasNext()) {
           RunRecord rec = r.next();
-          if (rec.status() == RunRecord.Status.FAILED && completed.contains(rec.id())) {
-            continue; // failed, then run again by --resume: the later record is the run
-          }
-          if (!seen.add(rec.id())) {
-            continue; // a duplicate across shards counts once
-          }
-          Reference entry = refs.get(refKey(rec.promptId(), rec.seed()));
-          // The whole reference (its top-K) only where a comparison reads it; the last one kept.
-          RunRecord ref = null;
-          if (entry != null) {
-            boolean compares =
-                rec.status() == RunRecord.Status.OK
-                    && !lostConcurrency(rec)
-                    && !entry.id().equals(rec.id());
-            ref = compares ? lastRead.of(entry) : entry.light();
-          }
-          RunResult result = first(rec, ref, reference);
-          results.add(kept(result, rec, spill, points, prompts, expected));
-          if (envs != null) {
-            envs.add(rec);
-          }
-          for (GroupSummary g : groups.values()) {
-            g.add(rec, ref != null && ref.steps() != null ? ref : null);
-          }
-          if (truth != null && truth.present()) {
-            truth.add(
-                rec,
-                ref,
-                result.comparison() == null ? -1 : result.comparison().divIndex(),
-                result.verdict() == Verdict.REFERENCE);
-          }
-          if (rec.provider() != null) {
-            if (provider == null) {
-              provider = new ProviderSummary();
-            }
-            provider.add(rec, ref, result);
+          if (counts(rec.id(), rec.status(), refs.completed, seen)) {
+            tally.add(tally.contribute(rec));
           }
         }
         if (r.truncatedTail() != null) {
@@ -326,88 +221,20 @@ public final class Analyzer {
         }
       }
     }
-    spill.finish();
-    groups.values().forEach(GroupSummary::endPass);
-    return Analysis.build(
-        header,
-        reference,
-        refs,
-        results,
-        o,
-        temperature,
-        torn,
-        providerTexts,
-        provider,
-        envs,
-        groups.values().stream().filter(GroupSummary::varied).toList(),
-        truth != null && truth.present() ? truth : null,
-        spill);
+    return tally.build(o, torn);
   }
 
   /**
-   * The result as the analysis keeps it: shared prompt and point instances, and in the spill its
-   * drift (when compared) and its tokens and text (when it diverged, or its prompt has an expected
-   * answer): what the floors, the divergence list and the answers read again.
+   * Whether a record is counted: not a failed record of a run completed in some record ({@code
+   * completed}: failed, then run again by --resume, the later record is the run), nor a second copy
+   * of a run ({@code seen}: a duplicate across shards counts once).
    */
-  private static RunResult kept(
-      RunResult r,
-      RunRecord rec,
-      RunSpill spill,
-      Map<PointKey, PointKey> points,
-      Map<String, String> prompts,
-      java.util.Set<String> expected) {
-    PointKey point = points.computeIfAbsent(r.point(), k -> k);
-    String promptId = prompts.computeIfAbsent(r.promptId(), k -> k);
-    String prompt = prompts.computeIfAbsent(promptId + "\u0000" + r.prompt(), k -> r.prompt());
-    Comparison c = r.comparison();
-    boolean words =
-        (c != null && !c.identical())
-            || (rec.status() == RunRecord.Status.OK && expected.contains(promptId));
-    long at = -1;
-    if (c != null || words) {
-      at =
-          spill.put(
-              c == null ? null : c.perStepDrift(),
-              words ? rec.tokens() : null,
-              words ? rec.text() : null);
-    }
-    return r.kept(promptId, prompt, point, at);
-  }
-
-  /**
-   * A provider's token texts by id, from a reference run's steps (chosen tokens and their
-   * alternatives), into {@code m}: what the reports show where a local model's tokenizer would
-   * decode.
-   */
-  private static void providerTexts(RunRecord r, Map<Integer, String> m) {
-    var s = r.steps();
-    if (s == null || !s.hasTexts()) {
-      return;
-    }
-    for (int i = 0; i < s.size(); i++) {
-      if (s.text(i) != null) {
-        m.putIfAbsent(r.tokens()[i], s.text(i));
-      }
-      for (int j = 0; j < s.k(); j++) {
-        if (s.topId(i, j) >= 0 && s.topText(i, j) != null) {
-          m.putIfAbsent(s.topId(i, j), s.topText(i, j));
-        }
-      }
-    }
-  }
-
-  /** Whether a raw run line is an ok repeat-0 run at the reference point (its steps are kept). */
-  private static boolean isReference(JsonNode n, Map<String, String> refValues) {
-    if (n.path("repeat").asInt(-1) != 0 || !"ok".equals(n.path("status").asText())) {
+  static boolean counts(
+      String id, RunRecord.Status status, Set<String> completed, Set<String> seen) {
+    if (status == RunRecord.Status.FAILED && completed.contains(id)) {
       return false;
     }
-    JsonNode pt = n.path("point");
-    for (Map.Entry<String, String> e : refValues.entrySet()) {
-      if (!e.getValue().equals(pt.path(e.getKey()).asText())) {
-        return false;
-      }
-    }
-    return true;
+    return seen.add(id);
   }
 
   /** Whether a provider's run was sent with fewer requests in flight than its point's. */
@@ -416,7 +243,7 @@ public final class Analyzer {
   }
 
   /** Compares; the verdict for divergent runs is settled once the floors are known. */
-  private static RunResult first(RunRecord rec, RunRecord ref, PointKey reference) {
+  static RunResult first(RunRecord rec, RunRecord ref) {
     PointKey point = PointKey.of(rec.point());
     boolean sampled = false;
     if (rec.status() == RunRecord.Status.OK) {

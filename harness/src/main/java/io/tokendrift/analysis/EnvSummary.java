@@ -45,15 +45,29 @@ public final class EnvSummary {
     this.group = group;
   }
 
-  /** Pass 2: the variables of each environment, from the first of its runs that has them. */
-  void add(RunRecord r) {
+  /**
+   * What one run brings: its environment and the variables its process saw (null when the record
+   * names no process).
+   */
+  record Seen(String env, SortedMap<String, String> vars) {}
+
+  /** Pass 2: a run's environment and variables; null for a run without an env value. */
+  static Seen seen(RunRecord r) {
     String env = r.point().get("env");
     if (env == null) {
+      return null;
+    }
+    return new Seen(env, r.process() == null ? null : new TreeMap<>(r.process().vars()));
+  }
+
+  /** The variables of each environment, from the first of its runs that has them. */
+  void add(Seen s) {
+    if (s == null) {
       return;
     }
-    SortedMap<String, String> v = vars.computeIfAbsent(env, k -> new TreeMap<>());
-    if (v.isEmpty() && r.process() != null) {
-      v.putAll(r.process().vars());
+    SortedMap<String, String> v = vars.computeIfAbsent(s.env(), k -> new TreeMap<>());
+    if (v.isEmpty() && s.vars() != null) {
+      v.putAll(s.vars());
     }
   }
 

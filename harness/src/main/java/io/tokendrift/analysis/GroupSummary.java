@@ -159,36 +159,76 @@ public final class GroupSummary {
   }
 
   /**
-   * Pass 2: counts an ok run in its group and compares it with its group's reference ({@code
-   * known}, when given, is a reference record already read back: used when it is that one).
+   * What one run brings to this axis's groups: its value, point, (prompt, seed) pair and logit
+   * sequence, and, when it was compared with its group's reference, the outcome.
+   *
+   * @param compared whether it was compared with its group reference
+   * @param same the tokens equal the reference's
+   * @param bit the recorded logits are also bit-identical
+   * @param maxDrift the comparison's largest |Δlogit| (NaN when none)
    */
-  void add(RunRecord r, RunRecord known) {
+  record Seen(
+      String value,
+      String point,
+      String pair,
+      long sequence,
+      boolean compared,
+      boolean same,
+      boolean bit,
+      double maxDrift) {}
+
+  /**
+   * Pass 2: what an ok run brings to its group, compared with its group's reference ({@code known},
+   * when given, is a reference record already read back: used when it is that one); null for a run
+   * no group counts.
+   */
+  Seen seen(RunRecord r, RunRecord known) {
     String value = r.point().get(axis);
     if (value == null || r.status() != RunRecord.Status.OK || Analyzer.lostConcurrency(r)) {
-      return;
+      return null;
     }
-    Acc a = byValue.computeIfAbsent(value, k -> new Acc());
-    a.runs++;
-    a.points.add(PointKey.keyOf(r.point()));
-    a.sequences
-        .computeIfAbsent(r.promptId() + "\u0000" + r.seed(), k -> new HashSet<>())
-        .add(sequence(r));
+    String point = PointKey.keyOf(r.point());
+    String pair = r.promptId() + "\u0000" + r.seed();
+    long sequence = sequence(r);
     Reference entry = refs.get(key(r));
     if (entry == null || entry.id().equals(r.id())) {
-      return;
+      return new Seen(value, point, pair, sequence, false, false, false, Double.NaN);
     }
     RunRecord ref = known != null && known.id().equals(entry.id()) ? known : lastRead.of(entry);
     Comparison c =
         r.textOnly() || ref.textOnly() ? Comparison.ofText(ref, r) : Comparison.of(ref, r);
+    return new Seen(
+        value,
+        point,
+        pair,
+        sequence,
+        true,
+        c.identical(),
+        c.identical() && sameBits(ref, r, c),
+        c.maxDrift());
+  }
+
+  /** Pass 2 (or a combine): counts what a run brought, in the order the runs come. */
+  void add(Seen s) {
+    if (s == null) {
+      return;
+    }
+    Acc a = byValue.computeIfAbsent(s.value(), k -> new Acc());
+    a.runs++;
+    a.points.add(s.point());
+    a.sequences.computeIfAbsent(s.pair(), k -> new HashSet<>()).add(s.sequence());
+    if (!s.compared()) {
+      return;
+    }
     a.compared++;
-    if (c.identical()) {
+    if (s.same()) {
       a.same++;
-      if (sameBits(ref, r, c)) {
+      if (s.bit()) {
         a.bit++;
       }
     }
-    if (!Double.isNaN(c.maxDrift())) {
-      a.maxDrift = Double.isNaN(a.maxDrift) ? c.maxDrift() : Math.max(a.maxDrift, c.maxDrift());
+    if (!Double.isNaN(s.maxDrift())) {
+      a.maxDrift = Double.isNaN(a.maxDrift) ? s.maxDrift() : Math.max(a.maxDrift, s.maxDrift());
     }
   }
 

@@ -1,6 +1,7 @@
 package io.tokendrift.analysis;
 
 import io.tokendrift.trace.RunRecord;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -39,22 +40,70 @@ public final class ProviderSummary {
     return f == null ? "(none)" : f;
   }
 
-  void add(RunRecord rec, RunRecord ref, Analyzer.RunResult result) {
+  /** Against which reference a provider's run was compared. */
+  enum Against {
+    NONE,
+    UNKNOWN,
+    WITHIN,
+    ACROSS
+  }
+
+  /**
+   * What one provider run brings: why it was sent again, and for an ok run its backend, model,
+   * cache, texts, error against a local truth and the comparison's fingerprint class.
+   *
+   * @param retries each retry's kind, in order
+   * @param truthWorst its largest |served − true| logprob (NaN when none)
+   * @param truthSteps steps with a served and a true value
+   * @param top the number of alternatives its steps carry texts for (0 when none)
+   */
+  record Seen(
+      List<String> retries,
+      boolean retried,
+      boolean ok,
+      boolean belowConcurrency,
+      String point,
+      double truthWorst,
+      long truthSteps,
+      long cachedTokens,
+      int equalTexts,
+      String fingerprint,
+      String model,
+      boolean textOnly,
+      int top,
+      Against against,
+      boolean diverged) {}
+
+  /** Pass 2: what a run brings; null for a local engine's run. */
+  static Seen seen(RunRecord rec, RunRecord ref, Analyzer.RunResult result) {
     if (rec.provider() == null) {
-      return;
+      return null;
     }
     // Why requests were sent again, failed runs' included (their retries are a part of the why).
-    rec.provider().retries().forEach(t -> retries.merge(t.kind(), 1L, Long::sum));
-    retried += rec.provider().attempts() > 1 ? 1 : 0;
+    List<String> retries = rec.provider().retries().stream().map(t -> t.kind()).toList();
+    boolean retried = rec.provider().attempts() > 1;
     if (rec.status() != RunRecord.Status.OK) {
-      return;
+      return new Seen(
+          retries,
+          retried,
+          false,
+          false,
+          null,
+          Double.NaN,
+          0,
+          0,
+          0,
+          null,
+          null,
+          false,
+          0,
+          Against.NONE,
+          false);
     }
-    if (Analyzer.lostConcurrency(rec)) {
-      belowConcurrency++;
-    }
+    double worst = Double.NaN;
+    long truthSteps = 0;
     if (rec.steps() != null && rec.steps().hasExact()) {
       var s = rec.steps();
-      double worst = Double.NaN;
       for (int i = 0; i < s.size(); i++) {
         boolean any = false;
         for (int j = 0; j < s.k(); j++) {
@@ -68,41 +117,77 @@ public final class ProviderSummary {
         }
         truthSteps += any ? 1 : 0;
       }
-      if (!Double.isNaN(worst)) {
-        truthErrors
-            .computeIfAbsent(
-                io.tokendrift.trace.PointKey.keyOf(rec.point()), k -> new java.util.ArrayList<>())
-            .add(worst);
+    }
+    boolean texts = rec.steps() != null && rec.steps().hasTexts();
+    Against against = Against.NONE;
+    boolean diverged = false;
+    if (result.comparison() != null && ref != null) {
+      diverged = !result.comparison().identical();
+      if (rec.provider().systemFingerprint() == null
+          || ref.provider() == null
+          || ref.provider().systemFingerprint() == null) {
+        against = Against.UNKNOWN;
+      } else {
+        against = fingerprint(rec).equals(fingerprint(ref)) ? Against.WITHIN : Against.ACROSS;
       }
     }
-    if (rec.provider().cachedTokens() > 0) {
-      cachedRuns++;
-      maxCached = Math.max(maxCached, rec.provider().cachedTokens());
-    }
-    if (rec.steps() != null && rec.steps().hasTexts()) {
-      equalTexts += stepsWithEqualAlternatives(rec);
-    }
-    fingerprints.merge(fingerprint(rec), 1L, Long::sum);
-    models.merge(rec.provider().model() == null ? "(none)" : rec.provider().model(), 1L, Long::sum);
-    textOnly += rec.textOnly() ? 1 : 0;
-    if (rec.steps() != null && rec.steps().hasTexts()) {
-      maxTop = Math.max(maxTop, rec.steps().k());
-    }
-    if (result.comparison() == null || ref == null) {
+    return new Seen(
+        retries,
+        retried,
+        true,
+        Analyzer.lostConcurrency(rec),
+        io.tokendrift.trace.PointKey.keyOf(rec.point()),
+        worst,
+        truthSteps,
+        rec.provider().cachedTokens(),
+        texts ? stepsWithEqualAlternatives(rec) : 0,
+        fingerprint(rec),
+        rec.provider().model() == null ? "(none)" : rec.provider().model(),
+        rec.textOnly(),
+        texts ? rec.steps().k() : 0,
+        against,
+        diverged);
+  }
+
+  /** Pass 2 (or a combine): counts what a run brought, in the order the runs come. */
+  void add(Seen s) {
+    s.retries().forEach(k -> retries.merge(k, 1L, Long::sum));
+    retried += s.retried() ? 1 : 0;
+    if (!s.ok()) {
       return;
     }
-    boolean diverged = !result.comparison().identical();
-    if (rec.provider().systemFingerprint() == null
-        || ref.provider() == null
-        || ref.provider().systemFingerprint() == null) {
-      unknownCompared++;
-      unknownDiverged += diverged ? 1 : 0;
-    } else if (fingerprint(rec).equals(fingerprint(ref))) {
-      withinCompared++;
-      withinDiverged += diverged ? 1 : 0;
-    } else {
-      acrossCompared++;
-      acrossDiverged += diverged ? 1 : 0;
+    if (s.belowConcurrency()) {
+      belowConcurrency++;
+    }
+    truthSteps += s.truthSteps();
+    if (!Double.isNaN(s.truthWorst())) {
+      truthErrors.computeIfAbsent(s.point(), k -> new java.util.ArrayList<>()).add(s.truthWorst());
+    }
+    if (s.cachedTokens() > 0) {
+      cachedRuns++;
+      maxCached = Math.max(maxCached, s.cachedTokens());
+    }
+    equalTexts += s.equalTexts();
+    fingerprints.merge(s.fingerprint(), 1L, Long::sum);
+    models.merge(s.model(), 1L, Long::sum);
+    textOnly += s.textOnly() ? 1 : 0;
+    maxTop = Math.max(maxTop, s.top());
+    switch (s.against()) {
+      case UNKNOWN -> {
+        unknownCompared++;
+        unknownDiverged += s.diverged() ? 1 : 0;
+      }
+      case WITHIN -> {
+        withinCompared++;
+        withinDiverged += s.diverged() ? 1 : 0;
+      }
+      case ACROSS -> {
+        acrossCompared++;
+        acrossDiverged += s.diverged() ? 1 : 0;
+      }
+      case NONE -> {
+        // not compared with a reference
+      }
     }
   }
 

@@ -97,19 +97,34 @@ public final class Truth {
   }
 
   /**
-   * Pass 2: a run's error against float64, and, when it diverged from its reference at {@code div}
-   * (-1: it did not), what float64 takes there.
+   * What one run brings: its point, its largest error against float64 over the aligned steps and in
+   * ulps ({@code errors} false when none was measured), whether it took float64's path, and for a
+   * reference run or a divergence, what float64 says there.
    */
-  void add(RunRecord r, RunRecord ref, int div, boolean isReference) {
+  record Seen(
+      String id,
+      String point,
+      boolean errors,
+      double maxError,
+      double maxUlps,
+      boolean onPath,
+      boolean isReference,
+      ReferenceCheck check,
+      AtDivergence side) {}
+
+  /**
+   * Pass 2: a run's error against float64, and, when it diverged from its reference at {@code div}
+   * (-1: it did not), what float64 takes there; null for a run not compared with float64.
+   */
+  Seen seen(RunRecord r, RunRecord ref, int div, boolean isReference) {
     RunRecord t = truth.get(key(r));
     if (t == null || r.status() != RunRecord.Status.OK) {
-      return;
+      return null;
     }
     if (VALUE.equals(r.point().get(AXIS))) {
-      return; // float64 against itself: no error, and its side at a divergence is its own
+      return null; // float64 against itself: no error, and its side at a divergence is its own
     }
     String point = PointKey.keyOf(r.point());
-    runs.merge(point, 1L, Long::sum);
     Steps ts = t.steps();
     Steps rs = r.steps();
     int aligned = 0;
@@ -134,40 +149,68 @@ public final class Truth {
         break; // the step where they part is compared, the ones after are other contexts
       }
     }
-    if (exact && aligned > 0) {
-      errors.computeIfAbsent(point, k -> new ArrayList<>()).add(max);
-      double[] w = worst.computeIfAbsent(point, k -> new double[2]);
-      w[0] = Math.max(w[0], ulps);
-    }
-    if (Arrays.equals(t.tokens(), r.tokens())) {
-      worst.computeIfAbsent(point, k -> new double[2])[1]++;
-    }
+    ReferenceCheck check = null;
     if (isReference) {
-      referencesCompared++;
       int part = Arrays.mismatch(t.tokens(), r.tokens());
       if (part >= 0) {
-        references.add(
+        check =
             new ReferenceCheck(
                 r.promptId(),
                 r.seed(),
                 part,
                 part < t.tokens().length ? t.tokens()[part] : -1,
                 part < r.tokens().length ? r.tokens()[part] : -1,
-                part < t.tokens().length && exact ? ts.margin64(part) : Double.NaN));
+                part < t.tokens().length && exact ? ts.margin64(part) : Double.NaN);
       }
     }
-    side(r, ref, div, t);
+    return new Seen(
+        r.id(),
+        point,
+        exact && aligned > 0,
+        max,
+        ulps,
+        Arrays.equals(t.tokens(), r.tokens()),
+        isReference,
+        check,
+        side(r, ref, div, t));
   }
 
-  /** What float64 ({@code t}) takes where {@code r} parts from its reference at {@code div}. */
-  private void side(RunRecord r, RunRecord ref, int div, RunRecord t) {
-    if (div < 0 || ref == null) {
+  /** Pass 2 (or a combine): counts what a run brought, in the order the runs come. */
+  void add(Seen s) {
+    if (s == null) {
       return;
+    }
+    runs.merge(s.point(), 1L, Long::sum);
+    if (s.errors()) {
+      errors.computeIfAbsent(s.point(), k -> new ArrayList<>()).add(s.maxError());
+      double[] w = worst.computeIfAbsent(s.point(), k -> new double[2]);
+      w[0] = Math.max(w[0], s.maxUlps());
+    }
+    if (s.onPath()) {
+      worst.computeIfAbsent(s.point(), k -> new double[2])[1]++;
+    }
+    if (s.isReference()) {
+      referencesCompared++;
+      if (s.check() != null) {
+        references.add(s.check());
+      }
+    }
+    if (s.side() != null) {
+      atDivergence.put(s.id(), s.side());
+    }
+  }
+
+  /**
+   * What float64 ({@code t}) takes where {@code r} parts from its reference at {@code div}, or null
+   * when it did not part.
+   */
+  private static AtDivergence side(RunRecord r, RunRecord ref, int div, RunRecord t) {
+    if (div < 0 || ref == null) {
+      return null;
     }
     int left = Arrays.mismatch(t.tokens(), ref.tokens());
     if (left >= 0 && left < div) {
-      atDivergence.put(r.id(), new AtDivergence(Side.OFF_PATH, -1, Double.NaN, left));
-      return;
+      return new AtDivergence(Side.OFF_PATH, -1, Double.NaN, left);
     }
     Steps ts = t.steps();
     boolean exact = ts != null && ts.hasExact();
@@ -175,10 +218,8 @@ public final class Truth {
     int runTok = div < r.tokens().length ? r.tokens()[div] : -1;
     int refTok = div < ref.tokens().length ? ref.tokens()[div] : -1;
     Side side = tt == runTok ? Side.RUN : tt == refTok ? Side.REFERENCE : Side.NEITHER;
-    atDivergence.put(
-        r.id(),
-        new AtDivergence(
-            side, tt, div < t.tokens().length && exact ? ts.margin64(div) : Double.NaN, -1));
+    return new AtDivergence(
+        side, tt, div < t.tokens().length && exact ? ts.margin64(div) : Double.NaN, -1);
   }
 
   /** What float64 takes at run {@code id}'s divergence, or null. */

@@ -59,4 +59,50 @@ final class AnalysisBench {
     }
     return Main.OK;
   }
+
+  /** Analysis by shards of a generated trace dealt to {@code shards} shards: the figures. */
+  static int shards(PrintWriter out, int runs, int steps, int shards) throws Exception {
+    if (shards < 2) {
+      throw new UserInputException("--analysis-shards (" + shards + ") must be at least 2");
+    }
+    Path tmp = java.nio.file.Files.createTempDirectory("tokendrift-bench");
+    try {
+      var r = io.tokendrift.analysis.ShardBenchmark.run(tmp, runs, steps, shards, 1);
+      double partialMax = java.util.Arrays.stream(r.partialSeconds()).max().orElse(0);
+      double extractMax = java.util.Arrays.stream(r.extractSeconds()).max().orElse(0);
+      out.printf(
+          Locale.ROOT,
+          "analysis by %d shards: %d runs x %d steps at top-16, traces %,d bytes%n"
+              + "one pass over the shards: %.2f s, after collections at most %,d MB in use%n"
+              + "extracts: %,d bytes in all (%.1f%% of the traces), %.2f s for the slowest shard%n"
+              + "partials: %,d bytes in all (%.0f bytes per run), %.2f s for the slowest shard"
+              + " (%.2f s in all), after collections at most %,d MB in use%n"
+              + "combine: %.2f s, after collections at most %,d MB in use (%,d MB before)%n"
+              + "shards' wall time (slowest extract + slowest partial + combine): %.2f s vs one"
+              + " pass %.2f s; combined analysis.json %s the one pass's%n",
+          r.shards(),
+          r.runs(),
+          r.steps(),
+          r.traceBytes(),
+          r.singleSeconds(),
+          r.singleLiveHeap() >> 20,
+          r.extractBytes(),
+          100.0 * r.extractBytes() / r.traceBytes(),
+          extractMax,
+          r.partialBytes(),
+          r.partialBytes() / (double) r.runs(),
+          partialMax,
+          java.util.Arrays.stream(r.partialSeconds()).sum(),
+          r.partialLiveHeap() >> 20,
+          r.combineSeconds(),
+          r.combineLiveHeap() >> 20,
+          r.baseHeap() >> 20,
+          extractMax + partialMax + r.combineSeconds(),
+          r.singleSeconds(),
+          r.identical() ? "byte-identical to" : "DIFFERS from");
+      return r.identical() ? Main.OK : Main.ENVIRONMENT;
+    } finally {
+      Outputs.deleteTree(tmp);
+    }
+  }
 }

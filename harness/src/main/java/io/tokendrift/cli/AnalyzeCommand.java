@@ -2,6 +2,7 @@ package io.tokendrift.cli;
 
 import io.tokendrift.analysis.Analysis;
 import io.tokendrift.analysis.Analyzer;
+import io.tokendrift.analysis.Partial;
 import io.tokendrift.model.BundledModel;
 import io.tokendrift.model.ModelDir;
 import io.tokendrift.model.NearTiesFile;
@@ -33,7 +34,7 @@ import picocli.CommandLine.Spec;
     footer = {"", "Example:", "  tokendrift analyze reports/quickstart/trace.jsonl"},
     mixinStandardHelpOptions = true,
     description =
-        "Compare every run with its reference run: first divergence, logit drift, margins, noise floors, explained vs unexplained divergences, attribution to axes, statistics. Writes DIR/analysis.json (byte-identical for the same traces).")
+        "Compare every run with its reference run: first divergence, logit drift, margins, noise floors, explained vs unexplained divergences, attribution to axes, statistics. Writes DIR/analysis.json (byte-identical for the same traces). A campaign recorded with run --shard I/N can also be analysed by shards: --references-out, then --partial on each shard, then combine.")
 final class AnalyzeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -46,37 +47,57 @@ final class AnalyzeCommand implements Callable<Integer> {
       description = "Report folder (default: the first trace's folder).")
   Path out;
 
+  @picocli.CommandLine.Mixin AnalysisFlags flags;
+
   @Option(
-      names = "--floor-quantile",
-      defaultValue = "0.99",
+      names = "--references-out",
+      paramLabel = "FILE",
       description =
-          "Quantile of per-step |Δlogit| taken as a condition's noise floor (default 0.99).")
-  double floorQuantile;
+          "Analysis by shards, step 1: write the runs of TRACE (one shard's) that may be another run's reference to FILE, a small trace, and stop.")
+  Path referencesOut;
 
   @Option(
-      names = "--near-tie",
-      defaultValue = "0.6931471805599453",
-      description = "Margin (nats) at or below which a step is a near-tie (default ln 2).")
-  double nearTie;
+      names = "--partial",
+      paramLabel = "FILE",
+      description =
+          "Analysis by shards, step 2: compare every run of TRACE (one shard's) with --references and write a partial analysis to FILE for combine, instead of analysis.json.")
+  Path partial;
 
   @Option(
-      names = "--format",
-      defaultValue = "json,md,html",
-      paramLabel = "LIST",
-      description = "Which files to write: json, md, html (default: all).")
-  String format;
+      names = "--references",
+      arity = "1..*",
+      paramLabel = "FILE",
+      description =
+          "With --partial: every shard's reference file (from --references-out), or the shard traces themselves, in any order.")
+  List<Path> references;
+
+  @Option(
+      names = "--force",
+      description = "Replace an existing --references-out or --partial file.")
+  boolean force;
 
   @Override
   public Integer call() throws IOException {
-    if (!(floorQuantile > 0 && floorQuantile < 1)) {
-      throw new UserInputException("--floor-quantile (" + floorQuantile + ") must be in (0, 1)");
+    PrintWriter o = spec.commandLine().getOut();
+    if (referencesOut != null || partial != null) {
+      return byShards(o);
     }
-    Set<String> formats = Reports.formats(format);
-    Analysis a = analyze(traces, options(traces.get(0), floorQuantile, nearTie));
+    if (references != null || force) {
+      throw new UserInputException(
+          (references != null ? "--references" : "--force")
+              + " goes with --partial (or --references-out)");
+    }
+    double quantile = flags.floorQuantile();
+    Set<String> formats = flags.formats();
+    Analysis a = analyze(traces, options(traces.get(0), quantile, flags.nearTie()));
     // Beside the input, never under the working directory: the same command gives the same files
     // wherever it is run from.
     Path dir = out != null ? out : traces.get(0).toAbsolutePath().getParent();
-    PrintWriter o = spec.commandLine().getOut();
+    return written(o, a, dir, formats);
+  }
+
+  /** Prints the summary, writes the reports; 4 when runs are missing, failed or cut off. */
+  static int written(PrintWriter o, Analysis a, Path dir, Set<String> formats) throws IOException {
     o.println(Sentences.summary(a));
     for (Path p : Reports.write(dir, a, formats)) {
       o.printf(Locale.ROOT, "wrote %s%n", p);
@@ -87,9 +108,46 @@ final class AnalyzeCommand implements Callable<Integer> {
     return incomplete ? RunCommand.RUNS_FAILED : Main.OK;
   }
 
+  /** Steps 1 and 2 of analysis by shards. */
+  private int byShards(PrintWriter o) {
+    if (traces.size() != 1) {
+      throw new UserInputException(
+          "--references-out and --partial take one shard's trace, not " + traces.size());
+    }
+    if (referencesOut != null && partial != null) {
+      throw new UserInputException("--references-out and --partial are two steps: one at a time");
+    }
+    if (out != null) {
+      throw new UserInputException("--out names the reports' folder; a shard's step writes FILE");
+    }
+    Path trace = traces.get(0);
+    if (referencesOut != null) {
+      if (references != null) {
+        throw new UserInputException("--references goes with --partial, not --references-out");
+      }
+      long n = Partial.extract(trace, referencesOut, force);
+      o.printf(Locale.ROOT, "wrote %s: %d runs that may be references%n", referencesOut, n);
+      return Main.OK;
+    }
+    if (references == null) {
+      throw new UserInputException(
+          "--partial needs --references: every shard's file from analyze SHARD --references-out");
+    }
+    Partial.Written w = Partial.write(trace, references, partial, force);
+    o.printf(Locale.ROOT, "wrote %s: %d runs compared, for combine%n", partial, w.runs());
+    for (String t : w.torn()) {
+      o.printf(Locale.ROOT, "cut-off record at %s (that run is missing; --resume the shard)%n", t);
+    }
+    return w.torn().isEmpty() ? Main.OK : RunCommand.RUNS_FAILED;
+  }
+
   /** Analyses, with token texts from the trace's model when it can be found. */
   static Analysis analyze(List<Path> traces, Analyzer.Options o) {
-    Analysis a = Analyzer.analyze(traces, o);
+    return withTokenTexts(Analyzer.analyze(traces, o));
+  }
+
+  /** The analysis with token texts from the trace's model when it can be found. */
+  static Analysis withTokenTexts(Analysis a) {
     String model = a.header().manifest().getOrDefault("model", "");
     ModelDir dir = null;
     try {

@@ -122,6 +122,13 @@ final class BenchCommand implements Callable<Integer> {
   int analysisSteps;
 
   @Option(
+      names = "--analysis-shards",
+      paramLabel = "K",
+      description =
+          "With --analysis-runs: deal the generated runs to K shard traces and time analysis by shards (each shard's extract and partial, the combine, its heap), checked byte for byte against one pass.")
+  int analysisShards;
+
+  @Option(
       names = "--keep-trace",
       paramLabel = "FILE",
       description =
@@ -247,6 +254,10 @@ final class BenchCommand implements Callable<Integer> {
 
   /** Times the analysis of a generated trace (--analysis-runs). */
   private int analysisBench() throws Exception {
+    if (analysisShards > 0) {
+      return AnalysisBench.shards(
+          spec.commandLine().getOut(), analysisRuns, analysisSteps, analysisShards);
+    }
     return AnalysisBench.run(spec.commandLine().getOut(), analysisRuns, analysisSteps, keepTrace);
   }
 

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       RunCommand.class,
       MergeCommand.class,
       AnalyzeCommand.class,
+      CombineCommand.class,
       CompareCommand.class,
       ReportCommand.class,
       BaselineCommand.class,

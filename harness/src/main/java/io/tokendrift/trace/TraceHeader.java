@@ -47,6 +47,21 @@ public record TraceHeader(
     compareWithin = java.util.List.copyOf(compareWithin);
   }
 
+  /** The same header for another shard label ({@code all} for a merge of every shard). */
+  public TraceHeader withShard(String label) {
+    return new TraceHeader(
+        experiment,
+        specSha256,
+        gridSize,
+        reference,
+        decoding,
+        recording,
+        label,
+        manifest,
+        expectations,
+        compareWithin);
+  }
+
   /** A header with expected answers and no extra group axes. */
   public TraceHeader(
       String experiment,

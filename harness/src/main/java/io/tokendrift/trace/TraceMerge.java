@@ -50,18 +50,7 @@ public final class TraceMerge {
       throw new IllegalArgumentException(
           out + ": a trace is already there; --force replaces it (once the merge has succeeded)");
     }
-    TraceHeader merged =
-        new TraceHeader(
-            first.experiment(),
-            first.specSha256(),
-            first.gridSize(),
-            first.reference(),
-            first.decoding(),
-            first.recording(),
-            "all",
-            first.manifest(),
-            first.expectations(),
-            first.compareWithin());
+    TraceHeader merged = first.withShard("all");
     // Runs completed in some input: their failed records (retried by --resume) are dropped.
     Set<String> completed = new HashSet<>();
     for (Path p : inputs) {

@@ -28,6 +28,7 @@ class HelpSnapshotTest {
         "run",
         "merge",
         "analyze",
+        "combine",
         "compare",
         "report",
         "baseline",
