@@ -17,8 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The cluster recipes of ci/README.md, played on this machine: N processes started as a Kubernetes
  * Indexed Job starts its pods (each given JOB_COMPLETION_INDEX) or as a Slurm array starts its
  * tasks (SLURM_ARRAY_TASK_ID from 1, SLURM_ARRAY_TASK_MIN, SLURM_ARRAY_TASK_COUNT), every one
- * running the same command with {@code --shard auto/N} into one folder; then merge and analyse. The
- * result is the single-process run's: the same runs, the same analysis.json.
+ * running the same command with {@code --shard auto/N} into one folder; then merge and analyse, and
+ * analyse by shards (extracts, partials, combine). The result is the single-process run's: the same
+ * runs, the same analysis.json; the combine's is the merged trace's, byte for byte.
  */
 class ClusterPlaysTest {
   @TempDir Path dir;
@@ -90,7 +91,44 @@ class ClusterPlaysTest {
     ExplainCommandTest.Result a =
         run("analyze", shared.resolve("trace.jsonl").toString(), "--out", shared.toString());
     assertThat(a.code()).as(a.err()).isZero();
-    return Files.readString(shared.resolve("analysis.json"));
+    String merged = Files.readString(shared.resolve("analysis.json"));
+    // Analysis by shards, as ci/README.md's recipe: extracts, partials, combine.
+    List<String> refs = new ArrayList<>();
+    for (int i = 0; i < tasks.size(); i++) {
+      Path r = shared.resolve("refs-" + i + ".jsonl");
+      var x =
+          run(
+              "analyze",
+              shared.resolve("shard-" + i + ".jsonl").toString(),
+              "--references-out",
+              r.toString());
+      assertThat(x.code()).as(x.err()).isZero();
+      refs.add(r.toString());
+    }
+    List<String> combine = new ArrayList<>(List.of("combine"));
+    for (int i = 0; i < tasks.size(); i++) {
+      Path part = shared.resolve("part-" + i + ".tdp");
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "analyze",
+                  shared.resolve("shard-" + i + ".jsonl").toString(),
+                  "--partial",
+                  part.toString(),
+                  "--references"));
+      args.addAll(refs);
+      var p = run(args.toArray(new String[0]));
+      assertThat(p.code()).as(p.err()).isZero();
+      combine.add(part.toString());
+    }
+    combine.add("--references");
+    combine.addAll(refs);
+    Path report = Files.createDirectories(shared.resolve("combined"));
+    combine.addAll(List.of("--out", report.toString(), "--format", "json"));
+    var c = run(combine.toArray(new String[0]));
+    assertThat(c.code()).as(c.err()).isZero();
+    assertThat(Files.readString(report.resolve("analysis.json"))).isEqualTo(merged);
+    return merged;
   }
 
   @Test
