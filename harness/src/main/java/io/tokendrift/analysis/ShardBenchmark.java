@@ -100,7 +100,7 @@ public final class ShardBenchmark {
     long t1 = System.nanoTime();
     long combineHeap;
     try (var live = new AnalysisBenchmark.AfterGc()) {
-      write(Partial.combine(parts, refs, o), combined);
+      write(Partial.combine(parts, refs, o).analysis(), combined);
       combineHeap = Math.max(base, live.max());
     }
     double combineSeconds = (System.nanoTime() - t1) / 1e9;

@@ -120,6 +120,12 @@ final class AnalyzeCommand implements Callable<Integer> {
     if (out != null) {
       throw new UserInputException("--out names the reports' folder; a shard's step writes FILE");
     }
+    for (String f : List.of("--floor-quantile", "--near-tie", "--format")) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(f)) {
+        throw new UserInputException(
+            f + " is a setting of the analysis: give it to combine, not to a shard's step");
+      }
+    }
     Path trace = traces.get(0);
     if (referencesOut != null) {
       if (references != null) {

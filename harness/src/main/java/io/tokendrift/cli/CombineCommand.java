@@ -56,13 +56,20 @@ final class CombineCommand implements Callable<Integer> {
     double quantile = flags.floorQuantile();
     var formats = flags.formats();
     // The first reference file is a trace of the experiment: the model's planted near-ties.
-    Analysis a =
+    Partial.Combined c =
         Partial.combine(
             partials,
             references,
             AnalyzeCommand.options(references.get(0), quantile, flags.nearTie()));
-    a = AnalyzeCommand.withTokenTexts(a);
+    Analysis a = AnalyzeCommand.withTokenTexts(c.analysis());
+    var o = spec.commandLine().getOut();
+    for (String t : c.torn()) {
+      o.printf(
+          java.util.Locale.ROOT,
+          "cut-off record at %s (that run is missing; --resume that shard)%n",
+          t);
+    }
     Path dir = out != null ? out : partials.get(0).toAbsolutePath().getParent();
-    return AnalyzeCommand.written(spec.commandLine().getOut(), a, dir, formats);
+    return AnalyzeCommand.written(o, a, dir, formats);
   }
 }

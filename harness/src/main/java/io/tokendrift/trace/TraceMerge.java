@@ -28,11 +28,17 @@ public final class TraceMerge {
 
   private TraceMerge() {}
 
-  /** Merges {@code inputs} into {@code out} (refused if it exists, unless {@code force}). */
-  public static Result merge(List<Path> inputs, Path out, boolean force) {
-    if (inputs.isEmpty()) {
+  /**
+   * Merges {@code inputs} into {@code out} (refused if it exists, unless {@code force}). Shard
+   * traces of one run ("I/N", each I once) are joined in shard order whatever the order given (a
+   * shell's {@code shard-*.jsonl} puts 10 before 2), as {@code combine} counts them; other traces
+   * in the order given.
+   */
+  public static Result merge(List<Path> given, Path out, boolean force) {
+    if (given.isEmpty()) {
       throw new IllegalArgumentException("merge needs at least one trace");
     }
+    List<Path> inputs = inShardOrder(given);
     TraceHeader first;
     try (TraceReader r = TraceReader.open(inputs.get(0))) {
       first = r.header();
@@ -104,6 +110,31 @@ public final class TraceMerge {
       throw new UncheckedIOException(out + ": cannot write the merged trace: " + e.getMessage(), e);
     }
     return new Result(seen.size(), dups, first.gridSize(), truncated);
+  }
+
+  /** The inputs by shard index when every one is a distinct shard "I/N" of one N; else as given. */
+  static List<Path> inShardOrder(List<Path> inputs) {
+    java.util.TreeMap<Integer, Path> byIndex = new java.util.TreeMap<>();
+    String count = null;
+    for (Path p : inputs) {
+      String shard;
+      try (TraceReader r = TraceReader.open(p)) {
+        shard = r.header().shard();
+      }
+      int slash = shard.indexOf('/');
+      if (slash <= 0 || (count != null && !count.equals(shard.substring(slash + 1)))) {
+        return inputs;
+      }
+      count = shard.substring(slash + 1);
+      try {
+        if (byIndex.put(Integer.parseInt(shard.substring(0, slash)), p) != null) {
+          return inputs;
+        }
+      } catch (NumberFormatException e) {
+        return inputs;
+      }
+    }
+    return List.copyOf(byIndex.values());
   }
 
   private static void sameSpec(Path p, TraceHeader h, Path firstPath, TraceHeader first) {

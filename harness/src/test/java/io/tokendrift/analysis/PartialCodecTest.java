@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Test;
  */
 class PartialCodecTest {
   private static Contribution roundTrip(Contribution c) throws Exception {
-    byte[] b = Partial.CBOR.writeValueAsBytes(new Partial.Item(c, null));
-    return Partial.CBOR.readValue(b, Partial.Item.class).run();
+    byte[] b = PartialFormat.CBOR.writeValueAsBytes(new PartialFormat.Item(c, null));
+    return PartialFormat.CBOR.readValue(b, PartialFormat.Item.class).run();
   }
 
   @Test
@@ -152,5 +152,24 @@ class PartialCodecTest {
     assertThat(back.text()).isNull();
     assertThat(back.groups()).isEmpty();
     assertThat(back.truth()).isNull();
+  }
+
+  @Test
+  void aPartialOfAnotherSchemaOrNoPartialAtAllIsRefusedByName(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    var other = dir.resolve("other.tdp");
+    java.nio.file.Files.write(
+        other,
+        PartialFormat.CBOR.writeValueAsBytes(
+            new PartialFormat.Head(PartialFormat.FORMAT, "0-0", "0/2", "s", "t.jsonl", List.of())));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> PartialFormat.Reader.open(other))
+        .hasMessageContaining(other.toString())
+        .hasMessageContaining("another tokendrift build");
+    var json = dir.resolve("analysis.json");
+    java.nio.file.Files.writeString(json, "{\"schema\": \"tokendrift.analysis/1\"}");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> PartialFormat.Reader.open(json))
+        .hasMessageContaining(json + ": not a partial analysis");
+    // The schema names every component: it changes when one is added.
+    assertThat(PartialFormat.SCHEMA).matches("[0-9a-f]+-[0-9]+");
   }
 }

@@ -264,4 +264,95 @@ class ShardedAnalysisTest {
     assertThat(whole.code()).isEqualTo(Main.BAD_INPUT);
     assertThat(whole.err()).contains("holds shard 'all'");
   }
+
+  @Test
+  void aShardCutOffMidRecordCombinesAsTheMergedTraceWithItsRunMissing() throws Exception {
+    Path d = Files.createDirectories(dir.resolve("cut-shard"));
+    List<Path> cut = new ArrayList<>();
+    for (int i = 0; i < SHARDS; i++) {
+      Path t = d.resolve("shard-" + i + ".jsonl");
+      byte[] b = Files.readAllBytes(shards.get(i));
+      // Shard 1 was killed while writing its last record: 50 bytes of it are on disk.
+      int keep = b.length;
+      if (i == 1) {
+        int lastLine = lastIndexOf(b, (byte) '\n', b.length - 2) + 1;
+        keep = lastLine + 50;
+      }
+      Files.write(t, java.util.Arrays.copyOf(b, keep));
+      cut.add(t);
+    }
+    // Given in reverse: merge joins shard traces in shard order.
+    List<String> merge = new ArrayList<>(List.of("merge"));
+    for (int i = SHARDS - 1; i >= 0; i--) {
+      merge.add(cut.get(i).toString());
+    }
+    merge.addAll(List.of("--out", d.resolve("trace.jsonl").toString()));
+    var m = run(merge.toArray(new String[0]));
+    assertThat(m.code()).as(m.out() + m.err()).isEqualTo(RunCommand.RUNS_FAILED);
+    Path whole = Files.createDirectories(d.resolve("whole"));
+    var a = run("analyze", d.resolve("trace.jsonl").toString(), "--out", whole.toString());
+    assertThat(a.code()).isEqualTo(RunCommand.RUNS_FAILED);
+
+    List<String> refs = new ArrayList<>();
+    List<String> combine = new ArrayList<>(List.of("combine"));
+    for (int i = 0; i < SHARDS; i++) {
+      Path r = d.resolve("refs-" + i + ".jsonl");
+      assertThat(run("analyze", cut.get(i).toString(), "--references-out", r.toString()).code())
+          .isZero();
+      refs.add(r.toString());
+    }
+    for (int i = 0; i < SHARDS; i++) {
+      Path part = d.resolve("part-" + i + ".tdp");
+      List<String> args =
+          new ArrayList<>(List.of("analyze", cut.get(i).toString(), "--partial", part.toString()));
+      args.add("--references");
+      args.addAll(refs);
+      var p = run(args.toArray(new String[0]));
+      assertThat(p.code()).as(p.err()).isEqualTo(i == 1 ? RunCommand.RUNS_FAILED : Main.OK);
+      combine.add(part.toString());
+    }
+    combine.add("--references");
+    combine.addAll(refs);
+    Path byShards = Files.createDirectories(d.resolve("by-shards"));
+    combine.addAll(List.of("--out", byShards.toString()));
+    var c = run(combine.toArray(new String[0]));
+    assertThat(c.code()).isEqualTo(RunCommand.RUNS_FAILED);
+    assertThat(c.out()).contains("cut-off record at " + cut.get(1));
+    for (String f : List.of("analysis.json", "report.md", "report.html")) {
+      assertThat(Files.readString(byShards.resolve(f)))
+          .as(f)
+          .isEqualTo(Files.readString(whole.resolve(f)));
+    }
+    assertThat(
+            new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(whole.resolve("analysis.json").toFile())
+                .path("headline")
+                .path("missing_runs")
+                .asLong())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void theAnalysisSettingsGoToCombineNotToAShardsStep() {
+    var r =
+        run(
+            "analyze",
+            shards.get(0).toString(),
+            "--references-out",
+            dir.resolve("never.jsonl").toString(),
+            "--floor-quantile",
+            "0.9");
+    assertThat(r.code()).isEqualTo(Main.BAD_INPUT);
+    assertThat(r.err()).contains("--floor-quantile is a setting of the analysis");
+    assertThat(dir.resolve("never.jsonl")).doesNotExist();
+  }
+
+  private static int lastIndexOf(byte[] b, byte x, int from) {
+    for (int i = from; i >= 0; i--) {
+      if (b[i] == x) {
+        return i;
+      }
+    }
+    return -1;
+  }
 }
